@@ -1,0 +1,170 @@
+"""Command line: ``python -m sim run|validate``. Bad input: one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from sim import __version__
+from sim.errors import InputError
+from sim.executors import EXECUTORS, parse_executor
+from sim.report import format_summary
+from sim.runner import Results, run_replications
+from sim.scenario import load_scenario
+
+MAX_REPS = 10_000_000
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{message} (see {self.prog} --help)")
+
+
+def _int_in(low: int, high: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{what} must be a whole number from {low:,} to {high:,}, not {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{what} must be from {low:,} to {high:,}, not {value:,}"
+            )
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="cart-trial-sim",
+        description="Discrete-event simulation of the logistics of a CAR-T cell therapy trial.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="simulate a scenario and summarise the forecast")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--reps", type=_int_in(1, MAX_REPS, "--reps"), default=200,
+                     help="replications (simulated trials); default 200")
+    run.add_argument("--seed", type=_int_in(0, 2**63 - 1, "--seed"), default=1,
+                     help="master seed; default 1")
+    run.add_argument("--workers", type=_int_in(1, 1024, "--workers"), default=None,
+                     help="worker processes for --executor process (default: all cores)")
+    run.add_argument("--executor", default="process",
+                     help=f"where replications run: {' | '.join(EXECUTORS)} (default process)")
+    run.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="KEY=VALUE", help="override a scenario value, e.g. "
+                     "manufacturing.suites=3 (repeatable; validated like the file)")
+    run.add_argument("--json", action="store_true", help="print only the summary JSON")
+    run.add_argument("--out", metavar="DIR",
+                     help="write summary.json, replications.csv, patients.csv, events.csv "
+                     "and timeline.csv into DIR")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    val = sub.add_parser("validate", help="check scenario files")
+    val.add_argument("scenarios", nargs="+", help="scenario YAML files")
+    val.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="KEY=VALUE", help="override a value before validating")
+    return parser
+
+
+def _progress(total: int, quiet: bool):
+    if quiet:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="rep", delay=1.0, file=sys.stderr, leave=False,
+               dynamic_ncols=True, desc="replications")
+    return bar, bar.update
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, args.overrides)
+    executor = parse_executor(args.executor)
+    keep = args.reps if args.out else 0
+    bar, update = _progress(args.reps, args.quiet)
+    try:
+        results = run_replications(scenario, args.reps, args.seed, keep_logs=keep,
+                                   progress=update, executor=executor, workers=args.workers)
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = results.summary()
+    if args.out:
+        write_outputs(results, summary, Path(args.out))
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_summary(summary))
+        if args.out:
+            print(f"\nTables written to {args.out}")
+    return 0
+
+
+def write_outputs(results: Results, summary: dict[str, Any], out: Path) -> None:
+    """Write the tables and summary into ``out``; a file appears whole or not at all."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder ({exc.strerror})", source=str(out)) from None
+    files = {
+        "summary.json": lambda f: f.write(json.dumps(summary, indent=2) + "\n"),
+        "replications.csv": lambda f: results.frame().to_csv(f, index=False),
+        "patients.csv": lambda f: results.patients().to_csv(f, index=False),
+        "events.csv": lambda f: results.events().to_csv(f, index=False),
+        "timeline.csv": lambda f: results.timeline().to_csv(f, index=False),
+    }
+    for name, write in files.items():
+        target = out / name
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+            with os.fdopen(fd, "w", newline="") as fh:
+                write(fh)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise InputError(f"cannot write ({exc.strerror})", source=str(target)) from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.scenarios:
+        try:
+            sc = load_scenario(path, args.overrides)
+        except InputError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            status = 2
+            continue
+        print(f"ok: {path} ({sc.name})")
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        handler = {"run": cmd_run, "validate": cmd_validate}[args.command]
+        return handler(args)
+    except InputError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

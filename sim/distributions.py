@@ -1,0 +1,259 @@
+"""Distribution specs of scenario files, and samplers that draw from an injected Generator.
+
+A duration or quantity in a scenario is a plain number (fixed) or a mapping with ``dist``:
+``fixed`` (value), ``exponential`` (mean), ``uniform`` (low, high), ``triangular``
+(low, mode, high), ``lognormal`` (mean, sd of the variable itself), ``gamma`` (mean, sd) or
+``empirical`` (values, resampled with equal weight).
+
+Every sampler draws by inversion of the cumulative distribution from uniforms of the given
+Generator, one uniform per value. So a change of a parameter moves each draw monotonically
+and keeps the stream aligned: common random numbers hold across scenarios that differ in
+a distribution's parameters, not only in capacity.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from scipy import special
+
+_CONFIG = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+NonNeg = Annotated[float, Field(ge=0)]
+Pos = Annotated[float, Field(gt=0)]
+
+
+class _Dist(BaseModel):
+    model_config = _CONFIG
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` independent draws, by inversion of ``n`` uniforms from ``rng``."""
+        return self.ppf(rng.random(n))
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def mean(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def lowest(self) -> float:  # pragma: no cover - abstract
+        """The smallest value the distribution can give."""
+        raise NotImplementedError
+
+
+class Fixed(_Dist):
+    dist: Literal["fixed"] = "fixed"
+    value: float
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.full(np.shape(u), self.value, dtype=float)
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    @property
+    def lowest(self) -> float:
+        return self.value
+
+
+class Exponential(_Dist):
+    dist: Literal["exponential"]
+    mean_: Pos = Field(alias="mean")
+
+    model_config = ConfigDict(**_CONFIG, populate_by_name=True)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return -self.mean_ * np.log1p(-u)
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    @property
+    def lowest(self) -> float:
+        return 0.0
+
+
+class Uniform(_Dist):
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be at least low ({self.low})")
+        return self
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.low + (self.high - self.low) * u
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def lowest(self) -> float:
+        return self.low
+
+
+class Triangular(_Dist):
+    dist: Literal["triangular"]
+    low: float
+    mode: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not self.low <= self.mode <= self.high:
+            raise ValueError(
+                f"needs low <= mode <= high, got low {self.low}, mode {self.mode}, high {self.high}"
+            )
+        return self
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        lo, mo, hi = self.low, self.mode, self.high
+        width = hi - lo
+        if width == 0:
+            return np.full(np.shape(u), lo, dtype=float)
+        c = (mo - lo) / width
+        left = lo + np.sqrt(u * width * (mo - lo))
+        right = hi - np.sqrt((1 - u) * width * (hi - mo))
+        return np.where(u < c, left, right)
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
+    @property
+    def lowest(self) -> float:
+        return self.low
+
+
+class LogNormal(_Dist):
+    """Log-normal given the mean and standard deviation of the variable itself."""
+
+    dist: Literal["lognormal"]
+    mean_: Pos = Field(alias="mean")
+    sd: NonNeg
+
+    model_config = ConfigDict(**_CONFIG, populate_by_name=True)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        sigma2 = math.log1p((self.sd / self.mean_) ** 2)
+        mu = math.log(self.mean_) - sigma2 / 2
+        return np.exp(mu + math.sqrt(sigma2) * special.ndtri(u))
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    @property
+    def lowest(self) -> float:
+        return 0.0 if self.sd > 0 else self.mean_
+
+
+class Gamma(_Dist):
+    """Gamma given its mean and standard deviation."""
+
+    dist: Literal["gamma"]
+    mean_: Pos = Field(alias="mean")
+    sd: NonNeg
+
+    model_config = ConfigDict(**_CONFIG, populate_by_name=True)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        if self.sd == 0:
+            return np.full(np.shape(u), self.mean_, dtype=float)
+        shape = (self.mean_ / self.sd) ** 2
+        scale = self.sd**2 / self.mean_
+        return special.gammaincinv(shape, u) * scale
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    @property
+    def lowest(self) -> float:
+        return 0.0 if self.sd > 0 else self.mean_
+
+
+class Empirical(_Dist):
+    """Resamples the given values with equal weight."""
+
+    dist: Literal["empirical"]
+    values: Annotated[list[float], Field(min_length=1)]
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        arr = np.asarray(self.values, dtype=float)
+        idx = np.minimum((np.asarray(u) * len(arr)).astype(np.int64), len(arr) - 1)
+        return arr[idx]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def lowest(self) -> float:
+        return min(self.values)
+
+
+DIST_NAMES = ("fixed", "exponential", "uniform", "triangular", "lognormal", "gamma", "empirical")
+
+
+def _number_to_fixed(value: Any) -> Any:
+    """A plain number means a fixed value; a mapping names its ``dist``."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number or a distribution mapping, not a boolean")
+    if isinstance(value, int | float):
+        return {"dist": "fixed", "value": value}
+    if isinstance(value, dict):
+        name = value.get("dist")
+        if name not in DIST_NAMES:
+            raise ValueError(f"unknown distribution {name!r}; allowed: {', '.join(DIST_NAMES)}")
+    elif isinstance(value, _Dist):
+        return value
+    else:
+        raise ValueError("must be a number or a mapping with 'dist' (e.g. {dist: fixed, value: 3})")
+    return value
+
+
+def _at_least(bound: float, strict: bool):
+    def check(d: _Dist) -> _Dist:
+        low = d.lowest
+        open_low = isinstance(d, Exponential | LogNormal | Gamma) and low == 0.0
+        bad = (low < bound or (low == bound and not open_low)) if strict else low < bound
+        if bad:
+            relation = "above" if strict else "at least"
+            raise ValueError(
+                f"every value must be {relation} {bound:g}; this {d.dist} reaches {low:g}"
+            )
+        return d
+
+    return check
+
+
+Dist = Annotated[
+    Fixed | Exponential | Uniform | Triangular | LogNormal | Gamma | Empirical,
+    Field(discriminator="dist"),
+]
+AnyDist = Annotated[Dist, BeforeValidator(_number_to_fixed)]
+Duration = Annotated[AnyDist, AfterValidator(_at_least(0.0, strict=False))]
+"""A non-negative duration in days, fixed or random."""
+PositiveQuantity = Annotated[AnyDist, AfterValidator(_at_least(0.0, strict=True))]
+"""A quantity that must be above zero (a weight, a height), fixed or random."""
+NonNegQuantity = Duration
+"""A quantity that may be zero but not negative (a cell yield)."""

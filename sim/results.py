@@ -1,0 +1,230 @@
+"""What one replication leaves behind: a compact summary row and, when asked, full tables.
+
+The row holds counts and time-weighted resource figures of one simulated trial; the tables
+(patients, events, resource timeline) are built only on request, from the finished trial.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.model import OUTCOMES, RESOURCES, Outcome, Trial
+
+FUNNEL = (
+    "referred",
+    "consented",
+    "enrolled",
+    "apheresed",
+    "manufactured",
+    "conditioned",
+    "infused",
+)
+
+_MILESTONE_ATTR = {
+    "consented": "consented",
+    "enrolled": "enrolled",
+    "apheresed": "apheresed",
+    "manufactured": "released",
+    "conditioned": "conditioned",
+    "infused": "infused",
+}
+
+
+def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
+    """One replication as flat numbers (plus the vein-to-vein days of its infused patients)."""
+    sc = trial.scenario
+    patients = trial.patients
+    end = trial.end
+    row: dict[str, Any] = {
+        "replication": replication,
+        "end_days": end,
+        "time_to_target_days": trial.time_to_target,
+        "referred": len(patients),
+    }
+    for name, attr in _MILESTONE_ATTR.items():
+        row[name] = sum(1 for p in patients if not math.isnan(getattr(p, attr)))
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for p in patients:
+        counts[p.outcome.value] += 1
+    for name in OUTCOMES:
+        row[f"outcome.{name}"] = counts[name]
+
+    screened = [p.id for p in patients if not math.isnan(p.screened)]
+    fails = trial.draws.criteria_fail[screened].sum(axis=0) if screened else None
+    for k, name in enumerate(sc.screening.criteria):
+        row[f"criterion.{name}"] = int(fails[k]) if fails is not None else 0
+
+    for station in trial.stations:
+        r = station.name
+        row[f"{r}.capacity"] = station.capacity
+        row[f"{r}.busy_days"] = station.busy_area
+        row[f"{r}.utilization"] = station.busy_area / (station.capacity * end) if end > 0 else 0.0
+        row[f"{r}.queue_days"] = station.queue_area
+        row[f"{r}.mean_queue_length"] = station.queue_area / end if end > 0 else 0.0
+        row[f"{r}.wait_sum_days"] = station.wait_sum
+        row[f"{r}.granted"] = station.n_granted
+
+    infused = [p for p in patients if p.outcome is Outcome.INFUSED or not math.isnan(p.infused)]
+    row["bed_days"] = trial.bed_bookings.busy_area
+    icu_days = trial.draws.icu_days
+    row["icu_patients"] = sum(1 for p in infused if p.icu)
+    row["icu_days"] = sum(
+        min(icu_days[p.id], trial.draws.stay_days[p.id]) for p in infused if p.icu
+    )
+    row["fludarabine_mg"] = sum(p.fludarabine_mg for p in patients)
+    row["cyclophosphamide_mg"] = sum(p.cyclophosphamide_mg for p in patients)
+    if not math.isnan(trial.time_to_target):
+        row["overrun_days"] = end - trial.time_to_target
+        row["beyond_target"] = max(0, row[sc.target.milestone] - sc.target.count)
+    else:
+        row["overrun_days"] = math.nan
+        row["beyond_target"] = 0
+    row["vein_to_vein_days"] = np.array([p.infused - p.collection_start for p in infused])
+    return row
+
+
+# --- full tables ------------------------------------------------------------------------------
+
+PATIENT_COLUMNS = (
+    "replication",
+    "patient",
+    "site",
+    "referred_day",
+    "consented_day",
+    "screened_day",
+    "enrolled_day",
+    "apheresis_attempts",
+    "collection_start_day",
+    "apheresed_day",
+    "bridging_start_day",
+    "manufacturing_attempts",
+    "manufacturing_start_day",
+    "released_day",
+    "bed_booked_day",
+    "conditioning_start_day",
+    "infused_day",
+    "discharged_day",
+    "exit_day",
+    "outcome",
+    "failed_criteria",
+    "weight_kg",
+    "height_cm",
+    "bsa_m2",
+    "dose_per_kg",
+    "fludarabine_mg",
+    "cyclophosphamide_mg",
+    "icu",
+    "stay_days",
+    "deterioration_day",
+    "vein_to_vein_days",
+)
+
+
+def patients_table(trial: Trial, replication: int = 0) -> pd.DataFrame:
+    """One row a referred patient: milestone days (NaN = not reached), attempts, outcome."""
+    draws, sc = trial.draws, trial.scenario
+    names = list(sc.screening.criteria)
+    sites = [s.name for s in sc.referral.sites]
+    rows = []
+    for p in trial.patients:
+        i = p.id
+        failed = ""
+        if not math.isnan(p.screened):
+            failed = ";".join(n for n, f in zip(names, draws.criteria_fail[i], strict=True) if f)
+        rows.append(
+            (
+                replication,
+                i,
+                sites[p.site],
+                p.referred,
+                p.consented,
+                p.screened,
+                p.enrolled,
+                p.apheresis_attempts,
+                p.collection_start,
+                p.apheresed,
+                p.bridging_start,
+                p.manufacturing_attempts,
+                p.manufacturing_start,
+                p.released,
+                p.bed_booked,
+                p.conditioned,
+                p.infused,
+                p.discharged,
+                p.exit,
+                p.outcome.value,
+                failed,
+                draws.weight_kg[i],
+                draws.height_cm[i],
+                p.bsa_m2,
+                p.dose_per_kg,
+                p.fludarabine_mg,
+                p.cyclophosphamide_mg,
+                bool(p.icu),
+                draws.stay_days[i] if not math.isnan(p.infused) else math.nan,
+                p.death,
+                p.infused - p.collection_start,
+            )
+        )
+    return pd.DataFrame.from_records(rows, columns=list(PATIENT_COLUMNS))
+
+
+EVENT_COLUMNS = ("replication", "patient", "time", "event", "resource")
+
+
+def events_table(trial: Trial, replication: int = 0) -> pd.DataFrame:
+    """The event log in time order: (replication, patient, time, event, resource)."""
+    if trial.log is None:
+        raise ValueError("this replication was run without its event log (keep_log=False)")
+    frame = pd.DataFrame.from_records(trial.log, columns=list(EVENT_COLUMNS[1:]))
+    frame.insert(0, "replication", replication)
+    return frame.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+# event -> (change in queue length, change in units in use), per resource
+_DELTAS = {
+    "queue": (1, 0),
+    "renege": (-1, 0),
+    "start": (0, 1),
+    "end": (0, -1),
+    "bed_booked": (-1, 0),
+}
+
+
+def resource_timeline(events: pd.DataFrame) -> pd.DataFrame:
+    """Units in use and queue length of each resource after every change, from the events.
+
+    For apheresis and manufacturing, waiting ends at the start of use; for beds it ends at
+    the booking (conditioning start) and use runs from infusion to discharge. Columns:
+    replication, time (days), resource, in_use, queue_length.
+    """
+    ev = events[events["resource"].isin(RESOURCES)]
+    out = []
+    for (rep, resource), sub in ev.groupby(["replication", "resource"], sort=True):
+        kinds = sub["event"].to_numpy()
+        dq = np.zeros(len(sub), dtype=np.int64)
+        du = np.zeros(len(sub), dtype=np.int64)
+        for name, (q, u) in _DELTAS.items():
+            mask = kinds == name
+            dq[mask] = q
+            du[mask] = u
+        if resource != "beds":
+            dq[kinds == "start"] = -1
+        out.append(
+            pd.DataFrame(
+                {
+                    "replication": rep,
+                    "time": sub["time"].to_numpy(),
+                    "resource": resource,
+                    "in_use": np.cumsum(du),
+                    "queue_length": np.cumsum(dq),
+                }
+            )
+        )
+    if not out:
+        return pd.DataFrame(columns=["replication", "time", "resource", "in_use", "queue_length"])
+    return pd.concat(out, ignore_index=True)

@@ -1,0 +1,96 @@
+"""Statistics of many replications: pure functions of the per-replication rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+PERCENTILES = (10, 50, 90)
+
+
+def censored_percentiles(
+    times: Sequence[float], qs: Sequence[float] = PERCENTILES
+) -> dict[str, float | None]:
+    """Percentiles of times where NaN means "never reached" (beyond the horizon).
+
+    Unreached replications count as +infinity, so a percentile that falls among them (or
+    interpolates towards them) is None, never a number computed from the reached ones only.
+    """
+    arr = np.asarray(times, dtype=float)
+    if arr.size == 0:
+        return {f"p{q:g}": None for q in qs}
+    arr = np.where(np.isnan(arr), np.inf, arr)
+    with np.errstate(invalid="ignore"):
+        vals = np.percentile(arr, qs)
+    return {
+        f"p{q:g}": (float(v) if math.isfinite(v) else None) for q, v in zip(qs, vals, strict=True)
+    }
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float | None]:
+    """Mean with a Student-t confidence interval (None where it cannot be computed)."""
+    arr = np.asarray(values, dtype=float)
+    arr = arr[~np.isnan(arr)]
+    n = arr.size
+    if n == 0:
+        return {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
+    mean = float(arr.mean())
+    if n < 2:
+        return {"mean": mean, "ci_low": None, "ci_high": None, "n": 1}
+    half = float(sps.t.ppf(0.5 + level / 2, n - 1) * arr.std(ddof=1) / math.sqrt(n))
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": int(n)}
+
+
+def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float] | None:
+    """Wilson score interval of a binomial proportion."""
+    if n <= 0:
+        return None
+    z = float(sps.norm.ppf(0.5 + level / 2))
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def day_to_date(start: dt.date, day: float | None) -> str | None:
+    """The calendar date (ISO) of a day number counted from ``start``."""
+    if day is None or not math.isfinite(day):
+        return None
+    return (start + dt.timedelta(days=math.floor(day))).isoformat()
+
+
+def prob_by(times: Sequence[float], day: float) -> tuple[int, int]:
+    """(replications reaching the target before the end of ``day``, replications)."""
+    arr = np.asarray(times, dtype=float)
+    return int(np.sum(arr < day + 1)), int(arr.size)  # NaN compares False: not reached
+
+
+def pooled_quantiles(values: np.ndarray, qs: Sequence[float] = (50, 90)) -> dict[str, Any]:
+    """Mean and percentiles of values pooled over replications (None when empty)."""
+    if values.size == 0:
+        out: dict[str, Any] = {"mean": None}
+        out.update({f"p{q:g}": None for q in qs})
+        return out
+    out = {"mean": float(values.mean())}
+    out.update({f"p{q:g}": float(v) for q, v in zip(qs, np.percentile(values, qs), strict=True)})
+    return out
+
+
+def rounded(obj: Any, digits: int = 4) -> Any:
+    """Floats rounded for display and stable JSON; NaN and infinity become None."""
+    if isinstance(obj, float | np.floating):
+        x = float(obj)
+        return round(x, digits) if math.isfinite(x) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, dict):
+        return {k: rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [rounded(v, digits) for v in obj]
+    return obj
