@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -12,10 +13,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sim import __version__
+from sim.compare import compare, format_comparison
 from sim.errors import InputError
 from sim.executors import EXECUTORS, parse_executor
 from sim.report import format_summary
-from sim.runner import Results, run_replications
+from sim.runner import Results, run_replications, run_to_precision
 from sim.scenario import load_scenario
 
 MAX_REPS = 10_000_000
@@ -55,28 +57,105 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="simulate a scenario and summarise the forecast")
     run.add_argument("scenario", help="scenario YAML file")
-    run.add_argument("--reps", type=_int_in(1, MAX_REPS, "--reps"), default=200,
-                     help="replications (simulated trials); default 200")
-    run.add_argument("--seed", type=_int_in(0, 2**63 - 1, "--seed"), default=1,
-                     help="master seed; default 1")
-    run.add_argument("--workers", type=_int_in(1, 1024, "--workers"), default=None,
-                     help="worker processes for --executor process (default: all cores)")
-    run.add_argument("--executor", default="process",
-                     help=f"where replications run: {' | '.join(EXECUTORS)} (default process)")
-    run.add_argument("--set", dest="overrides", action="append", default=[],
-                     metavar="KEY=VALUE", help="override a scenario value, e.g. "
-                     "manufacturing.suites=3 (repeatable; validated like the file)")
+    run.add_argument(
+        "--reps",
+        type=_int_in(1, MAX_REPS, "--reps"),
+        default=200,
+        help="replications (simulated trials); default 200",
+    )
+    run.add_argument(
+        "--seed", type=_int_in(0, 2**63 - 1, "--seed"), default=1, help="master seed; default 1"
+    )
+    run.add_argument(
+        "--workers",
+        type=_int_in(1, 1024, "--workers"),
+        default=None,
+        help="worker processes for --executor process (default: all cores)",
+    )
+    run.add_argument(
+        "--executor",
+        default="process",
+        help=f"where replications run: {' | '.join(EXECUTORS)} (default process)",
+    )
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario value, e.g. "
+        "manufacturing.suites=3 (repeatable; validated like the file)",
+    )
     run.add_argument("--json", action="store_true", help="print only the summary JSON")
-    run.add_argument("--out", metavar="DIR",
-                     help="write summary.json, replications.csv, patients.csv, events.csv "
-                     "and timeline.csv into DIR")
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write summary.json, replications.csv, patients.csv, events.csv "
+        "and timeline.csv into DIR",
+    )
+    run.add_argument(
+        "--keep-logs",
+        type=_int_in(0, MAX_REPS, "--keep-logs"),
+        default=None,
+        metavar="N",
+        help="keep full tables of the first N replications "
+        "(default: all of them with --out, none otherwise)",
+    )
+    run.add_argument(
+        "--precision",
+        type=_float_in(0.0, 1.0, "--precision"),
+        default=None,
+        metavar="REL",
+        help="add replications until the 95%% interval of the "
+        "mean time to target is within REL of the mean (capped by --reps)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    cmp_ = sub.add_parser("compare", help="paired comparison of scenarios (common random numbers)")
+    cmp_.add_argument(
+        "scenarios", nargs="+", help="two or more scenario files; the first is the reference"
+    )
+    cmp_.add_argument("--reps", type=_int_in(2, MAX_REPS, "--reps"), default=200)
+    cmp_.add_argument("--seed", type=_int_in(0, 2**63 - 1, "--seed"), default=1)
+    cmp_.add_argument("--workers", type=_int_in(1, 1024, "--workers"), default=None)
+    cmp_.add_argument("--executor", default="process")
+    cmp_.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override applied to every scenario",
+    )
+    cmp_.add_argument("--json", action="store_true", help="print only the comparison JSON")
+    cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
 
     val = sub.add_parser("validate", help="check scenario files")
     val.add_argument("scenarios", nargs="+", help="scenario YAML files")
-    val.add_argument("--set", dest="overrides", action="append", default=[],
-                     metavar="KEY=VALUE", help="override a value before validating")
+    val.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value before validating",
+    )
     return parser
+
+
+def _float_in(low: float, high: float, what: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (low < value <= high):
+            raise argparse.ArgumentTypeError(
+                f"{what} must be a number above {low:g} and at most {high:g}, not {text!r}"
+            )
+        return value
+
+    return parse
 
 
 def _progress(total: int, quiet: bool):
@@ -84,23 +163,45 @@ def _progress(total: int, quiet: bool):
         return None, None
     from tqdm import tqdm
 
-    bar = tqdm(total=total, unit="rep", delay=1.0, file=sys.stderr, leave=False,
-               dynamic_ncols=True, desc="replications")
+    bar = tqdm(
+        total=total,
+        unit="rep",
+        delay=1.0,
+        file=sys.stderr,
+        leave=False,
+        dynamic_ncols=True,
+        desc="replications",
+    )
     return bar, bar.update
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
-    executor = parse_executor(args.executor)
-    keep = args.reps if args.out else 0
+    executor = parse_executor(args.executor, args.workers)
+    keep = args.keep_logs if args.keep_logs is not None else (args.reps if args.out else 0)
     bar, update = _progress(args.reps, args.quiet)
     try:
-        results = run_replications(scenario, args.reps, args.seed, keep_logs=keep,
-                                   progress=update, executor=executor, workers=args.workers)
+        if args.precision is None:
+            results = run_replications(
+                scenario, args.reps, args.seed, keep_logs=keep, progress=update, executor=executor
+            )
+            precision = None
+        else:
+            results, precision = run_to_precision(
+                scenario,
+                args.precision,
+                args.reps,
+                args.seed,
+                keep_logs=keep,
+                executor=executor,
+                progress=update,
+            )
     finally:
         if bar is not None:
             bar.close()
     summary = results.summary()
+    if precision is not None:
+        summary["precision"] = precision
     if args.out:
         write_outputs(results, summary, Path(args.out))
     if args.json:
@@ -109,6 +210,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(format_summary(summary))
         if args.out:
             print(f"\nTables written to {args.out}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    if len(args.scenarios) < 2:
+        raise InputError("compare needs two or more scenario files", field="scenarios")
+    scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
+    names = [sc.name for sc in scenarios]
+    if len(set(names)) < len(names):  # label by file where names repeat
+        scenarios = [
+            sc.model_copy(update={"name": f"{sc.name} [{p}]"})
+            for sc, p in zip(scenarios, args.scenarios, strict=True)
+        ]
+    executor = parse_executor(args.executor, args.workers)
+    bar, update = _progress(args.reps * len(scenarios), args.quiet)
+    try:
+        result = compare(scenarios, args.reps, args.seed, executor=executor, progress=update)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(json.dumps(result, indent=2) if args.json else format_comparison(result))
     return 0
 
 
@@ -124,6 +246,7 @@ def write_outputs(results: Results, summary: dict[str, Any], out: Path) -> None:
         "patients.csv": lambda f: results.patients().to_csv(f, index=False),
         "events.csv": lambda f: results.events().to_csv(f, index=False),
         "timeline.csv": lambda f: results.timeline().to_csv(f, index=False),
+        "fan.csv": lambda f: results.fan().to_csv(f, index=False),
     }
     for name, write in files.items():
         target = out / name
@@ -152,7 +275,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        handler = {"run": cmd_run, "validate": cmd_validate}[args.command]
+        handler = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare}[args.command]
         return handler(args)
     except InputError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -153,6 +153,8 @@ class LogNormal(_Dist):
     model_config = ConfigDict(**_CONFIG, populate_by_name=True)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
+        if self.sd == 0:
+            return np.full(np.shape(u), self.mean_, dtype=float)
         sigma2 = math.log1p((self.sd / self.mean_) ** 2)
         mu = math.log(self.mean_) - sigma2 / 2
         return np.exp(mu + math.sqrt(sigma2) * special.ndtri(u))
@@ -211,7 +213,16 @@ class Empirical(_Dist):
         return min(self.values)
 
 
-DIST_NAMES = ("fixed", "exponential", "uniform", "triangular", "lognormal", "gamma", "empirical")
+DIST_CLASSES: dict[str, type[_Dist]] = {
+    "fixed": Fixed,
+    "exponential": Exponential,
+    "uniform": Uniform,
+    "triangular": Triangular,
+    "lognormal": LogNormal,
+    "gamma": Gamma,
+    "empirical": Empirical,
+}
+DIST_NAMES = tuple(DIST_CLASSES)
 
 
 def _number_to_fixed(value: Any) -> Any:

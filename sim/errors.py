@@ -32,9 +32,9 @@ class InputError(Exception):
     def message(self) -> str:
         parts = []
         if self.source:
-            parts.append(str(self.source))
+            parts.append(" ".join(str(self.source).split()))
         if self.field:
-            where = self.field
+            where = " ".join(str(self.field).split())
             if self.has_value:
                 where += f" = {_short(self.value)}"
             parts.append(where)

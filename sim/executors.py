@@ -1,43 +1,62 @@
-"""Where replications run: in this process, or in a pool of worker processes.
+"""Where replications run: this process, a pool of worker processes, or a Dask cluster.
 
-Each replication's seed depends only on the master seed and its index, so the rows (and
-the summary) are the same whatever the executor and the number of workers.
+Each replication's seed depends only on the master seed and its index, and chunks come back
+in order, so the results are the same whatever the executor and the number of workers.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from dataclasses import dataclass
 
 from sim.errors import InputError
 from sim.model import run_trial
-from sim.results import summary_row
+from sim.results import RowTable, summary_row
 from sim.scenario import Scenario
 
-EXECUTORS = ("serial", "process")
+EXECUTORS = ("serial", "process", "dask")
 
 
-def _rows(scenario: Scenario, seed: int, start: int, stop: int) -> list[dict[str, Any]]:
-    from sim.runner import replication_seed
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """``serial``, ``process`` or ``dask`` (with an optional scheduler address)."""
 
-    return [
-        summary_row(run_trial(scenario, replication_seed(seed, r), keep_log=False), r)
-        for r in range(start, stop)
-    ]
+    kind: str = "process"
+    address: str | None = None
+    workers: int | None = None
 
 
-def parse_executor(text: str) -> str:
-    name = text.split(":", 1)[0]
-    if name not in EXECUTORS:
+def parse_executor(text: str, workers: int | None = None) -> ExecutorSpec:
+    """``"serial"``, ``"process"``, ``"dask"`` or ``"dask:tcp://host:port"``."""
+    kind, _, address = text.partition(":")
+    if kind not in EXECUTORS or (address and kind != "dask"):
         raise InputError(
-            f"unknown executor; allowed: {', '.join(EXECUTORS)}",
+            "unknown executor; allowed: serial, process, dask, dask:tcp://HOST:PORT",
             field="--executor",
             value=text,
             has_value=True,
         )
-    return name
+    return ExecutorSpec(kind, address or None, workers)
+
+
+def rows_block(scenario: Scenario, seed: int, start: int, stop: int) -> RowTable:
+    """Summary rows of replications ``start`` to ``stop - 1`` (run in a worker)."""
+    from sim.runner import replication_seed
+
+    return RowTable.from_rows(
+        [
+            summary_row(run_trial(scenario, replication_seed(seed, r), keep_log=False), r)
+            for r in range(start, stop)
+        ]
+    )
+
+
+def _chunks(start: int, stop: int, workers: int) -> list[tuple[int, int]]:
+    n = stop - start
+    size = max(1, min(250, n // (workers * 4) or 1))
+    return [(a, min(a + size, stop)) for a in range(start, stop, size)]
 
 
 def run_rows(
@@ -45,29 +64,86 @@ def run_rows(
     seed: int,
     start: int,
     stop: int,
-    executor: str = "serial",
-    workers: int | None = None,
+    spec: ExecutorSpec | None = None,
     progress: Callable[[int], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Summary rows of replications ``start`` to ``stop - 1``, in order."""
+) -> RowTable | None:
+    """Rows of replications ``start`` to ``stop - 1``, in order (None if there are none)."""
+    spec = spec or ExecutorSpec("serial")
+    if stop <= start:
+        return None
+    blocks = list(_blocks(scenario, seed, start, stop, spec, progress))
+    return RowTable.concat(blocks)
+
+
+def _blocks(
+    scenario: Scenario,
+    seed: int,
+    start: int,
+    stop: int,
+    spec: ExecutorSpec,
+    progress: Callable[[int], None] | None,
+) -> Iterator[RowTable]:
+    workers = spec.workers or os.cpu_count() or 1
     n = stop - start
-    if n <= 0:
-        return []
-    workers = workers or os.cpu_count() or 1
-    if executor == "serial" or workers == 1 or n < 2 * workers:
-        rows = []
-        for r in range(start, stop):
-            rows.extend(_rows(scenario, seed, r, r + 1))
-            if progress:
-                progress(1)
-        return rows
-    chunk = max(1, min(200, n // (workers * 8) or 1))
-    bounds = [(a, min(a + chunk, stop)) for a in range(start, stop, chunk)]
-    rows: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_rows, scenario, seed, a, b) for a, b in bounds]
-        for fut, (a, b) in zip(futures, bounds, strict=True):
-            rows.extend(fut.result())
+    if spec.kind == "serial" or (spec.kind == "process" and (workers == 1 or n < 2 * workers)):
+        for a, b in _chunks(start, stop, 1 if n < 50 else 4):
+            yield rows_block(scenario, seed, a, b)
             if progress:
                 progress(b - a)
-    return rows
+        return
+    bounds = _chunks(start, stop, workers)
+    if spec.kind == "dask":
+        yield from _dask_blocks(scenario, seed, bounds, spec, workers, progress)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(rows_block, scenario, seed, a, b) for a, b in bounds]
+        for fut, (a, b) in zip(futures, bounds, strict=True):
+            yield fut.result()
+            if progress:
+                progress(b - a)
+
+
+def _dask_blocks(
+    scenario: Scenario,
+    seed: int,
+    bounds: list[tuple[int, int]],
+    spec: ExecutorSpec,
+    workers: int,
+    progress: Callable[[int], None] | None,
+) -> Iterator[RowTable]:
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError(
+            "the dask executor needs the optional extra: pip install 'cart-trial-sim[dask]'",
+            field="--executor",
+            value="dask",
+            has_value=True,
+        ) from None
+    cluster = None
+    try:
+        if spec.address:
+            client = Client(spec.address, timeout="10s")
+        else:
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+    except OSError as exc:
+        raise InputError(
+            f"cannot reach the Dask scheduler ({exc})",
+            field="--executor",
+            value=spec.address,
+            has_value=True,
+        ) from None
+    try:
+        sc = client.scatter(scenario, broadcast=True)
+        futures = [client.submit(rows_block, sc, seed, a, b, pure=False) for a, b in bounds]
+        for fut, (a, b) in zip(futures, bounds, strict=True):
+            yield fut.result()
+            if progress:
+                progress(b - a)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

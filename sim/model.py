@@ -51,6 +51,7 @@ class Patient:
     __slots__ = (
         "apheresed",
         "apheresis_attempts",
+        "apheresis_start",
         "bed_booked",
         "bridging_start",
         "bsa_m2",
@@ -83,7 +84,8 @@ class Patient:
         self.referred = referred
         self.death = death
         self.consented = self.screened = self.enrolled = nan
-        self.collection_start = self.apheresed = self.bridging_start = nan
+        self.apheresis_start = self.collection_start = self.apheresed = nan
+        self.bridging_start = nan
         self.manufacturing_start = self.released = nan
         self.bed_booked = self.conditioned = self.infused = self.discharged = nan
         self.exit = nan
@@ -360,6 +362,8 @@ class Trial:
             slots.occupy(p)
             self._event(p, "start", "apheresis")
             p.collection_start = env.now
+            if math.isnan(p.apheresis_start):
+                p.apheresis_start = env.now
             collected = yield from self._spend(p, draws.apheresis_days[p.id][k])
             slots.vacate(p)
             self._event(p, "end", "apheresis")
@@ -467,6 +471,7 @@ class Trial:
         handover = max(stay - lead, 0.0)
         if handover > 0:
             yield env.timeout(handover)
+        self._event(p, "handover", "beds")
         beds.release()
         if stay - handover > 0:
             yield env.timeout(stay - handover)

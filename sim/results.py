@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model import OUTCOMES, RESOURCES, Outcome, Trial
+from sim.scenario import DAYS_PER_MONTH
 
 FUNNEL = (
     "referred",
@@ -83,8 +84,88 @@ def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
     else:
         row["overrun_days"] = math.nan
         row["beyond_target"] = 0
-    row["vein_to_vein_days"] = np.array([p.infused - p.collection_start for p in infused])
+    v2v = np.array([p.infused - p.collection_start for p in infused])
+    row["vein_to_vein_mean_days"] = float(v2v.mean()) if v2v.size else math.nan
+    row["vein_to_vein_days"] = v2v
+    month_ends = np.arange(1, n_months(sc.horizon_days) + 1) * DAYS_PER_MONTH
+    for name in ("enrolled", "infused"):
+        days = np.sort([getattr(p, name) for p in patients if not math.isnan(getattr(p, name))])
+        row[f"{name}_by_month"] = np.searchsorted(days, month_ends, side="right").astype(np.int32)
     return row
+
+
+def n_months(horizon_days: float) -> int:
+    """Calendar months (of 365.25/12 days) needed to cover the horizon."""
+    return max(1, math.ceil(horizon_days / DAYS_PER_MONTH - 1e-9))
+
+
+_ARRAY_KEYS = ("vein_to_vein_days", "enrolled_by_month", "infused_by_month")
+
+
+class RowTable:
+    """Per-replication results in columns, compact enough for 100,000 replications.
+
+    Scalars are float64 columns; the vein-to-vein days of all infused patients are pooled
+    in one float32 array; cumulative enrolled and infused counts by month are int32
+    matrices (replications x months).
+    """
+
+    def __init__(
+        self,
+        columns: dict[str, np.ndarray],
+        vein_to_vein: np.ndarray,
+        enrolled_by_month: np.ndarray,
+        infused_by_month: np.ndarray,
+    ) -> None:
+        self.columns = columns
+        self.vein_to_vein = vein_to_vein
+        self.enrolled_by_month = enrolled_by_month
+        self.infused_by_month = infused_by_month
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]]) -> RowTable:
+        if not rows:
+            raise ValueError("no rows")
+        keys = [k for k in rows[0] if k not in _ARRAY_KEYS]
+        columns = {k: np.array([r[k] for r in rows], dtype=float) for k in keys}
+        v2v = np.concatenate([np.asarray(r["vein_to_vein_days"], dtype=np.float32) for r in rows])
+        return cls(
+            columns,
+            v2v,
+            np.stack([r["enrolled_by_month"] for r in rows]),
+            np.stack([r["infused_by_month"] for r in rows]),
+        )
+
+    @classmethod
+    def concat(cls, tables: list[RowTable]) -> RowTable:
+        keys = list(tables[0].columns)
+        return cls(
+            {k: np.concatenate([t.columns[k] for t in tables]) for k in keys},
+            np.concatenate([t.vein_to_vein for t in tables]),
+            np.concatenate([t.enrolled_by_month for t in tables]),
+            np.concatenate([t.infused_by_month for t in tables]),
+        )
+
+    def __len__(self) -> int:
+        return len(self.columns["replication"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def frame(self) -> pd.DataFrame:
+        """The scalar columns as a table, one row a replication."""
+        frame = pd.DataFrame(self.columns)
+        frame["replication"] = frame["replication"].astype(np.int64)
+        return frame
+
+    @property
+    def nbytes(self) -> int:
+        return (
+            sum(c.nbytes for c in self.columns.values())
+            + self.vein_to_vein.nbytes
+            + self.enrolled_by_month.nbytes
+            + self.infused_by_month.nbytes
+        )
 
 
 # --- full tables ------------------------------------------------------------------------------
@@ -98,8 +179,9 @@ PATIENT_COLUMNS = (
     "screened_day",
     "enrolled_day",
     "apheresis_attempts",
-    "collection_start_day",
+    "apheresis_start_day",
     "apheresed_day",
+    "product_collection_day",
     "bridging_start_day",
     "manufacturing_attempts",
     "manufacturing_start_day",
@@ -145,8 +227,9 @@ def patients_table(trial: Trial, replication: int = 0) -> pd.DataFrame:
                 p.screened,
                 p.enrolled,
                 p.apheresis_attempts,
-                p.collection_start,
+                p.apheresis_start,
                 p.apheresed,
+                p.collection_start,
                 p.bridging_start,
                 p.manufacturing_attempts,
                 p.manufacturing_start,

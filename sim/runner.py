@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,19 +11,21 @@ import numpy as np
 import pandas as pd
 
 from sim import __version__
-from sim.executors import run_rows
+from sim.executors import ExecutorSpec, parse_executor, run_rows
 from sim.model import OUTCOMES, RESOURCES, Trial, run_trial
 from sim.results import (
     FUNNEL,
+    RowTable,
     events_table,
     patients_table,
     resource_timeline,
     summary_row,
 )
-from sim.scenario import Scenario
+from sim.scenario import DAYS_PER_MONTH, Scenario
 from sim.stats import (
     censored_percentiles,
     day_to_date,
+    half_width_ratio,
     mean_ci,
     pooled_quantiles,
     prob_by,
@@ -68,18 +71,16 @@ class Results:
 
     scenario: Scenario
     seed: int
-    rows: list[dict[str, Any]]
+    table: RowTable
     kept: list[Replication] = field(default_factory=list)
 
     @property
     def replications(self) -> int:
-        return len(self.rows)
+        return len(self.table)
 
     def frame(self) -> pd.DataFrame:
-        """Per-replication rows as a table (vein-to-vein lists left out)."""
-        return pd.DataFrame(
-            [{k: v for k, v in r.items() if k != "vein_to_vein_days"} for r in self.rows]
-        )
+        """Per-replication scalar rows as a table."""
+        return self.table.frame()
 
     def patients(self) -> pd.DataFrame:
         return pd.concat([r.patients for r in self.kept], ignore_index=True)
@@ -90,9 +91,13 @@ class Results:
     def timeline(self) -> pd.DataFrame:
         return pd.concat([r.timeline for r in self.kept], ignore_index=True)
 
+    def fan(self) -> pd.DataFrame:
+        """Percentiles of cumulative enrolled and infused at each month end (fan-chart data)."""
+        return fan_chart(self.scenario, self.table)
+
     def summary(self) -> dict[str, Any]:
         """The forecast across replications: every key of DESIGN.md section 6, and more."""
-        return summarize(self.scenario, self.seed, self.rows)
+        return summarize(self.scenario, self.seed, self.table)
 
 
 def run_replications(
@@ -101,39 +106,114 @@ def run_replications(
     seed: int = 0,
     keep_logs: int = 0,
     progress: Callable[[int], None] | None = None,
-    executor: str = "serial",
+    executor: str | ExecutorSpec = "serial",
     workers: int | None = None,
 ) -> Results:
     """Run ``reps`` independent replications; keep full tables of the first ``keep_logs``.
 
-    Replication ``r`` is seeded by ``SeedSequence(seed).spawn(reps)[r]``, so the rows do not
-    depend on the executor (``serial`` or ``process``) or on the number of workers.
+    Replication ``r`` is seeded by ``SeedSequence(seed).spawn(reps)[r]``, so the results do
+    not depend on the executor (serial, process, dask) or on the number of workers.
     """
     if reps < 1:
         raise ValueError("reps must be at least 1")
+    spec = executor if isinstance(executor, ExecutorSpec) else parse_executor(executor, workers)
     keep = min(keep_logs, reps)
     kept = []
     for r in range(keep):
         kept.append(simulate(scenario, seed, r))
         if progress is not None:
             progress(1)
-    rows = [k.row for k in kept]
-    rows += run_rows(
-        scenario, seed, keep, reps, executor=executor, workers=workers, progress=progress
+    tables = [RowTable.from_rows([k.row for k in kept])] if kept else []
+    rest = run_rows(scenario, seed, keep, reps, spec, progress)
+    if rest is not None:
+        tables.append(rest)
+    return Results(scenario=scenario, seed=seed, table=RowTable.concat(tables), kept=kept)
+
+
+def extend(
+    results: Results,
+    reps: int,
+    spec: ExecutorSpec | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Results:
+    """``results`` with replications added up to ``reps`` in all (the same as running
+    ``reps`` from the start)."""
+    have = results.replications
+    rest = run_rows(results.scenario, results.seed, have, reps, spec, progress)
+    if rest is None:
+        return results
+    return Results(
+        results.scenario, results.seed, RowTable.concat([results.table, rest]), results.kept
     )
-    return Results(scenario=scenario, seed=seed, rows=rows, kept=kept)
 
 
-def _mean(rows: list[dict[str, Any]], key: str) -> float:
-    return float(np.mean([r[key] for r in rows]))
+def run_to_precision(
+    scenario: Scenario,
+    rel: float,
+    max_reps: int,
+    seed: int = 0,
+    keep_logs: int = 0,
+    executor: str | ExecutorSpec = "serial",
+    progress: Callable[[int], None] | None = None,
+    first: int = 50,
+) -> tuple[Results, dict[str, Any]]:
+    """Add replications until the 95% half-width of the mean time to target is within
+    ``rel`` of the mean, or ``max_reps`` are done (the sequential replications method:
+    each step aims at n x (half-width / wanted)^2)."""
+    spec = executor if isinstance(executor, ExecutorSpec) else parse_executor(executor)
+    n = min(first, max_reps)
+    results = run_replications(
+        scenario, n, seed, keep_logs=keep_logs, progress=progress, executor=spec
+    )
+    while True:
+        ttt = results.table["time_to_target_days"]
+        ratio = half_width_ratio(ttt[~np.isnan(ttt)])
+        n = results.replications
+        if ratio <= rel or n >= max_reps:
+            break
+        grow = (ratio / rel) ** 2 if math.isfinite(ratio) else 2.0
+        wanted = min(max_reps, max(n + 10, math.ceil(n * min(grow, 10.0))))
+        results = extend(results, wanted, spec, progress)
+    report = {
+        "wanted_relative_half_width": rel,
+        "relative_half_width": ratio if math.isfinite(ratio) else None,
+        "met": bool(ratio <= rel),
+        "replications_used": results.replications,
+        "max_replications": max_reps,
+    }
+    return results, rounded(report)
 
 
-def summarize(scenario: Scenario, seed: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
+FAN_PERCENTILES = (5, 25, 50, 75, 95)
+
+
+def fan_chart(scenario: Scenario, table: RowTable) -> pd.DataFrame:
+    """Month, date, series (enrolled|infused) and p5/p25/p50/p75/p95 of the cumulative count."""
+    frames = []
+    months = np.arange(1, table.enrolled_by_month.shape[1] + 1)
+    dates = [day_to_date(scenario.start_date, m * DAYS_PER_MONTH) for m in months]
+    for series, matrix in (
+        ("enrolled", table.enrolled_by_month),
+        ("infused", table.infused_by_month),
+    ):
+        q = np.percentile(matrix, FAN_PERCENTILES, axis=0)
+        frame = pd.DataFrame({"month": months, "date": dates, "series": series})
+        for k, p in enumerate(FAN_PERCENTILES):
+            frame[f"p{p}"] = q[k]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _mean(table: RowTable, key: str) -> float:
+    return float(np.mean(table[key]))
+
+
+def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
     """The summary JSON of DESIGN.md section 6 from per-replication rows (a pure function)."""
     sc = scenario
-    n = len(rows)
+    n = len(table)
     start = sc.start_date
-    ttt = np.array([r["time_to_target_days"] for r in rows], dtype=float)
+    ttt = table["time_to_target_days"]
     reached = ~np.isnan(ttt)
     pct = censored_percentiles(ttt)
     pcomp = censored_percentiles(ttt + sc.follow_up_days)
@@ -148,20 +228,19 @@ def summarize(scenario: Scenario, seed: int, rows: list[dict[str, Any]]) -> dict
 
     resources = {}
     for res in RESOURCES:
-        granted = sum(r[f"{res}.granted"] for r in rows)
-        wait = sum(r[f"{res}.wait_sum_days"] for r in rows)
+        granted = float(table[f"{res}.granted"].sum())
+        wait = float(table[f"{res}.wait_sum_days"].sum())
         resources[res] = {
-            "capacity": int(rows[0][f"{res}.capacity"]),
-            "utilization": _mean(rows, f"{res}.utilization"),
+            "capacity": int(table[f"{res}.capacity"][0]),
+            "utilization": _mean(table, f"{res}.utilization"),
             "mean_wait_days": wait / granted if granted else None,
-            "mean_queue_length": _mean(rows, f"{res}.mean_queue_length"),
+            "mean_queue_length": _mean(table, f"{res}.mean_queue_length"),
             "requests_granted": granted / n,
         }
 
-    v2v = np.concatenate([np.asarray(r["vein_to_vein_days"], dtype=float) for r in rows])
-    enrolled = sum(r["enrolled"] for r in rows)
-    infused = sum(r["infused"] for r in rows)
-    overrun = np.array([r["overrun_days"] for r in rows], dtype=float)
+    enrolled = float(table["enrolled"].sum())
+    infused = float(table["infused"].sum())
+    overrun = table["overrun_days"]
     summary = {
         "scenario": sc.name,
         "scenario_digest": sc.digest(),
@@ -184,23 +263,23 @@ def summarize(scenario: Scenario, seed: int, rows: list[dict[str, Any]]) -> dict
         "primary_completion_date": {k: day_to_date(start, v) for k, v in pcomp.items()},
         "prob_target_by_deadline": prob,
         "prob_target_by_deadline_ci95": list(interval) if interval else None,
-        "funnel": {k: _mean(rows, k) for k in FUNNEL},
-        "outcomes": {k: _mean(rows, f"outcome.{k}") for k in OUTCOMES},
+        "funnel": {k: _mean(table, k) for k in FUNNEL},
+        "outcomes": {k: _mean(table, f"outcome.{k}") for k in OUTCOMES},
         "share_enrolled_infused": infused / enrolled if enrolled else None,
         "screen_fail_by_criterion": {
-            k: _mean(rows, f"criterion.{k}") for k in sc.screening.criteria
+            k: _mean(table, f"criterion.{k}") for k in sc.screening.criteria
         },
         "resources": resources,
-        "vein_to_vein_days": pooled_quantiles(v2v),
+        "vein_to_vein_days": pooled_quantiles(table.vein_to_vein.astype(float)),
         "overrun": {
             "days_mean": float(np.nanmean(overrun)) if reached.any() else None,
-            "beyond_target_mean": _mean(rows, "beyond_target"),
+            "beyond_target_mean": _mean(table, "beyond_target"),
         },
-        "bed_days": _mean(rows, "bed_days"),
-        "icu_days": _mean(rows, "icu_days"),
-        "icu_patients": _mean(rows, "icu_patients"),
-        "fludarabine_mg": _mean(rows, "fludarabine_mg"),
-        "cyclophosphamide_mg": _mean(rows, "cyclophosphamide_mg"),
-        "end_days_mean": _mean(rows, "end_days"),
+        "bed_days": _mean(table, "bed_days"),
+        "icu_days": _mean(table, "icu_days"),
+        "icu_patients": _mean(table, "icu_patients"),
+        "fludarabine_mg": _mean(table, "fludarabine_mg"),
+        "cyclophosphamide_mg": _mean(table, "cyclophosphamide_mg"),
+        "end_days_mean": _mean(table, "end_days"),
     }
     return rounded(summary)

@@ -25,7 +25,14 @@ from pydantic import (
     model_validator,
 )
 
-from sim.distributions import DIST_NAMES, Duration, Fixed, NonNegQuantity, PositiveQuantity
+from sim.distributions import (
+    DIST_CLASSES,
+    DIST_NAMES,
+    Duration,
+    Fixed,
+    NonNegQuantity,
+    PositiveQuantity,
+)
 from sim.errors import InputError
 from sim.yamlio import dump_yaml, parse_yaml, read_text
 
@@ -350,7 +357,7 @@ def _explain(
     kind = err["type"]
     value, has_value = err.get("input"), True
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
+        allowed = _allowed_keys(raw_loc[:-1])
         name = str(loc[-1]) if loc else ""
         close = difflib.get_close_matches(name, allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -366,7 +373,12 @@ def _explain(
     where = source
     for key, _ in overrides:
         key = _dotted([int(p) if p.isdigit() else p for p in key.split(".")])
-        if field == key or field.startswith((key + ".", key + "[")) or key.startswith(field + "."):
+        parent = key.rsplit(".", 1)[0] if "." in key else key
+        if (
+            field == key
+            or field.startswith((key + ".", key + "[", parent + "."))
+            or (key.startswith(field + "."))
+        ):
             where = "--set"
     return InputError(msg, source=where, field=field, value=value, has_value=has_value)
 
@@ -385,7 +397,10 @@ def _allowed_keys(loc: Sequence[Any]) -> list[str]:
     """Field names of the model found at ``loc`` inside a Scenario (for unknown-key hints)."""
     model: Any = Scenario
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or (isinstance(part, str) and part.startswith("function-")):
+            continue
+        if part in DIST_CLASSES and "dist" in getattr(model, "model_fields", {}):
+            model = DIST_CLASSES[part]  # the member of a distribution union, by its tag
             continue
         field = getattr(model, "model_fields", {}).get(part)
         if field is None:

@@ -94,3 +94,39 @@ def rounded(obj: Any, digits: int = 4) -> Any:
     if isinstance(obj, list | tuple):
         return [rounded(v, digits) for v in obj]
     return obj
+
+
+def paired_difference(
+    a: Sequence[float], b: Sequence[float], level: float = 0.95
+) -> dict[str, Any]:
+    """Mean of ``b - a`` over pairs where both are numbers, with a t interval."""
+    x = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    ci = mean_ci(x, level)
+    return {"mean": ci["mean"], "ci95": [ci["ci_low"], ci["ci_high"]], "n": ci["n"]}
+
+
+def welch_interval(
+    a: Sequence[float], b: Sequence[float], level: float = 0.95
+) -> list[float | None]:
+    """Interval of ``mean(b) - mean(a)`` treating the samples as independent (Welch)."""
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+    if x.size < 2 or y.size < 2:
+        return [None, None]
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    se = math.sqrt(vx + vy)
+    diff = float(y.mean() - x.mean())
+    if se == 0:
+        return [diff, diff]
+    dof = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
+    half = float(sps.t.ppf(0.5 + level / 2, dof)) * se
+    return [diff - half, diff + half]
+
+
+def half_width_ratio(values: Sequence[float], level: float = 0.95) -> float:
+    """Half-width of the mean's t interval relative to the mean (inf when undefined)."""
+    ci = mean_ci(values, level)
+    if ci["ci_low"] is None or not ci["mean"]:
+        return math.inf
+    return (ci["ci_high"] - ci["mean"]) / abs(ci["mean"])

@@ -35,7 +35,15 @@ class _Loader(yaml.SafeLoader):
             seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """An impossible date (2016-02-30) stays text, so validation names its field."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            return self.construct_scalar(node)
 
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _SCI_FLOAT, list("-+0123456789"))
 
 
@@ -61,6 +69,8 @@ def parse_yaml(text: str, source: str) -> Any:
         raise InputError(f"not valid YAML{where}: {problem}", source=source) from None
     except RecursionError:
         raise InputError("YAML nested too deeply", source=source) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. an impossible date 2016-02-30
+        raise InputError(f"not valid YAML: {exc}", source=source) from None
     if len(docs) > 1:
         raise InputError(f"holds {len(docs)} YAML documents; one scenario a file", source=source)
     data = docs[0] if docs else None
@@ -116,6 +126,20 @@ def _check_size(data: Any, source: str) -> None:
             stack.extend(item)
 
 
+class _Dumper(yaml.SafeDumper):
+    """Quotes strings that our loader would read as numbers (such as ``1e7``)."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "'" if _SCI_FLOAT.match(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def dump_yaml(data: Any) -> str:
-    """YAML text, keys in the given order."""
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)
+    """YAML text, keys in the given order, that :func:`parse_yaml` reads back equal."""
+    return yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None
+    )
