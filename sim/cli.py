@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sim import __version__
+from sim import __version__, store
+from sim.cli_runs import add_runs_parser, cmd_runs
 from sim.compare import compare, format_comparison
 from sim.errors import InputError
 from sim.executors import EXECUTORS, parse_executor
@@ -109,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="add replications until the 95%% interval of the "
         "mean time to target is within REL of the mean (capped by --reps)",
     )
+    run.add_argument("--save", metavar="NAME", help="keep the run in the run store under NAME")
+    run.add_argument(
+        "--replace", action="store_true", help="with --save: replace a saved run of the same name"
+    )
+    run.add_argument(
+        "--store",
+        metavar="PATH",
+        help=f"run store file (default: ${store.ENV_VAR}, else {store.DEFAULT_PATH.as_posix()})",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     cmp_ = sub.add_parser("compare", help="paired comparison of scenarios (common random numbers)")
@@ -129,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp_.add_argument("--json", action="store_true", help="print only the comparison JSON")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    add_runs_parser(sub)
 
     val = sub.add_parser("validate", help="check scenario files")
     val.add_argument("scenarios", nargs="+", help="scenario YAML files")
@@ -179,6 +191,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     executor = parse_executor(args.executor, args.workers)
     keep = args.keep_logs if args.keep_logs is not None else (args.reps if args.out else 0)
+    if args.save is not None:  # refuse a bad or taken name before spending the run
+        store.validate_name(args.save)
+        taken = set(store.list_runs(store.store_path(args.store))["name"])
+        if args.save in taken and not args.replace:
+            raise InputError(
+                f"a run named {args.save!r} is already saved; add --replace to overwrite it",
+                field="--save",
+            )
     bar, update = _progress(args.reps, args.quiet)
     try:
         if args.precision is None:
@@ -204,13 +224,43 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary["precision"] = precision
     if args.out:
         write_outputs(results, summary, Path(args.out))
+    if args.save is not None:
+        save_results(args.save, results, summary, replace=args.replace, path=args.store)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print(format_summary(summary))
         if args.out:
             print(f"\nTables written to {args.out}")
+        if args.save is not None:
+            print(f"Saved as {args.save!r} in {store.store_path(args.store)}")
     return 0
+
+
+def save_results(
+    name: str,
+    results: Results,
+    summary: dict[str, Any],
+    *,
+    replace: bool = False,
+    path: str | None = None,
+) -> None:
+    """Keep a run in the run store (one transaction)."""
+    sc = results.scenario
+    store.save_run(
+        name,
+        scenario_text=sc.to_yaml(),
+        scenario_digest=sc.digest(),
+        scenario_name=sc.name,
+        seed=results.seed,
+        replications=results.replications,
+        version=__version__,
+        summary=summary,
+        rows=results.frame(),
+        fan=results.fan(),
+        replace=replace,
+        path=store.store_path(path),
+    )
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -275,7 +325,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        handler = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare}[args.command]
+        handler = {
+            "run": cmd_run,
+            "validate": cmd_validate,
+            "compare": cmd_compare,
+            "runs": cmd_runs,
+        }[args.command]
         return handler(args)
     except InputError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

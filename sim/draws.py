@@ -29,7 +29,11 @@ def _uniforms(streams: Streams, name: str, shape: int | tuple[int, int]) -> np.n
 
 
 class PatientDraws:
-    """Columns of per-patient values, as Python lists for fast scalar access in the loop."""
+    """Columns of per-patient values, as Python lists for fast scalar access in the loop.
+
+    Per-attempt columns are flat, attempt-major: attempt ``k`` of patient ``i`` is at
+    ``k * n + i`` (see :meth:`at`).
+    """
 
     def __init__(self, scenario: Scenario, n: int, streams: Streams) -> None:
         sc = scenario
@@ -63,33 +67,39 @@ class PatientDraws:
         cycles = sc.manufacturing.max_attempts if sc.manufacturing.recollect_on_failure else 1
         a = sc.apheresis.max_attempts * cycles
         ap = sc.apheresis
-        self.apheresis_days = _draw(
-            ap.duration_days, streams, "apheresis.duration", (a, n)
-        ).T.tolist()
+        self.apheresis_days = (
+            _draw(ap.duration_days, streams, "apheresis.duration", (a, n)).ravel().tolist()
+        )
         self.apheresis_fails = (
-            _uniforms(streams, "apheresis.failure", (a, n)) < ap.failure_prob
-        ).T.tolist()
-        self.apheresis_retry_days = _draw(
-            ap.retry_after_days, streams, "apheresis.retry", (a, n)
-        ).T.tolist()
+            (_uniforms(streams, "apheresis.failure", (a, n)) < ap.failure_prob).ravel().tolist()
+        )
+        self.apheresis_retry_days = (
+            _draw(ap.retry_after_days, streams, "apheresis.retry", (a, n)).ravel().tolist()
+        )
 
         mf = sc.manufacturing
         m = mf.max_attempts
-        self.manufacturing_days = _draw(
-            mf.duration_days, streams, "manufacturing.duration", (m, n)
-        ).T.tolist()
-        self.qc_days = _draw(mf.qc_release_days, streams, "manufacturing.qc", (m, n)).T.tolist()
+        self.manufacturing_days = (
+            _draw(mf.duration_days, streams, "manufacturing.duration", (m, n)).ravel().tolist()
+        )
+        self.qc_days = (
+            _draw(mf.qc_release_days, streams, "manufacturing.qc", (m, n)).ravel().tolist()
+        )
         self.batch_fails = (
-            _uniforms(streams, "manufacturing.failure", (m, n)) < mf.failure_prob
-        ).T.tolist()
+            (_uniforms(streams, "manufacturing.failure", (m, n)) < mf.failure_prob).ravel().tolist()
+        )
         if mf.yield_cells is None:
             self.yield_cells = None
         else:
-            self.yield_cells = _draw(
-                mf.yield_cells, streams, "manufacturing.yield", (m, n)
-            ).T.tolist()
+            self.yield_cells = (
+                _draw(mf.yield_cells, streams, "manufacturing.yield", (m, n)).ravel().tolist()
+            )
 
         inf = sc.infusion
         self.stay_days = _draw(inf.stay_days, streams, "infusion.stay", n).tolist()
         self.icu = (_uniforms(streams, "infusion.icu", n) < inf.icu_prob).tolist()
         self.icu_days = _draw(inf.icu_days, streams, "infusion.icu_days", n).tolist()
+
+    def at(self, column: list, patient: int, attempt: int):
+        """Attempt ``attempt`` (0-based) of ``patient`` in a per-attempt column."""
+        return column[attempt * self.n + patient]

@@ -364,18 +364,18 @@ class Trial:
             p.collection_start = env.now
             if math.isnan(p.apheresis_start):
                 p.apheresis_start = env.now
-            collected = yield from self._spend(p, draws.apheresis_days[p.id][k])
+            collected = yield from self._spend(p, draws.at(draws.apheresis_days, p.id, k))
             slots.vacate(p)
             self._event(p, "end", "apheresis")
             slots.release()
             if not collected:
                 return self._exit(p, Outcome.DETERIORATED)
-            if not draws.apheresis_fails[p.id][k]:
+            if not draws.at(draws.apheresis_fails, p.id, k):
                 break
             self._event(p, "collection_failed")
             if attempt == ap.max_attempts:
                 return self._exit(p, Outcome.APHERESIS_FAILED)
-            if not (yield from self._spend(p, draws.apheresis_retry_days[p.id][k])):
+            if not (yield from self._spend(p, draws.at(draws.apheresis_retry_days, p.id, k))):
                 return self._exit(p, Outcome.DETERIORATED)
         if math.isnan(p.apheresed):
             p.apheresed = env.now
@@ -409,11 +409,11 @@ class Trial:
             self._event(p, "start", "manufacturing")
             if math.isnan(p.manufacturing_start):
                 p.manufacturing_start = env.now
-            made = yield from self._spend(p, draws.manufacturing_days[p.id][k])
+            made = yield from self._spend(p, draws.at(draws.manufacturing_days, p.id, k))
             suites.vacate(p)
             self._event(p, "end", "manufacturing")
             suites.release()
-            if not made or not (yield from self._spend(p, draws.qc_days[p.id][k])):
+            if not made or not (yield from self._spend(p, draws.at(draws.qc_days, p.id, k))):
                 self._exit(p, Outcome.DETERIORATED)
                 return False
             if not self._batch_failed(p, k):
@@ -432,12 +432,12 @@ class Trial:
         """QC release fails the batch by chance or when its yield is below the minimum dose;
         a released batch sets the patient's dose (cells/kg), capped at the maximum."""
         draws, dose = self.draws, self.scenario.dose
-        if draws.batch_fails[p.id][k]:
+        if draws.at(draws.batch_fails, p.id, k):
             return True
         if draws.yield_cells is None:
             return False
         weight = draws.weight_kg[p.id]
-        cells = draws.yield_cells[p.id][k]
+        cells = draws.at(draws.yield_cells, p.id, k)
         if cells < dose.min_per_kg * weight:
             return True
         p.dose_per_kg = min(cells / weight, dose.max_per_kg)

@@ -43,7 +43,10 @@ MILESTONES = ("enrolled", "apheresed", "infused")
 
 Prob = Annotated[float, Field(ge=0, le=1)]
 NonNeg = Annotated[float, Field(ge=0)]
-Count = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=1, le=10_000)]
+"""A count of units (slots, suites, beds): 1 to 10,000."""
+Attempts = Annotated[int, Field(ge=1, le=100)]
+"""Attempts in all, the first included: 1 to 100."""
 MAX_HORIZON_DAYS = 36525.0
 
 
@@ -54,7 +57,7 @@ class _Block(BaseModel):
 
 
 class Target(_Block):
-    count: Count
+    count: Annotated[int, Field(ge=1, le=1_000_000)]
     """Number of patients that must reach the milestone."""
     milestone: Literal["enrolled", "apheresed", "infused"] = "infused"
     deadline: Annotated[dt.date | None, Field(strict=False)] = None
@@ -62,7 +65,7 @@ class Target(_Block):
 
 class Site(_Block):
     name: Annotated[str, Field(min_length=1)]
-    rate_per_month: NonNeg
+    rate_per_month: Annotated[float, Field(ge=0, le=100_000)]
     """Mean referrals per month at full rate."""
     opens_day: NonNeg = 0.0
     ramp_up_days: NonNeg = 0.0
@@ -100,7 +103,7 @@ class Apheresis(_Block):
     duration_days: Duration
     weekdays_only: bool = False
     failure_prob: Prob
-    max_attempts: Count
+    max_attempts: Attempts
     """All attempts, the first included (1 = no retry)."""
     retry_after_days: Duration
 
@@ -112,7 +115,7 @@ class Manufacturing(_Block):
     qc_release_days: Duration
     """Delay from the batch leaving its suite to release; does not hold the suite."""
     failure_prob: Prob
-    max_attempts: Count
+    max_attempts: Attempts
     yield_cells: NonNegQuantity | None = None
     """Total cells of one batch; a batch below dose.min_per_kg x weight fails."""
     recollect_on_failure: bool = False

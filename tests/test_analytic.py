@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from conftest import make_scenario
+
 from sim.referral import referral_days
 from sim.runner import replication_seed, run_replications
 from sim.streams import Streams
@@ -21,7 +21,7 @@ def _queue_scenario(*extra: str):
         "screening.criteria={}", "deterioration=null", "apheresis.failure_prob=0",
         "apheresis.weekdays_only=false", "manufacturing.failure_prob=0",
         "manufacturing.yield_cells=null", "manufacturing.qc_release_days=0",
-        "infusion.beds=100000", "target.count=1000000", "target.deadline=null", *extra,
+        "infusion.beds=10000", "target.count=1000000", "target.deadline=null", *extra,
     )
 
 
@@ -44,7 +44,7 @@ def test_apheresis_wait_matches_mm1():
     lam, mean_service = 0.5, 1.0  # per day; days
     sc = _queue_scenario(f"referral.sites.0.rate_per_month={lam * MONTH}",
                          f"apheresis.duration_days={{dist: exponential, mean: {mean_service}}}",
-                         "apheresis.slots=1", "manufacturing.suites=100000",
+                         "apheresis.slots=1", "manufacturing.suites=10000",
                          "horizon_days=4000")
     res = run_replications(sc, 12, seed=2)
     waits = _per_rep_waits(res, "apheresis")
@@ -57,7 +57,7 @@ def test_manufacturing_wait_matches_erlang_c():
     """Poisson arrivals (instant apheresis on ample slots) into c suites: Erlang C wait."""
     lam, mean_service, c = 0.25, 10.0, 3  # per day; days; suites
     sc = _queue_scenario(f"referral.sites.0.rate_per_month={lam * MONTH}",
-                         "apheresis.duration_days=0", "apheresis.slots=100000",
+                         "apheresis.duration_days=0", "apheresis.slots=10000",
                          f"manufacturing.duration_days={{dist: exponential, mean: {mean_service}}}",
                          f"manufacturing.suites={c}", "horizon_days=6000")
     res = run_replications(sc, 12, seed=5)
@@ -75,7 +75,7 @@ def test_utilisation_matches_offered_load():
     """Time-weighted utilisation of c suites approaches lambda x mean service / c."""
     lam, mean_service, c = 0.25, 10.0, 4
     sc = _queue_scenario(f"referral.sites.0.rate_per_month={lam * MONTH}",
-                         "apheresis.duration_days=0", "apheresis.slots=100000",
+                         "apheresis.duration_days=0", "apheresis.slots=10000",
                          f"manufacturing.duration_days={{dist: exponential, mean: {mean_service}}}",
                          f"manufacturing.suites={c}", "horizon_days=6000")
     res = run_replications(sc, 8, seed=6)

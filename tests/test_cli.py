@@ -61,7 +61,6 @@ BAD_INPUTS_IN_PROCESS = {
 GOOD_RUNS = {
     "validate-reference": ["validate", REF],
     "validate-good-and-bad": ["validate", REF, BAD_SCENARIO],
-    "run-json": ["run", REF, "--json", *SMALL],
 }
 
 
@@ -157,15 +156,6 @@ def test_validate_good_and_bad_reports_both(
     assert "Traceback" not in proc.stderr
 
 
-def test_run_json_prints_only_json(runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
-    """``--json`` puts nothing but the summary JSON on stdout."""
-    proc = runs["run-json"]
-    assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stdout)
-    assert summary["replications"] == 2
-    assert summary["scenario"] == "Reference workload"
-
-
 # --- in-process runs -----------------------------------------------------------------------
 
 SECTION_6 = {
@@ -190,7 +180,9 @@ RESOURCE_KEYS = {"capacity", "utilization", "mean_wait_days", "mean_queue_length
 
 @pytest.fixture(scope="module")
 def summary_json() -> dict:
-    """The summary printed by an in-process ``run --json --reps 3`` with a deadline set."""
+    """The summary printed by an in-process ``run --json --reps 3`` with a deadline set.
+
+    Parsing the whole of stdout as JSON checks that ``--json`` prints nothing else."""
     import contextlib
     import io
 
@@ -257,3 +249,25 @@ def test_run_out_writes_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str
     infused = (patients["outcome"] == "infused").sum()
     assert infused == round(summary["outcomes"]["infused"] * reps)
     assert not list(out.glob(".*")), "temporary files left behind"
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "apheresis.slots=" + "9" * 400,
+        "manufacturing.suites=" + "9" * 400,
+        "infusion.beds=" + "9" * 400,
+        f"apheresis.max_attempts={10**30}",
+        f"manufacturing.max_attempts={10**30}",
+    ],
+    ids=["slots", "suites", "beds", "apheresis-max-attempts", "manufacturing-max-attempts"],
+)
+def test_huge_count_is_refused_or_runs(override: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """An absurdly large count is refused with one error line naming the field, never a crash."""
+    key = override.split("=", 1)[0]
+    status = main(["run", REF, "--reps", "1", "--executor", "serial", "--quiet", "--json",
+                   "--set", override])
+    captured = capsys.readouterr()
+    assert status == 2, captured.err
+    assert captured.err.startswith(f"error: --set: {key}"), captured.err
+    assert len(captured.err.splitlines()) == 1

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import make_scenario
+
 from sim.model import OUTCOMES
 from sim.runner import run_replications, simulate
 

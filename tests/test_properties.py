@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from conftest import make_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import make_scenario
-from sim.runner import simulate
 from test_model import check_capacity, check_conservation, check_order
+
+from sim.runner import simulate
 
 prob = st.floats(0, 1)
 small_prob = st.floats(0, 0.5)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pytest
-
 from conftest import SCENARIOS, make_scenario
+
 from sim.runner import run_replications
 from sim.scenario import load_scenario
 
@@ -48,3 +49,45 @@ def test_baseline_back_test():
         pytest.fail(f"no golden file; run with UPDATE_GOLDEN=1 to create {GOLDEN}")
     with open(GOLDEN) as fh:
         assert json.loads(fh.read()) == json.loads(text)
+
+
+def test_dask_local_cluster_matches_serial_to_the_byte():
+    """The Dask executor (a local cluster of 2 processes) gives the serial bytes."""
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    sc = make_scenario()
+    serial = _json(run_replications(sc, 16, seed=8, executor="serial"))
+    dask = _json(run_replications(sc, 16, seed=8, executor="dask", workers=2))
+    assert serial == dask
+
+
+def test_compare_paired_interval_is_narrower_than_unpaired():
+    """On a capacity change, the paired interval of the wait difference is the narrower."""
+    from sim.compare import compare
+
+    a = make_scenario("manufacturing.suites=1", "referral.sites.0.rate_per_month=5")
+    b = make_scenario("manufacturing.suites=2", "referral.sites.0.rate_per_month=5")
+    c = compare([a, b], 30, seed=3)
+    d = c["differences"][0]["paired"]
+    for key in ("time_to_target_days", "manufacturing_mean_wait_days",
+                "vein_to_vein_mean_days"):
+        lo, hi = d[key]["ci95"]
+        ulo, uhi = d[key]["unpaired_ci95"]
+        assert hi - lo < uhi - ulo, key
+    assert d["manufacturing_mean_wait_days"]["mean"] < 0  # a second suite cuts the wait
+
+
+def test_precision_stops_when_the_interval_is_tight():
+    """--precision adds replications until the relative half-width is met (or the cap)."""
+    from sim.runner import run_to_precision
+    from sim.stats import half_width_ratio
+
+    sc = make_scenario("target.count=10")
+    res, rep = run_to_precision(sc, 0.02, 2000, seed=1, first=20)
+    ttt = res.table["time_to_target_days"]
+    assert rep["met"] and rep["replications_used"] == res.replications > 20
+    assert half_width_ratio(ttt[~np.isnan(ttt)]) <= 0.02
+    # the same replications as a plain run of that size
+    plain = run_replications(sc, res.replications, seed=1)
+    assert _json(plain) == _json(res)
+    capped, rep2 = run_to_precision(sc, 0.0001, 60, seed=1, first=20)
+    assert not rep2["met"] and capped.replications == 60

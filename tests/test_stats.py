@@ -1,0 +1,130 @@
+"""Statistics against hand-computed cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+from conftest import make_scenario
+
+from sim.results import RowTable
+from sim.runner import fan_chart, run_replications
+from sim.stats import (
+    censored_percentiles,
+    day_to_date,
+    half_width_ratio,
+    mean_ci,
+    paired_difference,
+    pooled_quantiles,
+    prob_by,
+    rounded,
+    welch_interval,
+    wilson_interval,
+)
+
+
+def test_censored_percentiles_count_unreached_as_beyond_the_horizon():
+    """[1..9] plus one NaN: p10 interpolates 1.9; p50 is 5.5; p90 touches the censored: None."""
+    times = [1, 2, 3, 4, 5, 6, 7, 8, 9, math.nan]
+    p = censored_percentiles(times)
+    assert p["p10"] == pytest.approx(1.9)
+    assert p["p50"] == pytest.approx(5.5)
+    assert p["p90"] is None
+    assert censored_percentiles([math.nan] * 3) == {"p10": None, "p50": None, "p90": None}
+    assert censored_percentiles([]) == {"p10": None, "p50": None, "p90": None}
+
+
+def test_mean_ci_by_hand():
+    """[2, 4, 6, 8]: mean 5, sd 2.582, t(0.975, 3) = 3.182 -> half-width 4.108."""
+    ci = mean_ci([2, 4, 6, 8])
+    assert ci["mean"] == 5
+    half = 3.182446 * math.sqrt(20 / 3) / 2
+    assert ci["ci_low"] == pytest.approx(5 - half, rel=1e-5)
+    assert ci["ci_high"] == pytest.approx(5 + half, rel=1e-5)
+    assert mean_ci([3.0])["ci_low"] is None
+    assert mean_ci([])["mean"] is None
+    assert half_width_ratio([2, 4, 6, 8]) == pytest.approx(half / 5, rel=1e-5)
+    assert half_width_ratio([1.0]) == math.inf
+
+
+def test_wilson_interval_by_hand():
+    """8 of 10 at 95%: Wilson (0.4902, 0.9433), a textbook value."""
+    lo, hi = wilson_interval(8, 10)
+    assert lo == pytest.approx(0.4902, abs=1e-4)
+    assert hi == pytest.approx(0.9433, abs=1e-4)
+    assert wilson_interval(0, 10)[0] == 0.0
+    assert wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert wilson_interval(0, 0) is None
+
+
+def test_prob_by_counts_the_whole_deadline_day():
+    """A target reached during the deadline day counts; NaN (never) does not."""
+    assert prob_by([10.0, 10.99, 11.0, math.nan], 10) == (2, 4)
+
+
+def test_day_to_date():
+    """Day 0.9 is the start date; day 31 of a 2015-12-01 start is 2016-01-01."""
+    start = dt.date(2015, 12, 1)
+    assert day_to_date(start, 0.9) == "2015-12-01"
+    assert day_to_date(start, 31.0) == "2016-01-01"
+    assert day_to_date(start, None) is None
+    assert day_to_date(start, math.inf) is None
+
+
+def test_pooled_quantiles_by_hand():
+    """[1, 2, 3, 4]: mean 2.5, median 2.5, p90 3.7."""
+    q = pooled_quantiles(np.array([1.0, 2, 3, 4]))
+    assert q == {"mean": 2.5, "p50": 2.5, "p90": pytest.approx(3.7)}
+    assert pooled_quantiles(np.array([]))["mean"] is None
+
+
+def test_paired_and_unpaired_differences_by_hand():
+    """b - a = [1, 1, 2, 2]: mean 1.5, sd 0.577, half-width 3.182 x 0.2887 = 0.9187."""
+    a = [10, 20, 30, 40]
+    b = [11, 21, 32, 42]
+    d = paired_difference(a, b)
+    assert d["mean"] == pytest.approx(1.5)
+    assert d["ci95"][1] - 1.5 == pytest.approx(3.182446 * math.sqrt(1 / 3) / 2, rel=1e-5)
+    lo, hi = welch_interval(a, b)
+    assert lo < 1.5 < hi and hi - lo > 20  # unpaired: swamped by between-trial spread
+    assert welch_interval([1.0], [2.0]) == [None, None]
+    # pairs with a missing value are dropped
+    assert paired_difference([1, math.nan, 3], [2, 5, 5])["n"] == 2
+
+
+def test_rounded_turns_non_finite_into_null():
+    """NaN and infinity become None; numpy numbers become plain ones."""
+    assert rounded({"a": math.nan, "b": [np.float64(1.234567), np.int64(3)], "c": math.inf}
+                   ) == {"a": None, "b": [1.2346, 3], "c": None}
+
+
+def test_fan_chart_by_hand():
+    """Three replications with monthly cumulative counts: percentiles month by month."""
+    rows = []
+    for r, counts in enumerate(([1, 2, 3], [2, 4, 6], [3, 6, 9])):
+        rows.append({"replication": r, "vein_to_vein_days": np.array([]),
+                     "enrolled_by_month": np.array(counts, dtype=np.int32),
+                     "infused_by_month": np.array(counts, dtype=np.int32) // 2})
+    table = RowTable.from_rows(rows)
+    fan = fan_chart(make_scenario(), table)
+    enrolled = fan[fan["series"] == "enrolled"]
+    assert list(enrolled["p50"]) == [2, 4, 6]
+    assert list(enrolled["p25"]) == [1.5, 3, 4.5]
+    assert enrolled["date"].iloc[0] == "2016-02-03"  # start 2016-01-04 + 30.44 days
+    assert len(fan) == 6
+
+
+def test_summary_funnel_and_resources_match_the_rows():
+    """Summary means equal the means of the per-replication rows; waits are pooled."""
+    res = run_replications(make_scenario(), 6, seed=2)
+    s = res.summary()
+    f = res.frame()
+    assert s["funnel"]["infused"] == pytest.approx(f["infused"].mean(), abs=1e-4)
+    pooled = f["manufacturing.wait_sum_days"].sum() / f["manufacturing.granted"].sum()
+    assert s["resources"]["manufacturing"]["mean_wait_days"] == pytest.approx(pooled, abs=1e-4)
+    assert s["outcomes"]["screen_failed"] == pytest.approx(f["outcome.screen_failed"].mean(),
+                                                           abs=1e-4)
+    # the monthly counts end at the final totals (the last month covers the horizon)
+    assert (res.table.infused_by_month[:, -1] == f["infused"].to_numpy()).all()
