@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sim import __version__, store
+from sim.cli_forecast import add_forecast_parsers, cmd_backtest, cmd_forecast
 from sim.cli_runs import add_runs_parser, cmd_runs
 from sim.compare import compare, format_comparison
 from sim.errors import InputError
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
 
     add_runs_parser(sub)
+    add_forecast_parsers(sub, _int_in)
 
     val = sub.add_parser("validate", help="check scenario files")
     val.add_argument("scenarios", nargs="+", help="scenario YAML files")
@@ -325,6 +327,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.command in ("forecast", "backtest"):
+            executor = parse_executor(args.executor, args.workers)
+            fn = cmd_forecast if args.command == "forecast" else cmd_backtest
+            return fn(args, executor, _progress)
         handler = {
             "run": cmd_run,
             "validate": cmd_validate,

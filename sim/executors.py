@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 from sim.errors import InputError
 from sim.model import run_trial
@@ -59,6 +60,11 @@ def _chunks(start: int, stop: int, workers: int) -> list[tuple[int, int]]:
     return [(a, min(a + size, stop)) for a in range(start, stop, size)]
 
 
+Block = Callable[[int, int], RowTable]
+"""Rows of replications ``start`` to ``stop - 1``; must be picklable (a partial of a
+module-level function) to run in worker processes."""
+
+
 def run_rows(
     scenario: Scenario,
     seed: int,
@@ -66,18 +72,19 @@ def run_rows(
     stop: int,
     spec: ExecutorSpec | None = None,
     progress: Callable[[int], None] | None = None,
+    block: Block | None = None,
 ) -> RowTable | None:
-    """Rows of replications ``start`` to ``stop - 1``, in order (None if there are none)."""
+    """Rows of replications ``start`` to ``stop - 1``, in order (None if there are none).
+    ``block`` replaces the plain replication (a forecast passes its own)."""
     spec = spec or ExecutorSpec("serial")
     if stop <= start:
         return None
-    blocks = list(_blocks(scenario, seed, start, stop, spec, progress))
-    return RowTable.concat(blocks)
+    block = block or partial(rows_block, scenario, seed)
+    return RowTable.concat(list(_blocks(block, start, stop, spec, progress)))
 
 
 def _blocks(
-    scenario: Scenario,
-    seed: int,
+    block: Block,
     start: int,
     stop: int,
     spec: ExecutorSpec,
@@ -87,16 +94,16 @@ def _blocks(
     n = stop - start
     if spec.kind == "serial" or (spec.kind == "process" and (workers == 1 or n < 2 * workers)):
         for a, b in _chunks(start, stop, 1 if n < 50 else 4):
-            yield rows_block(scenario, seed, a, b)
+            yield block(a, b)
             if progress:
                 progress(b - a)
         return
     bounds = _chunks(start, stop, workers)
     if spec.kind == "dask":
-        yield from _dask_blocks(scenario, seed, bounds, spec, workers, progress)
+        yield from _dask_blocks(block, bounds, spec, workers, progress)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(rows_block, scenario, seed, a, b) for a, b in bounds]
+        futures = [pool.submit(block, a, b) for a, b in bounds]
         for fut, (a, b) in zip(futures, bounds, strict=True):
             yield fut.result()
             if progress:
@@ -104,8 +111,7 @@ def _blocks(
 
 
 def _dask_blocks(
-    scenario: Scenario,
-    seed: int,
+    block: Block,
     bounds: list[tuple[int, int]],
     spec: ExecutorSpec,
     workers: int,
@@ -137,8 +143,7 @@ def _dask_blocks(
             has_value=True,
         ) from None
     try:
-        sc = client.scatter(scenario, broadcast=True)
-        futures = [client.submit(rows_block, sc, seed, a, b, pure=False) for a, b in bounds]
+        futures = [client.submit(block, a, b, pure=False) for a, b in bounds]
         for fut, (a, b) in zip(futures, bounds, strict=True):
             yield fut.result()
             if progress:

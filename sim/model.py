@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -94,6 +95,39 @@ class Patient:
         self.fludarabine_mg = self.cyclophosphamide_mg = 0.0
         self.icu = False
         self.outcome = Outcome.IN_PATHWAY
+
+
+STAGES = ("screening", "apheresis", "manufacturing", "release", "hospital")
+
+
+@dataclass(frozen=True)
+class InPathway:
+    """A patient already inside the pathway when a simulation starts late (a forecast).
+
+    ``stage`` is where the patient stands, ``since`` the day that stage began; the milestone
+    days already passed are kept so tables and counts stay whole. Days from the start date.
+    """
+
+    site: int
+    referred: float
+    stage: str
+    since: float
+    consented: float = math.nan
+    screened: float = math.nan
+    apheresed: float = math.nan
+    released: float = math.nan
+    infused: float = math.nan
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The trial as observed up to ``start_day``: finished patients and those still inside."""
+
+    start_day: float
+    in_pathway: tuple[InPathway, ...] = ()
+    finished: tuple[Patient, ...] = ()
+    reached: tuple[tuple[str, float], ...] = ()
+    """(milestone, day) of every milestone already reached, for target counting."""
 
 
 class Station:
@@ -194,13 +228,24 @@ class Trial:
     """One replication of the trial: resources, patients and the pathway processes."""
 
     def __init__(
-        self, scenario: Scenario, seed: np.random.SeedSequence | int, keep_log: bool = True
+        self,
+        scenario: Scenario,
+        seed: np.random.SeedSequence | int,
+        keep_log: bool = True,
+        observed: Observed | None = None,
     ) -> None:
         sc = self.scenario = scenario
-        self.env = env = simpy.Environment()
+        self.observed = observed
+        start = observed.start_day if observed else 0.0
+        self.env = env = simpy.Environment(initial_time=start)
         streams = Streams(seed)
-        self.referral_days, self.referral_sites = referral_days(sc, streams)
-        self.draws = PatientDraws(sc, len(self.referral_days), streams)
+        days, sites = referral_days(sc, streams)
+        if observed:  # referrals up to the start are the observed ones
+            keep = days > start
+            days, sites = days[keep], sites[keep]
+        self.referral_days, self.referral_sites = days, sites
+        self.first_new = len(observed.in_pathway) if observed else 0
+        self.draws = PatientDraws(sc, self.first_new + len(days), streams)
         self.patients: list[Patient] = []
         self.log: list[tuple[int, float, str, str]] | None = [] if keep_log else None
 
@@ -222,6 +267,8 @@ class Trial:
     # --- running ---------------------------------------------------------------------------
     def run(self) -> Trial:
         env = self.env
+        if self.observed is not None:
+            self._start_observed(self.observed)
         env.process(self.referral())
         horizon = self.scenario.horizon_days
         env.timeout(horizon).callbacks.append(self._at_horizon)
@@ -230,6 +277,29 @@ class Trial:
             self.end = horizon
         self._finish()
         return self
+
+    def _start_observed(self, obs: Observed) -> None:
+        """Count what was already reached, and resume every patient still in the pathway."""
+        for milestone, day in sorted(obs.reached, key=lambda m: m[1]):
+            n = self.reached[milestone] = self.reached[milestone] + 1
+            if milestone == self.milestone and n == self.target_count:
+                self.time_to_target = day
+                self.closed = True
+        now = self.env.now
+        for k, ip in enumerate(obs.in_pathway):
+            # deterioration is drawn afresh from the start (memoryless for an exponential)
+            p = Patient(k, ip.site, ip.referred, now + self.draws.deterioration_days[k])
+            p.consented, p.screened, p.apheresed = ip.consented, ip.screened, ip.apheresed
+            p.released, p.infused = ip.released, ip.infused
+            if ip.stage in ("apheresis", "manufacturing", "release", "hospital"):
+                p.enrolled = p.screened
+            self.patients.append(p)
+            self.active += 1
+            self._event(p, "resumed", ip.stage)
+            self.env.process(self.patient(p, ip.stage, now - ip.since))
+        if self.closed and self.active == 0:
+            self.end = now
+            self.done.succeed()
 
     def _at_horizon(self, _: Event) -> None:
         if not self.done.triggered:
@@ -300,7 +370,8 @@ class Trial:
         """Referrals from every site, in time order, until the target closes the trial."""
         env, draws = self.env, self.draws
         for pid, (day, site) in enumerate(
-            zip(self.referral_days.tolist(), self.referral_sites.tolist(), strict=True)
+            zip(self.referral_days.tolist(), self.referral_sites.tolist(), strict=True),
+            start=self.first_new,
         ):
             if day > env.now:
                 yield env.timeout(day - env.now)
@@ -312,34 +383,50 @@ class Trial:
             self._event(p, "referred")
             env.process(self.patient(p))
 
-    def patient(self, p: Patient):
-        """One patient's path from referral to discharge."""
+    def patient(self, p: Patient, stage: str = "referral", elapsed: float = 0.0):
+        """One patient's path from referral to discharge (or from ``stage``, entered
+        ``elapsed`` days ago, for a patient already inside when a forecast starts)."""
         sc, draws, i = self.scenario, self.draws, p.id
-        if draws.consent_u[i] < sc.screening.consent_decline_prob:
-            return self._exit(p, Outcome.DECLINED_CONSENT)
-        p.consented = self.env.now
-        self._event(p, "consented")
-        if not (yield from self._spend(p, draws.screen_days[i])):
-            return self._exit(p, Outcome.DETERIORATED)
-        p.screened = self.env.now
-        self._event(p, "screened")
-        if draws.screen_fails[i]:
-            return self._exit(p, Outcome.SCREEN_FAILED)
-        p.enrolled = p.screened
-        self._reach(p, "enrolled")
+        if stage == "referral":
+            if draws.consent_u[i] < sc.screening.consent_decline_prob:
+                return self._exit(p, Outcome.DECLINED_CONSENT)
+            p.consented = self.env.now
+            self._event(p, "consented")
+            stage = "screening"
+        if stage == "screening":
+            if not (yield from self._spend(p, max(0.0, draws.screen_days[i] - elapsed))):
+                return self._exit(p, Outcome.DETERIORATED)
+            p.screened = self.env.now
+            self._event(p, "screened")
+            if draws.screen_fails[i]:
+                return self._exit(p, Outcome.SCREEN_FAILED)
+            p.enrolled = p.screened
+            self._reach(p, "enrolled")
+            stage, elapsed = "apheresis", 0.0
+        if stage in ("apheresis", "manufacturing"):
+            if not (yield from self.collect_and_make(p, stage == "manufacturing", elapsed)):
+                return
+            stage = "release"
+        if stage == "release":
+            yield from self.conditioning_and_infusion(p)
+        elif stage == "hospital":
+            yield from self.hospital_stay(p, elapsed)
 
-        mf = sc.manufacturing
+    def collect_and_make(self, p: Patient, collected: bool = False, elapsed: float = 0.0):
+        """Apheresis then manufacturing, collecting again after a failed batch where the
+        scenario says so. True once a batch is released (False: the patient has left)."""
+        mf = self.scenario.manufacturing
         cycles = mf.max_attempts if mf.recollect_on_failure else 1
         for _ in range(cycles):
-            if not (yield from self.apheresis(p)):
-                return
-            if (yield from self.manufacturing(p)):
-                break
+            if not collected and not (yield from self.apheresis(p)):
+                return False
+            if (yield from self.manufacturing(p, elapsed)):
+                return True
             if p.outcome is not Outcome.IN_PATHWAY:
-                return
-        else:
-            return self._exit(p, Outcome.MANUFACTURING_FAILED)
-        yield from self.conditioning_and_infusion(p)
+                return False
+            collected, elapsed = False, 0.0
+        self._exit(p, Outcome.MANUFACTURING_FAILED)
+        return False
 
     def apheresis(self, p: Patient):
         """Collect cells on a slot; retry a failed collection. True once collected."""
@@ -393,27 +480,33 @@ class Trial:
         p.death = now + (p.death - now) * det.bridging.time_ratio
         self._event(p, "bridging_start")
 
-    def manufacturing(self, p: Patient):
+    def manufacturing(self, p: Patient, elapsed: float = 0.0):
         """Make and release a batch; remake from stored cells on failure unless the scenario
-        says to collect again. True once a batch is released."""
+        says to collect again. True once a batch is released. ``elapsed``: days the first
+        batch had already run when a forecast starts."""
         mf, draws, env = self.scenario.manufacturing, self.draws, self.env
         suites = self.suites
         while p.manufacturing_attempts < mf.max_attempts:
             k = p.manufacturing_attempts
             p.manufacturing_attempts += 1
-            suites.ready(p)
-            self._event(p, "queue", "manufacturing")
-            yield from self._acquire(suites, p)
-            suites.begin(p)
-            suites.occupy(p)
-            self._event(p, "start", "manufacturing")
-            if math.isnan(p.manufacturing_start):
-                p.manufacturing_start = env.now
-            made = yield from self._spend(p, draws.at(draws.manufacturing_days, p.id, k))
-            suites.vacate(p)
-            self._event(p, "end", "manufacturing")
-            suites.release()
-            if not made or not (yield from self._spend(p, draws.at(draws.qc_days, p.id, k))):
+            make = draws.at(draws.manufacturing_days, p.id, k) - elapsed
+            qc = draws.at(draws.qc_days, p.id, k) + min(make, 0.0)
+            made = True
+            if make > 0:
+                suites.ready(p)
+                self._event(p, "queue", "manufacturing")
+                yield from self._acquire(suites, p)
+                suites.begin(p)
+                suites.occupy(p)
+                self._event(p, "start", "manufacturing")
+                if math.isnan(p.manufacturing_start):
+                    p.manufacturing_start = env.now
+                made = yield from self._spend(p, make)
+                suites.vacate(p)
+                self._event(p, "end", "manufacturing")
+                suites.release()
+            elapsed = 0.0
+            if not made or not (yield from self._spend(p, max(qc, 0.0))):
                 self._exit(p, Outcome.DETERIORATED)
                 return False
             if not self._batch_failed(p, k):
@@ -480,6 +573,28 @@ class Trial:
         self._event(p, "end", "beds")
         self._exit(p, Outcome.INFUSED)
 
+    def hospital_stay(self, p: Patient, elapsed: float):
+        """The rest of the stay of a patient infused ``elapsed`` days before a forecast."""
+        env, beds = self.env, self.bed_bookings
+        lead = self.scenario.conditioning.days_before_infusion
+        left = max(0.0, self.draws.stay_days[p.id] - elapsed)
+        beds.ready(p)
+        yield from self._acquire(beds, p)
+        beds.begin(p)
+        beds.occupy(p)
+        self._event(p, "start", "beds")
+        handover = max(left - lead, 0.0)
+        if handover > 0:
+            yield env.timeout(handover)
+        self._event(p, "handover", "beds")
+        beds.release()
+        if left - handover > 0:
+            yield env.timeout(left - handover)
+        p.discharged = env.now
+        beds.vacate(p)
+        self._event(p, "end", "beds")
+        self._exit(p, Outcome.INFUSED)
+
     def _condition(self, p: Patient) -> None:
         """Lymphodepletion starts now: Mosteller body surface area, planned drug amounts."""
         i = self.draws
@@ -498,7 +613,10 @@ class Trial:
 
 
 def run_trial(
-    scenario: Scenario, seed: np.random.SeedSequence | int, keep_log: bool = True
+    scenario: Scenario,
+    seed: np.random.SeedSequence | int,
+    keep_log: bool = True,
+    observed: Observed | None = None,
 ) -> Trial:
     """Simulate one replication and return the finished :class:`Trial`."""
-    return Trial(scenario, seed, keep_log=keep_log).run()
+    return Trial(scenario, seed, keep_log=keep_log, observed=observed).run()

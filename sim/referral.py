@@ -67,7 +67,8 @@ def referral_days(scenario: Scenario, streams: Streams) -> tuple[np.ndarray, np.
     """All referrals of a replication up to the horizon: (days, site index), in time order."""
     days, sites = [], []
     for k, site in enumerate(scenario.referral.sites):
-        rate = site_rate_per_day(site, scenario.referral.rate_shape, streams)
+        shape = site.rate_shape if site.rate_shape is not None else scenario.referral.rate_shape
+        rate = site_rate_per_day(site, shape, streams)
         d = site_arrivals(site, rate, scenario.horizon_days, streams[f"referral:{site.name}"])
         days.append(d)
         sites.append(np.full(len(d), k, dtype=np.int64))

@@ -39,23 +39,25 @@ def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
     """One replication as flat numbers (plus the vein-to-vein days of its infused patients)."""
     sc = trial.scenario
     patients = trial.patients
+    # patients who had left the pathway before a forecast's start count in the totals too
+    everyone = patients + list(trial.observed.finished) if trial.observed else patients
     end = trial.end
     row: dict[str, Any] = {
         "replication": replication,
         "end_days": end,
         "time_to_target_days": trial.time_to_target,
-        "referred": len(patients),
+        "referred": len(everyone),
     }
     for name, attr in _MILESTONE_ATTR.items():
-        row[name] = sum(1 for p in patients if not math.isnan(getattr(p, attr)))
+        row[name] = sum(1 for p in everyone if not math.isnan(getattr(p, attr)))
     counts = dict.fromkeys(OUTCOMES, 0)
-    for p in patients:
+    for p in everyone:
         counts[p.outcome.value] += 1
     for name in OUTCOMES:
         row[f"outcome.{name}"] = counts[name]
 
-    screened = [p.id for p in patients if not math.isnan(p.screened)]
-    fails = trial.draws.criteria_fail[screened].sum(axis=0) if screened else None
+    failed_ids = [p.id for p in patients if p.outcome is Outcome.SCREEN_FAILED]
+    fails = trial.draws.criteria_fail[failed_ids].sum(axis=0) if failed_ids else None
     for k, name in enumerate(sc.screening.criteria):
         row[f"criterion.{name}"] = int(fails[k]) if fails is not None else 0
 
@@ -89,7 +91,7 @@ def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
     row["vein_to_vein_days"] = v2v
     month_ends = np.arange(1, n_months(sc.horizon_days) + 1) * DAYS_PER_MONTH
     for name in ("enrolled", "infused"):
-        days = np.sort([getattr(p, name) for p in patients if not math.isnan(getattr(p, name))])
+        days = np.sort([getattr(p, name) for p in everyone if not math.isnan(getattr(p, name))])
         row[f"{name}_by_month"] = np.searchsorted(days, month_ends, side="right").astype(np.int32)
     return row
 

@@ -70,6 +70,8 @@ class Site(_Block):
     opens_day: NonNeg = 0.0
     ramp_up_days: NonNeg = 0.0
     """Days over which the rate rises linearly from zero to full after opening."""
+    rate_shape: Annotated[float, Field(gt=0)] | None = None
+    """This site's gamma shape, overriding referral.rate_shape (a forecast sets it)."""
 
 
 class Referral(_Block):
@@ -217,7 +219,9 @@ class Scenario(_Block):
 
     def digest(self) -> str:
         """SHA-256 of the scenario's canonical JSON: same digest, same scenario."""
-        text = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        text = json.dumps(data, sort_keys=True)  # defaults left out: new optional fields
+        # leave the digests of existing scenarios unchanged
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -375,7 +379,7 @@ def _explain(
         field = "(top level)"
     where = source
     for key, _ in overrides:
-        key = _dotted([int(p) if p.isdigit() else p for p in key.split(".")])
+        key = _dotted([int(p) if p.isdecimal() and p.isascii() else p for p in key.split(".")])
         parent = key.rsplit(".", 1)[0] if "." in key else key
         if (
             field == key
