@@ -19,6 +19,7 @@ from sim.compare import compare, format_comparison
 from sim.errors import InputError
 from sim.executors import EXECUTORS, parse_executor
 from sim.report import format_summary
+from sim.reproduce import find_record, reproduce
 from sim.runner import Results, run_replications, run_to_precision
 from sim.scenario import load_scenario
 
@@ -142,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
 
     add_runs_parser(sub)
+
+    rp = sub.add_parser(
+        "reproduce", help="re-run a saved run or an --out folder and confirm identical results"
+    )
+    rp.add_argument("target", metavar="DIR_OR_NAME", help="an --out folder or a saved run name")
+    rp.add_argument("--store", metavar="PATH", help="run store file, for a saved run")
+    rp.add_argument("--executor", default="process")
+    rp.add_argument("--workers", type=_int_in(1, 1024, "--workers"), default=None)
+    rp.add_argument("--json", action="store_true")
+    rp.add_argument("--quiet", action="store_true", help="no progress bar")
     add_forecast_parsers(sub, _int_in)
 
     val = sub.add_parser("validate", help="check scenario files")
@@ -294,6 +305,7 @@ def write_outputs(results: Results, summary: dict[str, Any], out: Path) -> None:
         raise InputError(f"cannot create the folder ({exc.strerror})", source=str(out)) from None
     files = {
         "summary.json": lambda f: f.write(json.dumps(summary, indent=2) + "\n"),
+        "scenario.yaml": lambda f: f.write(results.scenario.to_yaml()),
         "replications.csv": lambda f: results.frame().to_csv(f, index=False),
         "patients.csv": lambda f: results.patients().to_csv(f, index=False),
         "events.csv": lambda f: results.events().to_csv(f, index=False),
@@ -309,6 +321,29 @@ def write_outputs(results: Results, summary: dict[str, Any], out: Path) -> None:
             os.replace(tmp, target)
         except OSError as exc:
             raise InputError(f"cannot write ({exc.strerror})", source=str(target)) from None
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    record = find_record(args.target, args.store)
+    executor = parse_executor(args.executor, args.workers)
+    bar, update = _progress(record.replications, args.quiet)
+    try:
+        result = reproduce(record, executor, update)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif result["identical"]:
+        print(
+            f"identical: {result['source']} ({result['replications']} replications, seed "
+            f"{result['seed']}) re-ran to the same summary with cart-trial-sim "
+            f"{result['current_version']} (recorded with {result['recorded_version']})"
+        )
+    else:
+        shown = ", ".join(result["differences"][:8])
+        print(f"DIFFERENT: {result['source']} re-ran to other figures: {shown}")
+    return 0 if result["identical"] else 1
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -336,6 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "validate": cmd_validate,
             "compare": cmd_compare,
             "runs": cmd_runs,
+            "reproduce": cmd_reproduce,
         }[args.command]
         return handler(args)
     except InputError as exc:
