@@ -7,8 +7,8 @@ import datetime as dt
 import math
 
 import pytest
-
 from conftest import SCENARIOS, make_scenario
+
 from sim.backtest import backtest
 from sim.errors import InputError
 from sim.forecast import forecast, update
