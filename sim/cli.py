@@ -22,6 +22,7 @@ from sim.report import format_summary
 from sim.reproduce import find_record, reproduce
 from sim.runner import Results, run_replications, run_to_precision
 from sim.scenario import load_scenario
+from sim.verify import add_verify_parser, cmd_verify
 
 MAX_REPS = 10_000_000
 
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
 
     add_runs_parser(sub)
+    add_verify_parser(sub)
 
     rp = sub.add_parser(
         "reproduce", help="re-run a saved run or an --out folder and confirm identical results"
@@ -372,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "compare": cmd_compare,
             "runs": cmd_runs,
             "reproduce": cmd_reproduce,
+            "verify": cmd_verify,
         }[args.command]
         return handler(args)
     except InputError as exc:
