@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from sim import __version__, store
 from sim.cli_forecast import add_forecast_parsers, cmd_backtest, cmd_forecast
+from sim.cli_planning import PLANNING_COMMANDS, add_planning_parsers
 from sim.cli_runs import add_runs_parser, cmd_runs
 from sim.compare import compare, format_comparison
 from sim.errors import InputError
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_runs_parser(sub)
     add_verify_parser(sub)
+    add_planning_parsers(sub)
 
     rp = sub.add_parser(
         "reproduce", help="re-run a saved run or an --out folder and confirm identical results"
@@ -375,6 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "runs": cmd_runs,
             "reproduce": cmd_reproduce,
             "verify": cmd_verify,
+            **PLANNING_COMMANDS,
         }[args.command]
         return handler(args)
     except InputError as exc:
