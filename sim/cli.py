@@ -1,31 +1,41 @@
-"""Command line: ``python -m sim run|validate``. Bad input: one line on stderr, exit 2."""
+"""Command line: ``python -m sim COMMAND``. Bad input: one line on stderr, exit status 2.
+
+Thin commands: each parses its arguments, calls the library and prints. The planning,
+forecast, run-store and verification commands live in ``cli_*.py`` and ``verify.py``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from sim import __version__, store
-from sim.cli_forecast import add_forecast_parsers, cmd_backtest, cmd_forecast
+from sim.cli_common import (
+    MAX_REPS,
+    add_sim_options,
+    float_in,
+    int_in,
+    progress_bar,
+    write_files,
+)
+from sim.cli_forecast import FORECAST_COMMANDS, add_forecast_parsers
 from sim.cli_planning import PLANNING_COMMANDS, add_planning_parsers
 from sim.cli_runs import add_runs_parser, cmd_runs
 from sim.compare import compare, format_comparison
 from sim.errors import InputError
-from sim.executors import EXECUTORS, parse_executor
+from sim.executors import parse_executor
 from sim.report import format_summary
 from sim.reproduce import find_record, reproduce
 from sim.runner import Results, run_replications, run_to_precision
 from sim.scenario import load_scenario
 from sim.verify import add_verify_parser, cmd_verify
 
-MAX_REPS = 10_000_000
+STORE_HELP = f"run store file (default: ${store.ENV_VAR}, else {store.DEFAULT_PATH.as_posix()})"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,23 +43,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise InputError(f"{message} (see {self.prog} --help)")
-
-
-def _int_in(low: int, high: int, what: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{what} must be a whole number from {low:,} to {high:,}, not {text!r}"
-            ) from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(
-                f"{what} must be from {low:,} to {high:,}, not {value:,}"
-            )
-        return value
-
-    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,45 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="simulate a scenario and summarise the forecast")
     run.add_argument("scenario", help="scenario YAML file")
-    run.add_argument(
-        "--reps",
-        type=_int_in(1, MAX_REPS, "--reps"),
-        default=200,
-        help="replications (simulated trials); default 200",
-    )
-    run.add_argument(
-        "--seed", type=_int_in(0, 2**63 - 1, "--seed"), default=1, help="master seed; default 1"
-    )
-    run.add_argument(
-        "--workers",
-        type=_int_in(1, 1024, "--workers"),
-        default=None,
-        help="worker processes for --executor process (default: all cores)",
-    )
-    run.add_argument(
-        "--executor",
-        default="process",
-        help=f"where replications run: {' | '.join(EXECUTORS)} (default process)",
-    )
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario value, e.g. "
-        "manufacturing.suites=3 (repeatable; validated like the file)",
-    )
-    run.add_argument("--json", action="store_true", help="print only the summary JSON")
+    add_sim_options(run, 200)
     run.add_argument(
         "--out",
         metavar="DIR",
-        help="write summary.json, replications.csv, patients.csv, events.csv "
-        "and timeline.csv into DIR",
+        help="write summary.json, scenario.yaml, "
+        "replications.csv, patients.csv, events.csv, timeline.csv and fan.csv",
     )
     run.add_argument(
         "--keep-logs",
-        type=_int_in(0, MAX_REPS, "--keep-logs"),
+        type=int_in(0, MAX_REPS, "--keep-logs"),
         default=None,
         metavar="N",
         help="keep full tables of the first N replications "
@@ -108,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--precision",
-        type=_float_in(0.0, 1.0, "--precision"),
+        type=float_in(0.0, 1.0, "--precision"),
         default=None,
         metavar="REL",
         help="add replications until the 95%% interval of the "
@@ -118,46 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--replace", action="store_true", help="with --save: replace a saved run of the same name"
     )
-    run.add_argument(
-        "--store",
-        metavar="PATH",
-        help=f"run store file (default: ${store.ENV_VAR}, else {store.DEFAULT_PATH.as_posix()})",
-    )
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--store", metavar="PATH", help=STORE_HELP)
 
     cmp_ = sub.add_parser("compare", help="paired comparison of scenarios (common random numbers)")
     cmp_.add_argument(
         "scenarios", nargs="+", help="two or more scenario files; the first is the reference"
     )
-    cmp_.add_argument("--reps", type=_int_in(2, MAX_REPS, "--reps"), default=200)
-    cmp_.add_argument("--seed", type=_int_in(0, 2**63 - 1, "--seed"), default=1)
-    cmp_.add_argument("--workers", type=_int_in(1, 1024, "--workers"), default=None)
-    cmp_.add_argument("--executor", default="process")
-    cmp_.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override applied to every scenario",
-    )
-    cmp_.add_argument("--json", action="store_true", help="print only the comparison JSON")
-    cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    add_runs_parser(sub)
-    add_verify_parser(sub)
-    add_planning_parsers(sub)
-
-    rp = sub.add_parser(
-        "reproduce", help="re-run a saved run or an --out folder and confirm identical results"
-    )
-    rp.add_argument("target", metavar="DIR_OR_NAME", help="an --out folder or a saved run name")
-    rp.add_argument("--store", metavar="PATH", help="run store file, for a saved run")
-    rp.add_argument("--executor", default="process")
-    rp.add_argument("--workers", type=_int_in(1, 1024, "--workers"), default=None)
-    rp.add_argument("--json", action="store_true")
-    rp.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_forecast_parsers(sub, _int_in)
+    add_sim_options(cmp_, 200, min_reps=2, set_help="override applied to every scenario")
 
     val = sub.add_parser("validate", help="check scenario files")
     val.add_argument("scenarios", nargs="+", help="scenario YAML files")
@@ -169,39 +100,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a value before validating",
     )
-    return parser
 
-
-def _float_in(low: float, high: float, what: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not (low < value <= high):
-            raise argparse.ArgumentTypeError(
-                f"{what} must be a number above {low:g} and at most {high:g}, not {text!r}"
-            )
-        return value
-
-    return parse
-
-
-def _progress(total: int, quiet: bool):
-    if quiet:
-        return None, None
-    from tqdm import tqdm
-
-    bar = tqdm(
-        total=total,
-        unit="rep",
-        delay=1.0,
-        file=sys.stderr,
-        leave=False,
-        dynamic_ncols=True,
-        desc="replications",
+    rp = sub.add_parser(
+        "reproduce", help="re-run a saved run or an --out folder and confirm identical results"
     )
-    return bar, bar.update
+    rp.add_argument("target", metavar="DIR_OR_NAME", help="an --out folder or a saved run name")
+    rp.add_argument("--store", metavar="PATH", help=STORE_HELP)
+    rp.add_argument("--executor", default="process")
+    rp.add_argument("--workers", type=int_in(1, 1024, "--workers"), default=None)
+    rp.add_argument("--json", action="store_true", help="print only JSON on stdout")
+    rp.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    add_runs_parser(sub)
+    add_verify_parser(sub)
+    add_planning_parsers(sub)
+    add_forecast_parsers(sub)
+    return parser
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -216,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"a run named {args.save!r} is already saved; add --replace to overwrite it",
                 field="--save",
             )
-    bar, update = _progress(args.reps, args.quiet)
+    bar, update = progress_bar(args.reps, args.quiet)
     try:
         if args.precision is None:
             results = run_replications(
@@ -242,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out:
         write_outputs(results, summary, Path(args.out))
     if args.save is not None:
-        save_results(args.save, results, summary, replace=args.replace, path=args.store)
+        store.save_results(args.save, results, summary, replace=args.replace, path=args.store)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -254,29 +168,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def save_results(
-    name: str,
-    results: Results,
-    summary: dict[str, Any],
-    *,
-    replace: bool = False,
-    path: str | None = None,
-) -> None:
-    """Keep a run in the run store (one transaction)."""
-    sc = results.scenario
-    store.save_run(
-        name,
-        scenario_text=sc.to_yaml(),
-        scenario_digest=sc.digest(),
-        scenario_name=sc.name,
-        seed=results.seed,
-        replications=results.replications,
-        version=__version__,
-        summary=summary,
-        rows=results.frame(),
-        fan=results.fan(),
-        replace=replace,
-        path=store.store_path(path),
+save_results = store.save_results  # the old spelling, kept for callers of sim.cli
+
+
+def write_outputs(results: Results, summary: dict[str, Any], out: Path) -> None:
+    """Write the tables and summary into ``out``; a file appears whole or not at all."""
+    write_files(
+        out,
+        {
+            "summary.json": lambda f: f.write(json.dumps(summary, indent=2) + "\n"),
+            "scenario.yaml": lambda f: f.write(results.scenario.to_yaml()),
+            "replications.csv": lambda f: results.frame().to_csv(f, index=False),
+            "patients.csv": lambda f: results.patients().to_csv(f, index=False),
+            "events.csv": lambda f: results.events().to_csv(f, index=False),
+            "timeline.csv": lambda f: results.timeline().to_csv(f, index=False),
+            "fan.csv": lambda f: results.fan().to_csv(f, index=False),
+        },
     )
 
 
@@ -291,7 +198,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             for sc, p in zip(scenarios, args.scenarios, strict=True)
         ]
     executor = parse_executor(args.executor, args.workers)
-    bar, update = _progress(args.reps * len(scenarios), args.quiet)
+    bar, update = progress_bar(args.reps * len(scenarios), args.quiet)
     try:
         result = compare(scenarios, args.reps, args.seed, executor=executor, progress=update)
     finally:
@@ -301,36 +208,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_outputs(results: Results, summary: dict[str, Any], out: Path) -> None:
-    """Write the tables and summary into ``out``; a file appears whole or not at all."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the folder ({exc.strerror})", source=str(out)) from None
-    files = {
-        "summary.json": lambda f: f.write(json.dumps(summary, indent=2) + "\n"),
-        "scenario.yaml": lambda f: f.write(results.scenario.to_yaml()),
-        "replications.csv": lambda f: results.frame().to_csv(f, index=False),
-        "patients.csv": lambda f: results.patients().to_csv(f, index=False),
-        "events.csv": lambda f: results.events().to_csv(f, index=False),
-        "timeline.csv": lambda f: results.timeline().to_csv(f, index=False),
-        "fan.csv": lambda f: results.fan().to_csv(f, index=False),
-    }
-    for name, write in files.items():
-        target = out / name
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
-            with os.fdopen(fd, "w", newline="") as fh:
-                write(fh)
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise InputError(f"cannot write ({exc.strerror})", source=str(target)) from None
-
-
 def cmd_reproduce(args: argparse.Namespace) -> int:
     record = find_record(args.target, args.store)
     executor = parse_executor(args.executor, args.workers)
-    bar, update = _progress(record.replications, args.quiet)
+    bar, update = progress_bar(record.replications, args.quiet)
     try:
         result = reproduce(record, executor, update)
     finally:
@@ -363,23 +244,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+COMMANDS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "compare": cmd_compare,
+    "runs": cmd_runs,
+    "reproduce": cmd_reproduce,
+    "verify": cmd_verify,
+    **PLANNING_COMMANDS,
+    **FORECAST_COMMANDS,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        if args.command in ("forecast", "backtest"):
-            executor = parse_executor(args.executor, args.workers)
-            fn = cmd_forecast if args.command == "forecast" else cmd_backtest
-            return fn(args, executor, _progress)
-        handler = {
-            "run": cmd_run,
-            "validate": cmd_validate,
-            "compare": cmd_compare,
-            "runs": cmd_runs,
-            "reproduce": cmd_reproduce,
-            "verify": cmd_verify,
-            **PLANNING_COMMANDS,
-        }[args.command]
-        return handler(args)
+        return COMMANDS[args.command](args)
     except InputError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

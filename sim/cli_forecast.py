@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.backtest import backtest
+from sim.cli_common import add_sim_options, int_in, progress_bar, write_files
 from sim.errors import InputError
+from sim.executors import parse_executor
 from sim.forecast import DEFAULT_PRIOR_PATIENTS, forecast
 from sim.observed import parse_log, read_log
 from sim.scenario import load_scenario
@@ -33,7 +35,7 @@ def _positive(text: str) -> float:
     return value
 
 
-def add_forecast_parsers(sub: Any, int_in: Any) -> None:
+def add_forecast_parsers(sub: Any) -> None:
     """Add ``forecast`` and ``backtest`` to the command line's subparsers."""
     fc = sub.add_parser("forecast", help="update the forecast from an observed patient log")
     fc.add_argument("scenario", help="scenario YAML file (the prior)")
@@ -66,7 +68,7 @@ def add_forecast_parsers(sub: Any, int_in: Any) -> None:
         help="worth of the scenario's failure probabilities, in "
         f"patients (default {DEFAULT_PRIOR_PATIENTS:g})",
     )
-    _common(fc, int_in)
+    add_sim_options(fc, 200, min_reps=2)
     fc.add_argument(
         "--out",
         metavar="DIR",
@@ -78,31 +80,20 @@ def add_forecast_parsers(sub: Any, int_in: Any) -> None:
     )
     bt.add_argument("scenario", help="scenario YAML file (truth and prior)")
     bt.add_argument("--as-of", required=True, type=_date, metavar="DATE")
-    bt.add_argument("--trials", type=int_in(1, 100_000, "--trials"), default=100)
-    _common(bt, int_in)
-
-
-def _common(p: argparse.ArgumentParser, int_in: Any) -> None:
-    p.add_argument("--reps", type=int_in(2, 10_000_000, "--reps"), default=200)
-    p.add_argument("--seed", type=int_in(0, 2**63 - 1, "--seed"), default=1)
-    p.add_argument("--executor", default="process")
-    p.add_argument("--workers", type=int_in(1, 1024, "--workers"), default=None)
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario value",
+    bt.add_argument(
+        "--trials",
+        type=int_in(1, 100_000, "--trials"),
+        default=100,
+        help="simulated truths to forecast; default 100",
     )
-    p.add_argument("--json", action="store_true", help="print only JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_sim_options(bt, 100, min_reps=2, reps_help="replications of each forecast")
 
 
-def cmd_forecast(args: argparse.Namespace, executor: Any, progress: Any) -> int:
+def cmd_forecast(args: argparse.Namespace) -> int:
+    executor = parse_executor(args.executor, args.workers)
     scenario = load_scenario(args.scenario, args.overrides)
     log = parse_log(read_log(args.observed), scenario, args.as_of, source=args.observed)
-    bar, update = progress(2 * args.reps, args.quiet)
+    bar, update = progress_bar(2 * args.reps, args.quiet)
     try:
         f = forecast(
             scenario,
@@ -119,20 +110,21 @@ def cmd_forecast(args: argparse.Namespace, executor: Any, progress: Any) -> int:
             bar.close()
     summary = f.summary()
     if args.out:
-        out = Path(args.out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "forecast.json").write_text(json.dumps(summary, indent=2) + "\n")
-            f.prior.fan().to_csv(out / "fan_prior.csv", index=False)
-            f.updated.fan().to_csv(out / "fan_updated.csv", index=False)
-            log.frame.to_csv(out / "observed.csv", index=False)
-        except OSError as exc:
-            raise InputError(f"cannot write ({exc.strerror})", source=str(out)) from None
+        write_files(
+            Path(args.out),
+            {
+                "forecast.json": lambda fh: fh.write(json.dumps(summary, indent=2) + "\n"),
+                "fan_prior.csv": lambda fh: f.prior.fan().to_csv(fh, index=False),
+                "fan_updated.csv": lambda fh: f.updated.fan().to_csv(fh, index=False),
+                "observed.csv": lambda fh: log.frame.to_csv(fh, index=False),
+            },
+        )
     print(json.dumps(summary, indent=2) if args.json else format_forecast(summary))
     return 0
 
 
-def cmd_backtest(args: argparse.Namespace, executor: Any, progress: Any) -> int:
+def cmd_backtest(args: argparse.Namespace) -> int:
+    executor = parse_executor(args.executor, args.workers)
     scenario = load_scenario(args.scenario, args.overrides)
     if args.as_of < scenario.start_date:
         raise InputError(
@@ -141,7 +133,7 @@ def cmd_backtest(args: argparse.Namespace, executor: Any, progress: Any) -> int:
             value=str(args.as_of),
             has_value=True,
         )
-    bar, update = progress(args.trials, args.quiet)
+    bar, update = progress_bar(args.trials, args.quiet, "truths")
     try:
         result = backtest(
             scenario,
@@ -210,3 +202,6 @@ def format_forecast(s: dict[str, Any]) -> str:
             f"(80% interval {d['p10'] or far} to {d['p90'] or far}){chance}"
         )
     return "\n".join(lines)
+
+
+FORECAST_COMMANDS = {"forecast": cmd_forecast, "backtest": cmd_backtest}

@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sim.cli_common import add_sim_options, float_in, int_in, progress_bar
 from sim.errors import InputError
-from sim.executors import EXECUTORS, parse_executor
+from sim.executors import parse_executor
 from sim.scenario import Scenario, load_scenario, with_overrides
 from sim.sensitivity import (
     METHODS,
@@ -35,51 +35,21 @@ from sim.sizing import (
 )
 from sim.sweep import format_sweep, parse_grid, sweep, write_sweep
 
-MAX_REPS = 10_000_000
-
 
 def add_planning_parsers(subparsers: Any) -> None:
     """Add ``sweep``, ``size`` and ``sensitivity`` to ``subparsers`` (of sim.cli)."""
-    from sim.cli import _float_in, _int_in
 
     def common(p: argparse.ArgumentParser, reps: int) -> None:
         p.add_argument("scenario", help="scenario YAML file")
-        p.add_argument(
-            "--reps",
-            type=_int_in(1, MAX_REPS, "--reps"),
-            default=reps,
-            help=f"replications of each configuration; default {reps}",
-        )
-        p.add_argument(
-            "--seed",
-            type=_int_in(0, 2**63 - 1, "--seed"),
-            default=1,
-            help="master seed, the same for every configuration; default 1",
-        )
-        p.add_argument(
-            "--executor",
-            default="process",
-            help=f"where replications run: {' | '.join(EXECUTORS)}[:ADDRESS] (default process)",
-        )
-        p.add_argument(
-            "--workers",
-            type=_int_in(1, 1024, "--workers"),
-            default=None,
-            help="worker processes (default: all cores)",
-        )
-        p.add_argument(
-            "--set",
-            dest="overrides",
-            action="append",
-            default=[],
-            metavar="KEY=VALUE",
-            help="override a scenario value before planning (repeatable)",
+        add_sim_options(
+            p,
+            reps,
+            reps_help=f"replications of each configuration; default {reps}",
+            set_help="override a scenario value before planning (repeatable)",
         )
         p.add_argument(
             "--deadline", metavar="YYYY-MM-DD", help="use this deadline instead of the scenario's"
         )
-        p.add_argument("--json", action="store_true", help="print only JSON on stdout")
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sw = subparsers.add_parser(
         "sweep", help="the main figures at every point of a grid of scenario values"
@@ -107,7 +77,7 @@ def add_planning_parsers(subparsers: Any) -> None:
     sz.add_argument(
         "--probability",
         required=True,
-        type=_float_in(0.0, 1.0, "--probability"),
+        type=float_in(0.0, 1.0, "--probability"),
         help="wanted probability of reaching the target by the deadline, e.g. 0.8",
     )
     sz.add_argument(
@@ -120,7 +90,7 @@ def add_planning_parsers(subparsers: Any) -> None:
     sz.add_argument(
         "--max",
         dest="max_units",
-        type=_int_in(1, 1000, "--max"),
+        type=int_in(1, 1000, "--max"),
         default=DEFAULT_MAX_UNITS,
         help=f"upper bound of each resource; default {DEFAULT_MAX_UNITS}",
     )
@@ -148,7 +118,7 @@ def add_planning_parsers(subparsers: Any) -> None:
     )
     se.add_argument(
         "--samples",
-        type=_int_in(1, 1_000_000, "--samples"),
+        type=int_in(1, 1_000_000, "--samples"),
         default=None,
         help="morris: trajectories (default 10); sobol: base samples, a power of two (default 64)",
     )
@@ -173,23 +143,6 @@ def with_deadline(scenario: Scenario, text: str) -> Scenario:
         raise InputError(exc.problem, field="--deadline", value=text, has_value=True) from None
 
 
-def _bar(total: int | None, quiet: bool, desc: str) -> tuple[Any, Callable[[int], None] | None]:
-    if quiet:
-        return None, None
-    from tqdm import tqdm
-
-    bar = tqdm(
-        total=total,
-        unit="rep",
-        delay=1.0,
-        file=sys.stderr,
-        leave=False,
-        dynamic_ncols=True,
-        desc=desc,
-    )
-    return bar, bar.update
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
     scenario = _scenario(args)
     grid = parse_grid(args.grid)
@@ -197,7 +150,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     n = 1
     for values in grid.values():
         n *= len(values)
-    bar, update = _bar(n * args.reps, args.quiet, "sweep")
+    bar, update = progress_bar(n * args.reps, args.quiet, "sweep")
     try:
         result = sweep(scenario, grid, args.reps, args.seed, executor=executor, progress=update)
     finally:
@@ -219,7 +172,7 @@ def cmd_size(args: argparse.Namespace) -> int:
     resources = parse_resources(args.resources, scenario)
     costs = parse_costs(args.cost, resources)
     executor = parse_executor(args.executor, args.workers)
-    bar, update = _bar(None, args.quiet, "sizing")
+    bar, update = progress_bar(None, args.quiet, "sizing")
     try:
         result = size(
             scenario,
@@ -248,7 +201,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     executor = parse_executor(args.executor, args.workers)
     samples = args.samples or (10 if args.method == "morris" else 64)
     runs = runs_needed(args.method, params, samples)
-    bar, update = _bar(runs * args.reps, args.quiet, f"sensitivity ({runs} runs)")
+    bar, update = progress_bar(runs * args.reps, args.quiet, f"sensitivity ({runs} runs)")
     try:
         result = sensitivity(
             scenario,

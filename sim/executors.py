@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from sim.errors import InputError
 from sim.model import run_trial
@@ -83,6 +84,53 @@ def run_rows(
     return RowTable.concat(list(_blocks(block, start, stop, spec, progress)))
 
 
+class WorkerPool:
+    """Runs picklable calls in worker processes or on a Dask cluster, kept open until closed.
+
+    ``submit(fn, *args)`` returns a future with ``result()``. One place starts and stops
+    the process pool, the local Dask cluster or the connection to a scheduler.
+    """
+
+    def __init__(self, spec: ExecutorSpec, workers: int | None = None) -> None:
+        self.spec = spec
+        self.workers = spec.workers or workers or os.cpu_count() or 1
+        self._pool: Any = None
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.spec.kind == "dask":
+            if self._client is None:
+                self._client, self._cluster = _dask_client(self.spec, self.workers)
+            return self._client.submit(fn, *args, pure=False)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        return self._pool.submit(fn, *args)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+
+def runs_in_process(spec: ExecutorSpec, n: int) -> bool:
+    """True when ``n`` replications are better run here than shipped to workers."""
+    workers = spec.workers or os.cpu_count() or 1
+    return spec.kind == "serial" or (spec.kind == "process" and (workers == 1 or n < 2 * workers))
+
+
 def _blocks(
     block: Block,
     start: int,
@@ -90,19 +138,15 @@ def _blocks(
     spec: ExecutorSpec,
     progress: Callable[[int], None] | None,
 ) -> Iterator[RowTable]:
-    workers = spec.workers or os.cpu_count() or 1
     n = stop - start
-    if spec.kind == "serial" or (spec.kind == "process" and (workers == 1 or n < 2 * workers)):
+    if runs_in_process(spec, n):
         for a, b in _chunks(start, stop, 1 if n < 50 else 4):
             yield block(a, b)
             if progress:
                 progress(b - a)
         return
-    bounds = _chunks(start, stop, workers)
-    if spec.kind == "dask":
-        yield from _dask_blocks(block, bounds, spec, workers, progress)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with WorkerPool(spec) as pool:
+        bounds = _chunks(start, stop, pool.workers)
         futures = [pool.submit(block, a, b) for a, b in bounds]
         for fut, (a, b) in zip(futures, bounds, strict=True):
             yield fut.result()
@@ -110,13 +154,8 @@ def _blocks(
                 progress(b - a)
 
 
-def _dask_blocks(
-    block: Block,
-    bounds: list[tuple[int, int]],
-    spec: ExecutorSpec,
-    workers: int,
-    progress: Callable[[int], None] | None,
-) -> Iterator[RowTable]:
+def _dask_client(spec: ExecutorSpec, workers: int) -> tuple[Any, Any]:
+    """A Dask client: to the scheduler at the spec's address, or to a new local cluster."""
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
@@ -126,15 +165,13 @@ def _dask_blocks(
             value="dask",
             has_value=True,
         ) from None
-    cluster = None
     try:
         if spec.address:
-            client = Client(spec.address, timeout="10s")
-        else:
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            client = Client(cluster)
+            return Client(spec.address, timeout="10s"), None
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        return Client(cluster), cluster
     except OSError as exc:
         raise InputError(
             f"cannot reach the Dask scheduler ({exc})",
@@ -142,13 +179,3 @@ def _dask_blocks(
             value=spec.address,
             has_value=True,
         ) from None
-    try:
-        futures = [client.submit(block, a, b, pure=False) for a, b in bounds]
-        for fut, (a, b) in zip(futures, bounds, strict=True):
-            yield fut.result()
-            if progress:
-                progress(b - a)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

@@ -581,3 +581,31 @@ def export_run(
             raise InputError(f"cannot write ({exc.strerror})", source=str(target)) from None
         written.append(target)
     return written
+
+
+def save_results(
+    name: str,
+    results: Any,
+    summary: dict[str, Any],
+    *,
+    replace: bool = False,
+    path: str | os.PathLike[str] | None = None,
+) -> None:
+    """Keep a finished run (a :class:`sim.runner.Results` and its summary) in the store."""
+    from sim import __version__
+
+    sc = results.scenario
+    save_run(
+        name,
+        scenario_text=sc.to_yaml(),
+        scenario_digest=sc.digest(),
+        scenario_name=sc.name,
+        seed=results.seed,
+        replications=results.replications,
+        version=__version__,
+        summary=summary,
+        rows=results.frame(),
+        fan=results.fan(),
+        replace=replace,
+        path=store_path(path),
+    )

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.executors import ExecutorSpec, parse_executor, rows_block
+from sim.executors import ExecutorSpec, WorkerPool, parse_executor, rows_block, runs_in_process
 from sim.model import RESOURCES
 from sim.results import RowTable
 from sim.scenario import Scenario, with_overrides
@@ -59,13 +59,11 @@ class ScenarioPool:
         self.spec = (
             executor if isinstance(executor, ExecutorSpec) else parse_executor(executor, workers)
         )
-        self.workers = self.spec.workers or workers or os.cpu_count() or 1
+        self._workers = WorkerPool(self.spec, workers)
+        self.workers = self._workers.workers
         self.progress = progress
         self.runs = 0
         """Scenarios simulated so far (each of ``reps`` replications)."""
-        self._pool: Any = None
-        self._client: Any = None
-        self._cluster: Any = None
 
     def __enter__(self) -> ScenarioPool:
         return self
@@ -74,15 +72,7 @@ class ScenarioPool:
         self.close()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
+        self._workers.close()
 
     def run(self, scenarios: Sequence[Scenario], reps: int, seed: int) -> list[RowTable]:
         """The per-replication rows of each scenario, in order."""
@@ -96,15 +86,14 @@ class ScenarioPool:
         scenarios = list(scenarios)
         if not scenarios:
             return
-        kind = self.spec.kind
-        total = reps * len(scenarios)
-        if kind == "serial" or (
-            kind == "process" and (self.workers == 1 or total < 2 * self.workers)
-        ):
+        if runs_in_process(self._workers.spec, reps * len(scenarios)):
             for sc in scenarios:
                 yield self._serial(sc, reps, seed)
             return
-        submit = self._submitter()
+
+        def submit(*args: Any) -> Any:
+            return self._workers.submit(rows_block, *args)
+
         bounds = _bounds(reps, len(scenarios), self.workers)
         in_flight = max(4 * self.workers, len(bounds))
         pending: deque[list[tuple[Any, int]]] = deque()
@@ -139,49 +128,12 @@ class ScenarioPool:
         self.runs += 1
         return RowTable.concat(parts)
 
-    def _submitter(self) -> Callable[..., Any]:
-        if self.spec.kind == "process":
-            if self._pool is None:
-                from concurrent.futures import ProcessPoolExecutor
-
-                self._pool = ProcessPoolExecutor(max_workers=self.workers)
-            return lambda *a: self._pool.submit(rows_block, *a)
-        if self._client is None:
-            self._client = _dask_client(self.spec, self.workers, self)
-        return lambda *a: self._client.submit(rows_block, *a, pure=False)
-
 
 def _bounds(reps: int, n_scenarios: int, workers: int) -> list[tuple[int, int]]:
     """Blocks of replications of one scenario: enough blocks in all to keep workers busy."""
     per = max(1, math.ceil(4 * workers / n_scenarios))
     size = min(250, max(1, math.ceil(reps / per)))
     return [(a, min(a + size, reps)) for a in range(0, reps, size)]
-
-
-def _dask_client(spec: ExecutorSpec, workers: int, pool: ScenarioPool) -> Any:
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise InputError(
-            "the dask executor needs the optional extra: pip install 'cart-trial-sim[dask]'",
-            field="--executor",
-            value="dask",
-            has_value=True,
-        ) from None
-    try:
-        if spec.address:
-            return Client(spec.address, timeout="10s")
-        pool._cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        return Client(pool._cluster)
-    except OSError as exc:
-        raise InputError(
-            f"cannot reach the Dask scheduler ({exc})",
-            field="--executor",
-            value=spec.address,
-            has_value=True,
-        ) from None
 
 
 # --- the figures of one point ------------------------------------------------------------------

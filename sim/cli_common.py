@@ -1,0 +1,140 @@
+"""Pieces every command shares: number arguments with ranges, the simulation options,
+progress bars on stderr, and writing output files whole or not at all."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from sim.errors import InputError
+from sim.executors import EXECUTORS
+
+MAX_REPS = 10_000_000
+
+
+def int_in(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{what} must be a whole number from {low:,} to {high:,}, not {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{what} must be from {low:,} to {high:,}, not {value:,}"
+            )
+        return value
+
+    return parse
+
+
+def float_in(low: float, high: float, what: str) -> Callable[[str], float]:
+    """An argparse type: a number above ``low`` and at most ``high``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (low < value <= high):
+            raise argparse.ArgumentTypeError(
+                f"{what} must be a number above {low:g} and at most {high:g}, not {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def add_sim_options(
+    p: argparse.ArgumentParser,
+    reps: int,
+    min_reps: int = 1,
+    reps_help: str | None = None,
+    set_help: str | None = None,
+) -> None:
+    """--reps, --seed, --executor, --workers, --set, --json and --quiet."""
+    p.add_argument(
+        "--reps",
+        type=int_in(min_reps, MAX_REPS, "--reps"),
+        default=reps,
+        help=reps_help or f"replications (simulated trials); default {reps}",
+    )
+    p.add_argument(
+        "--seed", type=int_in(0, 2**63 - 1, "--seed"), default=1, help="master seed; default 1"
+    )
+    p.add_argument(
+        "--executor",
+        default="process",
+        help=f"where replications run: {' | '.join(EXECUTORS)}[:ADDRESS] (default process)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int_in(1, 1024, "--workers"),
+        default=None,
+        help="worker processes (default: all cores)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=set_help
+        or "override a scenario value, e.g. "
+        "manufacturing.suites=3 (repeatable; validated like the file)",
+    )
+    p.add_argument("--json", action="store_true", help="print only JSON on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def progress_bar(
+    total: int | None, quiet: bool, desc: str = "replications"
+) -> tuple[Any, Callable[[int], None] | None]:
+    """A progress bar on stderr shown after a second, and its update function."""
+    if quiet:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total,
+        unit="rep",
+        delay=1.0,
+        file=sys.stderr,
+        leave=False,
+        dynamic_ncols=True,
+        desc=desc,
+    )
+    return bar, bar.update
+
+
+def write_files(out: Path, files: dict[str, Callable[[IO[str]], Any]]) -> list[Path]:
+    """Write each file into ``out`` through a temporary name: whole or not at all."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder ({exc.strerror})", source=str(out)) from None
+    written = []
+    for name, write in files.items():
+        target = out / name
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+            try:
+                with os.fdopen(fd, "w", newline="") as fh:
+                    write(fh)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise InputError(f"cannot write ({exc.strerror})", source=str(target)) from None
+        written.append(target)
+    return written
