@@ -21,7 +21,6 @@ from sim.cli_common import (
     float_in,
     int_in,
     progress_bar,
-    write_files,
 )
 from sim.cli_forecast import FORECAST_COMMANDS, add_forecast_parsers
 from sim.cli_planning import PLANNING_COMMANDS, add_planning_parsers
@@ -29,6 +28,7 @@ from sim.cli_runs import add_runs_parser, cmd_runs
 from sim.compare import compare, format_comparison
 from sim.errors import InputError
 from sim.executors import parse_executor
+from sim.outputs import write_files
 from sim.report import format_summary
 from sim.reproduce import find_record, reproduce
 from sim.runner import Results, run_replications, run_to_precision

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from sim.backtest import backtest
-from sim.cli_common import add_sim_options, int_in, progress_bar, write_files
+from sim.cli_common import add_sim_options, int_in, progress_bar
 from sim.errors import InputError
 from sim.executors import parse_executor
 from sim.forecast import DEFAULT_PRIOR_PATIENTS, forecast
 from sim.observed import parse_log, read_log
+from sim.outputs import write_files
 from sim.scenario import load_scenario
 
 

@@ -561,35 +561,30 @@ class Trial:
         self._event(p, "start", "beds")
         p.icu = draws.icu[p.id]
         self._reach(p, "infused")
-        handover = max(stay - lead, 0.0)
-        if handover > 0:
-            yield env.timeout(handover)
-        self._event(p, "handover", "beds")
-        beds.release()
-        if stay - handover > 0:
-            yield env.timeout(stay - handover)
-        p.discharged = env.now
-        beds.vacate(p)
-        self._event(p, "end", "beds")
-        self._exit(p, Outcome.INFUSED)
+        yield from self._stay(p, stay)
 
     def hospital_stay(self, p: Patient, elapsed: float):
         """The rest of the stay of a patient infused ``elapsed`` days before a forecast."""
-        env, beds = self.env, self.bed_bookings
-        lead = self.scenario.conditioning.days_before_infusion
+        beds = self.bed_bookings
         left = max(0.0, self.draws.stay_days[p.id] - elapsed)
         beds.ready(p)
         yield from self._acquire(beds, p)
         beds.begin(p)
         beds.occupy(p)
         self._event(p, "start", "beds")
-        handover = max(left - lead, 0.0)
+        yield from self._stay(p, left)
+
+    def _stay(self, p: Patient, days: float):
+        """``days`` in the bed from now; the booking is handed on ``days_before_infusion``
+        days before discharge, so the next patient's day 0 is never before it."""
+        env, beds = self.env, self.bed_bookings
+        handover = max(days - self.scenario.conditioning.days_before_infusion, 0.0)
         if handover > 0:
             yield env.timeout(handover)
         self._event(p, "handover", "beds")
         beds.release()
-        if left - handover > 0:
-            yield env.timeout(left - handover)
+        if days - handover > 0:
+            yield env.timeout(days - handover)
         p.discharged = env.now
         beds.vacate(p)
         self._event(p, "end", "beds")

@@ -46,14 +46,7 @@ OPTIONAL = (
     "outcome",
     "outcome_date",
 )
-_ORDER = (
-    "referred_date",
-    "consent_date",
-    "screen_end_date",
-    "apheresis_date",
-    "release_date",
-    "infusion_date",
-)
+_ORDER = DATES[:-1]  # the milestones, in pathway order (outcome_date last)
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 FINAL_OUTCOMES = tuple(o for o in OUTCOMES if o != Outcome.IN_PATHWAY.value)

@@ -23,7 +23,6 @@ import json
 import math
 import os
 import sqlite3
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -36,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.outputs import write_files
 
 ENV_VAR = "CART_TRIAL_SIM_STORE"
 DEFAULT_PATH = Path("runs") / "runs.sqlite"
@@ -565,22 +565,7 @@ def export_run(
         "replications.csv": lambda f: rows.to_csv(f, index=False),
         "fan.csv": lambda f: run.fan.to_csv(f, index=False),
     }
-    written = []
-    for filename, write in files.items():
-        target = out / filename
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", dir=out)
-            try:
-                with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-                    write(fh)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            raise InputError(f"cannot write ({exc.strerror})", source=str(target)) from None
-        written.append(target)
-    return written
+    return write_files(out, files)
 
 
 def save_results(
