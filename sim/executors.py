@@ -7,6 +7,7 @@ in order, so the results are the same whatever the executor and the number of wo
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 
 from sim.errors import InputError
 from sim.model import run_trial
-from sim.results import RowTable, summary_row
+from sim.results import RowTable, RowTableBuilder, summary_row
 from sim.scenario import Scenario
 
 EXECUTORS = ("serial", "process", "dask")
@@ -81,7 +82,10 @@ def run_rows(
     if stop <= start:
         return None
     block = block or partial(rows_block, scenario, seed)
-    return RowTable.concat(list(_blocks(block, start, stop, spec, progress)))
+    builder = RowTableBuilder(stop - start)
+    for part in _blocks(block, start, stop, spec, progress):
+        builder.add(part)
+    return builder.table()
 
 
 class WorkerPool:
@@ -146,12 +150,17 @@ def _blocks(
                 progress(b - a)
         return
     with WorkerPool(spec) as pool:
-        bounds = _chunks(start, stop, pool.workers)
-        futures = [pool.submit(block, a, b) for a, b in bounds]
-        for fut, (a, b) in zip(futures, bounds, strict=True):
+        todo = deque(_chunks(start, stop, pool.workers))
+        pending: deque[tuple[Any, int]] = deque()
+        while todo or pending:
+            # a bounded window in flight: finished blocks are not held until the end
+            while todo and len(pending) < 4 * pool.workers:
+                a, b = todo.popleft()
+                pending.append((pool.submit(block, a, b), b - a))
+            fut, n_done = pending.popleft()
             yield fut.result()
             if progress:
-                progress(b - a)
+                progress(n_done)
 
 
 def _dask_client(spec: ExecutorSpec, workers: int) -> tuple[Any, Any]:

@@ -313,3 +313,40 @@ def resource_timeline(events: pd.DataFrame) -> pd.DataFrame:
     if not out:
         return pd.DataFrame(columns=["replication", "time", "resource", "in_use", "queue_length"])
     return pd.concat(out, ignore_index=True)
+
+
+class RowTableBuilder:
+    """Fills one table of ``total`` replications from blocks as they arrive, into arrays
+    allocated once (so the rows are never held twice over)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.filled = 0
+        self._columns: dict[str, np.ndarray] | None = None
+        self._v2v: list[np.ndarray] = []
+        self._enrolled: np.ndarray | None = None
+        self._infused: np.ndarray | None = None
+
+    def add(self, part: RowTable) -> None:
+        n = len(part)
+        if self._columns is None:
+            self._columns = {
+                k: np.empty(self.total, dtype=v.dtype) for k, v in part.columns.items()
+            }
+            months = part.enrolled_by_month.shape[1]
+            self._enrolled = np.empty((self.total, months), dtype=np.int32)
+            self._infused = np.empty((self.total, months), dtype=np.int32)
+        a, b = self.filled, self.filled + n
+        if b > self.total:
+            raise ValueError("more rows than announced")
+        for k, col in self._columns.items():
+            col[a:b] = part.columns[k]
+        self._enrolled[a:b] = part.enrolled_by_month
+        self._infused[a:b] = part.infused_by_month
+        self._v2v.append(part.vein_to_vein)
+        self.filled = b
+
+    def table(self) -> RowTable:
+        if self._columns is None or self.filled != self.total:
+            raise ValueError(f"{self.filled} of {self.total} rows filled")
+        return RowTable(self._columns, np.concatenate(self._v2v), self._enrolled, self._infused)
