@@ -7,13 +7,15 @@ The row holds counts and time-weighted resource figures of one simulated trial; 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.model import OUTCOMES, RESOURCES, Outcome, Trial
 from sim.scenario import DAYS_PER_MONTH
+
+if TYPE_CHECKING:  # pandas is imported where tables are built, not for summary-only runs
+    import pandas as pd
 
 FUNNEL = (
     "referred",
@@ -156,6 +158,8 @@ class RowTable:
 
     def frame(self) -> pd.DataFrame:
         """The scalar columns as a table, one row a replication."""
+        import pandas as pd
+
         frame = pd.DataFrame(self.columns)
         frame["replication"] = frame["replication"].astype(np.int64)
         return frame
@@ -210,6 +214,8 @@ PATIENT_COLUMNS = (
 
 def patients_table(trial: Trial, replication: int = 0) -> pd.DataFrame:
     """One row a referred patient: milestone days (NaN = not reached), attempts, outcome."""
+    import pandas as pd
+
     draws, sc = trial.draws, trial.scenario
     names = list(sc.screening.criteria)
     sites = [s.name for s in sc.referral.sites]
@@ -263,6 +269,8 @@ EVENT_COLUMNS = ("replication", "patient", "time", "event", "resource")
 
 def events_table(trial: Trial, replication: int = 0) -> pd.DataFrame:
     """The event log in time order: (replication, patient, time, event, resource)."""
+    import pandas as pd
+
     if trial.log is None:
         raise ValueError("this replication was run without its event log (keep_log=False)")
     frame = pd.DataFrame.from_records(trial.log, columns=list(EVENT_COLUMNS[1:]))
@@ -287,6 +295,8 @@ def resource_timeline(events: pd.DataFrame) -> pd.DataFrame:
     the booking (conditioning start) and use runs from infusion to discharge. Columns:
     replication, time (days), resource, in_use, queue_length.
     """
+    import pandas as pd
+
     ev = events[events["resource"].isin(RESOURCES)]
     out = []
     for (rep, resource), sub in ev.groupby(["replication", "resource"], sort=True):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim import __version__
 from sim.executors import ExecutorSpec, parse_executor, run_rows
@@ -32,6 +31,9 @@ from sim.stats import (
     rounded,
     wilson_interval,
 )
+
+if TYPE_CHECKING:  # pandas is imported where tables are built, not for summary-only runs
+    import pandas as pd
 
 
 def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
@@ -83,12 +85,18 @@ class Results:
         return self.table.frame()
 
     def patients(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.concat([r.patients for r in self.kept], ignore_index=True)
 
     def events(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.concat([r.events for r in self.kept], ignore_index=True)
 
     def timeline(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.concat([r.timeline for r in self.kept], ignore_index=True)
 
     def fan(self) -> pd.DataFrame:
@@ -189,6 +197,8 @@ FAN_PERCENTILES = (5, 25, 50, 75, 95)
 
 def fan_chart(scenario: Scenario, table: RowTable) -> pd.DataFrame:
     """Month, date, series (enrolled|infused) and p5/p25/p50/p75/p95 of the cumulative count."""
+    import pandas as pd
+
     frames = []
     months = np.arange(1, table.enrolled_by_month.shape[1] + 1)
     dates = [day_to_date(scenario.start_date, m * DAYS_PER_MONTH) for m in months]

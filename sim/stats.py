@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
+from scipy import special
 
 PERCENTILES = (10, 50, 90)
 
@@ -42,7 +42,7 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float | N
     mean = float(arr.mean())
     if n < 2:
         return {"mean": mean, "ci_low": None, "ci_high": None, "n": 1}
-    half = float(sps.t.ppf(0.5 + level / 2, n - 1) * arr.std(ddof=1) / math.sqrt(n))
+    half = float(special.stdtrit(n - 1, 0.5 + level / 2) * arr.std(ddof=1) / math.sqrt(n))
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": int(n)}
 
 
@@ -50,7 +50,7 @@ def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float,
     """Wilson score interval of a binomial proportion."""
     if n <= 0:
         return None
-    z = float(sps.norm.ppf(0.5 + level / 2))
+    z = float(special.ndtri(0.5 + level / 2))
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -120,7 +120,7 @@ def welch_interval(
     if se == 0:
         return [diff, diff]
     dof = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
-    half = float(sps.t.ppf(0.5 + level / 2, dof)) * se
+    half = float(special.stdtrit(dof, 0.5 + level / 2)) * se
     return [diff - half, diff + half]
 
 
