@@ -1,0 +1,546 @@
+"""The dashboard: its form logic (sim.app_state) and the app itself through Streamlit's
+AppTest (no browser; the real-browser test is tests/test_browser.py).
+
+The app runs few replications here to keep the suite fast; every view is checked after a
+run, and after opening a saved run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import typing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, SCENARIOS, make_scenario
+from streamlit.testing.v1 import AppTest
+
+from sim import app_state as state
+from sim import store
+from sim.distributions import DIST_CLASSES
+from sim.errors import InputError
+from sim.runner import run_replications
+from sim.scenario import Scenario, load_scenario, parse_scenario
+
+REPS = 24
+APP = str(ROOT / "app.py")
+RUN = "Run simulation"
+TABS = ["Forecast", "Patient flow", "Capacity", "Patients", "Compare", "Saved runs"]
+
+
+# --- the form's logic ------------------------------------------------------------------------
+
+
+def _leaf_paths(model: Any, prefix: str = "") -> set[str]:
+    """Dotted paths of every value of a scenario model (a distribution, a list of sites or a
+    mapping of criteria counts as one value; an optional part as its own value too)."""
+    out = set()
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{field.alias or name}"
+        sub = _submodel(field.annotation)
+        if sub is None:
+            out.add(path)
+            continue
+        if type(None) in typing.get_args(field.annotation):
+            out.add(path)  # an optional block has its own switch (deterioration, bridging)
+        out |= _leaf_paths(sub, path + ".")
+    return out
+
+
+def _submodel(annotation: Any) -> Any:
+    """The scenario block inside an annotation (not a distribution, which is a value)."""
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return None if annotation in DIST_CLASSES.values() else annotation
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(args) == 1:
+        return _submodel(args[0])
+    return None
+
+
+def test_every_scenario_value_has_an_input() -> None:
+    """The form covers every value of a scenario (so every parameter is editable)."""
+    covered = set(state.PARAMS_BY_PATH)
+    for p in state.PARAMS:
+        if p.kind == "sites":
+            covered |= {f"referral.sites.{c}" for c in state.SITE_COLUMNS}
+    missing = sorted(_leaf_paths(Scenario) - covered)
+    assert not missing, f"scenario values without an input: {missing}"
+    assert {p.stage for p in state.PARAMS} == set(state.STAGES)
+
+
+def test_every_input_of_the_baseline_cites_a_source() -> None:
+    """The help of each input names the source written beside the default in the file."""
+    text = (SCENARIOS / "baseline.yaml").read_text()
+    sources = state.read_sources(text)
+    data = load_scenario(str(SCENARIOS / "baseline.yaml")).to_dict()
+    for p in state.PARAMS:
+        if p.kind in ("sites", "criteria", "block", "text") or state.get_path(data, p.path) is None:
+            continue
+        help_text = state.help_text(p, state.get_path(data, p.path), sources, "baseline.yaml")
+        if p.path in sources.present:
+            assert "source: " in help_text, p.path
+            assert "Default in baseline.yaml" in help_text
+        else:  # a value the file leaves to the model
+            assert "Not set in baseline.yaml: the model's default" in help_text
+    assert "figures.md 1c" in sources.of("apheresis.failure_prob")
+    assert sources.of("referral.sites.0.rate_per_month").startswith("assumption")
+    assert "14.2%" in sources.notes["screening.criteria"]
+    assert state.read_sources("a: [unclosed") == state.Sources()
+    assert "manufacturing.recollect_on_failure" not in sources.present
+
+
+def test_sources_of_flow_values_blocks_and_list_items() -> None:
+    text = (
+        "# header\n"
+        "name: x   # the name\n"
+        "block:    # the block\n"
+        "  # a note\n"
+        "  dist: {dist: gamma, mean: 1, sd: 2}   # the spec\n"
+        "  text: >-\n"
+        "    folded # not a comment\n"
+        "items:\n"
+        "  - a: 1  # first\n"
+        "  - a: 2  # second\n"
+    )
+    src = state.read_sources(text)
+    assert src.inline == {
+        "name": "the name",
+        "block": "the block",
+        "block.dist": "the spec",
+        "items.0.a": "first",
+        "items.1.a": "second",
+    }
+    assert src.notes == {"block.dist": "a note"}
+    assert "block.text" in src.present and "items.1.a" in src.present
+
+
+@pytest.mark.parametrize("kind", state.DIST_KINDS)
+def test_converting_a_distribution_keeps_its_mean(kind: str) -> None:
+    """Picking another kind keeps the mean (and, where it can, the spread); a duration never
+    gets a negative lower bound."""
+    spec = {"dist": "gamma", "mean": 14.0, "sd": 5.0}
+    out = state.convert_dist(spec, kind)
+    assert out["dist"] == kind
+    mean, sd = state.dist_moments(out)
+    assert mean == pytest.approx(14.0, rel=1e-3)
+    if kind in ("lognormal", "gamma", "uniform", "triangular"):
+        assert sd == pytest.approx(5.0, rel=1e-3)
+    wide = state.convert_dist({"dist": "exponential", "mean": 5.0}, kind)
+    if kind in ("uniform", "triangular"):
+        assert wide["low"] == 0.0
+    parse_scenario(  # the converted spec is valid where a duration is
+        (SCENARIOS / "baseline.yaml").read_text(), overrides=[f"screening.duration_days={out}"]
+    )
+
+
+def test_build_scenario_validates_like_the_command_line(base_scenario) -> None:
+    """Unchanged values give the same scenario; a changed one, a new one; a bad one, the
+    command line's one-line message naming the field; a switched-off part, null."""
+    same = state.build_scenario(base_scenario, {"apheresis.slots": 1})
+    assert same.digest() == base_scenario.digest()
+    more = state.build_scenario(base_scenario, {"apheresis.slots": 3, "infusion.beds": 4})
+    assert (more.apheresis.slots, more.infusion.beds) == (3, 4)
+    with pytest.raises(InputError) as err:
+        state.build_scenario(
+            base_scenario,
+            {
+                "manufacturing.duration_days": {
+                    "dist": "triangular",
+                    "low": 20,
+                    "mode": 9,
+                    "high": 12,
+                }
+            },
+        )
+    assert err.value.field == "manufacturing.duration_days"
+    assert "low <= mode <= high" in err.value.message
+    assert state.param_for_field(err.value.field).stage == "Manufacturing"
+    assert state.param_for_field("referral.sites[0].rate_per_month").kind == "sites"
+    off = state.build_scenario(
+        base_scenario, {"deterioration": False, "deterioration.time_to_event_days": 5.0}
+    )
+    assert off.deterioration is None
+    no_bridging = state.build_scenario(
+        base_scenario, {"deterioration": True, "deterioration.bridging": False}
+    )
+    assert no_bridging.deterioration.bridging is None
+    back = state.build_scenario(
+        off,
+        {
+            "deterioration": True,
+            "deterioration.time_to_event_days": {"dist": "exponential", "mean": 300.0},
+            "deterioration.bridging": False,
+        },
+    )
+    assert back.deterioration.time_to_event_days.mean == 300.0
+    assert state.build_scenario(base_scenario, {"description": "  "}).description is None
+
+
+def test_form_values_tables_and_distributions(base_scenario) -> None:
+    sources = state.Sources()
+    sites = state.sites_frame(base_scenario.to_dict()["referral"]["sites"], sources)
+    sites.loc[len(sites)] = ["B", 2.0, 30.0, np.nan, np.nan, ""]
+    sites.loc[len(sites)] = [None, np.nan, np.nan, np.nan, np.nan, None]  # an empty new row
+    crit = state.criteria_frame({"cd19_negative": 0.05}, sources)
+    raw = {
+        "referral.sites": sites,
+        "screening.criteria": crit,
+        "screening.duration_days": state.DistInput("uniform", "gamma", {"low": 5, "high": 15}),
+        "infusion.stay_days": state.DistInput("empirical", "empirical", {"values": "10, 20; 30"}),
+    }
+    values, changed = state.form_values(raw)
+    assert changed == ["screening.duration_days"]
+    assert values["screening.duration_days"]["dist"] == "gamma"
+    assert values["infusion.stay_days"] == {"dist": "empirical", "values": [10.0, 20.0, 30.0]}
+    sc = state.build_scenario(base_scenario, values)
+    assert [s.name for s in sc.referral.sites] == ["A", "B"]
+    assert sc.referral.sites[1].ramp_up_days == 0.0 and sc.referral.sites[1].rate_shape is None
+    assert dict(sc.screening.criteria) == {"cd19_negative": 0.05}
+    twice = pd.DataFrame({"criterion": ["a", "a"], "failure_prob": [0.1, 0.2]})
+    with pytest.raises(InputError, match="each criterion may appear once"):
+        state.criteria_from_frame(twice)
+    with pytest.raises(InputError, match="numbers separated by commas"):
+        state.parse_values("1, two", "infusion.stay_days")
+
+
+@pytest.mark.parametrize("path", sorted(state.scenario_files(SCENARIOS)), ids=lambda p: p.name)
+def test_downloaded_settings_load_back_the_same(path: Path) -> None:
+    """The YAML offered for download loads back to the same scenario (same digest)."""
+    sc = load_scenario(str(path))
+    text = state.settings_yaml(sc, path.name)
+    assert text.startswith("#")
+    assert parse_scenario(text).digest() == sc.digest()
+
+
+def test_scenario_files_are_scenarios_only() -> None:
+    names = [p.name for p in state.scenario_files(SCENARIOS)]
+    assert names[0] == "baseline.yaml"
+    assert "two_sites.yaml" in names
+    assert all(not n.startswith("ranges") for n in names)
+
+
+def test_headline_in_plain_words() -> None:
+    summary = {
+        "replications": 500,
+        "target": {"count": 50, "milestone": "infused", "deadline": "2020-12-31"},
+        "prob_target_by_deadline": 0.62,
+        "prob_target_by_deadline_ci95": [0.58, 0.66],
+        "target_date": {"p10": "2018-09-13", "p50": "2020-09-13", "p90": None},
+        "primary_completion_date": {"p50": "2020-10-13"},
+        "time_to_target_days": {"reached_fraction": 0.9},
+    }
+    h = state.headline(summary, dt.date(2025, 11, 28))
+    assert h.chance == "62% chance of 50 infused by 31 Dec 2020 (95% interval 58% to 66%)"
+    assert h.median == "Median date of reaching 50 infused: 13 Sep 2020"
+    assert h.interval == ("80% interval: 13 Sep 2018 to after the end of the horizon (28 Nov 2025)")
+    assert h.reached.startswith("90% of 500 simulated trials")
+    summary["target"]["deadline"] = None
+    assert state.headline(summary).chance.startswith("No deadline set")
+
+
+def test_expected_referrals_add_up_to_the_intensity(base_scenario) -> None:
+    table = state.expected_referrals(base_scenario)
+    months = table["month"].max()
+    rate = base_scenario.referral.sites[0].rate_per_month
+    assert table["referrals"].sum() == pytest.approx(rate * months, rel=1e-9)
+
+
+def test_comparison_pairs_replications_of_the_same_seed(base_scenario) -> None:
+    """Same seed: paired intervals over the common replications, narrower than unpaired;
+    different seeds: no paired interval."""
+    more = make_scenario("infusion.beds=4")
+    a = state.view_from_results(run_replications(base_scenario, 12, seed=5), "A")
+    b = state.view_from_results(run_replications(more, 12, seed=5), "B")
+    table = state.comparison_table(a, b).set_index("figure")
+    row = table.loc["mean wait for beds (days)"]
+    assert row["pairs"] == 12 and row["difference"] < 0
+    lo, hi = (float(x) for x in row["paired 95% CI"].split(" to "))
+    ulo, uhi = (float(x) for x in row["unpaired 95% CI"].split(" to "))
+    assert hi - lo <= uhi - ulo
+    c = state.view_from_results(run_replications(more, 12, seed=6), "C")
+    other = state.comparison_table(a, c)
+    assert (other["paired 95% CI"] == "n/a").all() and (other["pairs"] == 0).all()
+    assert state.unique_labels(["x", "y", "x"]) == ["x", "y", "x (2)"]
+
+
+# --- the app (AppTest) -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "runs.sqlite"
+    monkeypatch.setenv(store.ENV_VAR, str(path))
+    return path
+
+
+@pytest.fixture
+def at(store_path: Path) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def _button(at: AppTest, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
+
+
+def _run(at: AppTest, reps: int = REPS) -> AppTest:
+    at.number_input(key="reps").set_value(reps)
+    _button(at, RUN).click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _charts(at: AppTest) -> list[Any]:
+    return at.get("vega_lite_chart")
+
+
+def _tab(at: AppTest, label: str) -> Any:
+    return next(t for t in at.tabs if t.label == label)
+
+
+def _input(at: AppTest, path: str) -> Any:
+    return at.number_input(key=f"g{at.session_state['gen']}:{path}")
+
+
+def test_opens_on_the_baseline(at: AppTest) -> None:
+    """Opens on scenarios/baseline.yaml, every stage's inputs present, nothing run yet; the
+    Forecast view shows the referrals the scenario expects."""
+    assert at.selectbox(key="source_file").value == "baseline.yaml"
+    assert at.session_state["scenario"].name.startswith("Seed protocol baseline")
+    assert [t.label for t in at.tabs] == TABS
+    assert [e.label for e in at.sidebar.expander] == list(state.STAGES)
+    assert at.session_state["run"] is None
+    assert "Run simulation" in _tab(at, "Forecast").info[0].value
+    assert len(_charts(at)) == 1
+    assert _input(at, "apheresis.slots").value == 1
+    assert "brief: one apheresis slot" in _input(at, "apheresis.slots").help
+    assert at.number_input(key="reps").value == 500
+    assert not at.error
+
+
+def test_every_view_renders_after_a_run(at: AppTest) -> None:
+    """After a run, every view draws without exception: the forecast in words, 2 charts in
+    Forecast, 2 in Patient flow, 7 in Capacity, 1 in Patients."""
+    _run(at)
+    assert "chance of 50 infused by 31 Dec 2020" in _tab(at, "Forecast").subheader[0].value
+    counts = {t: len(_tab(at, t).get("vega_lite_chart")) for t in TABS}
+    assert counts == {
+        "Forecast": 2,
+        "Patient flow": 2,
+        "Capacity": 7,
+        "Patients": 1,
+        "Compare": 0,
+        "Saved runs": 0,
+    }
+    assert len(_tab(at, "Forecast").metric) == 4
+    assert len(_tab(at, "Capacity").metric) == 4
+    assert f"{REPS} simulated trials" in at.caption[0].value
+    assert not at.error
+
+
+def test_changing_a_parameter_changes_the_result(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One bed instead of two: longer waits for a bed. Back to two beds: the first result
+    again, from the cache (the model does not run)."""
+    import sim.runner
+
+    calls = []
+    real = sim.runner.run_replications
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim.runner, "run_replications", counting)
+    at.session_state["seed"] = 7  # a setting no other test has cached
+    _run(at)
+    before = at.session_state["run"].summary
+    _input(at, "infusion.beds").set_value(1)
+    _run(at)
+    after = at.session_state["run"].summary
+    assert at.session_state["run"].scenario.infusion.beds == 1
+    assert (
+        after["resources"]["beds"]["mean_wait_days"] > before["resources"]["beds"]["mean_wait_days"]
+    )
+    assert after["scenario_digest"] != before["scenario_digest"]
+    assert len(calls) == 2
+    _input(at, "infusion.beds").set_value(2)  # back to the first setting: from the cache
+    _run(at)
+    assert at.session_state["run"].summary == before
+    assert len(calls) == 2
+
+
+def test_invalid_value_is_an_inline_message_and_results_stay(at: AppTest) -> None:
+    """low > high of a triangular: an error beside the form and in its stage; nothing run;
+    the last good results stay."""
+    _run(at)
+    good = at.session_state["run"]
+    key = f"g{at.session_state['gen']}:manufacturing.duration_days:triangular:low"
+    at.number_input(key=key).set_value(20.0)
+    _run(at)
+    errors = [e.value for e in at.sidebar.error]
+    assert any("Manufacturing" in e and "low <= mode <= high" in e for e in errors), errors
+    assert at.session_state["run"] is good or at.session_state["run"].summary == good.summary
+    assert len(_tab(at, "Forecast").get("vega_lite_chart")) == 2
+
+
+def test_invalid_upload_shows_an_error_and_results_stay(at: AppTest) -> None:
+    """A file that is not a valid scenario: a one-line error naming it; the settings and the
+    results shown are those of before."""
+    _run(at)
+    good = at.session_state["run"]
+    at.radio(key="source_kind").set_value("Upload").run()
+    for name, data, expected in (
+        ("bad.yaml", b"name: [unclosed", "not valid YAML"),
+        (
+            "typo.yaml",
+            (SCENARIOS / "baseline.yaml")
+            .read_bytes()
+            .replace(b"  beds: 2", b"  bedz: 3\n  beds: 2"),
+            "did you mean 'beds'",
+        ),
+        ("binary.yaml", b"\x00\x01", "binary file"),
+    ):
+        at.file_uploader(key="source_upload").set_value((name, data, "application/x-yaml"))
+        at.run()
+        assert not at.exception
+        errors = [e.value for e in at.sidebar.error]
+        assert any(name in e and expected in e for e in errors), errors
+        assert at.session_state["run"].summary == good.summary
+        assert at.session_state["scenario"].digest() == good.scenario.digest()
+        assert len(_tab(at, "Forecast").get("vega_lite_chart")) == 2
+
+
+def test_valid_upload_loads_and_runs(at: AppTest) -> None:
+    at.radio(key="source_kind").set_value("Upload").run()
+    data = (SCENARIOS / "two_sites.yaml").read_bytes()
+    at.file_uploader(key="source_upload").set_value(("mine.yaml", data, "application/x-yaml"))
+    at.run()
+    assert not at.error
+    assert at.session_state["scenario"].referral.sites[1].name == "Second referring centre"
+    assert "uploaded mine.yaml" in _input(at, "apheresis.slots").help
+    _run(at)
+    assert len(at.session_state["run"].scenario.referral.sites) == 2
+
+
+def test_changing_a_distribution_kind_converts_it(at: AppTest) -> None:
+    """gamma -> triangular for screening: same mean, its own fields shown, a notice."""
+    gen = at.session_state["gen"]
+    at.selectbox(key=f"g{gen}:screening.duration_days:dist").set_value("triangular")
+    _run(at)
+    spec = at.session_state["scenario"].screening.duration_days
+    assert spec.dist == "triangular" and spec.mean == pytest.approx(14.0, rel=1e-3)
+    assert any("Converted the distribution" in i.value for i in at.sidebar.info)
+    assert at.number_input(key=f"g{gen}:screening.duration_days:triangular:mode").value == 14.0
+
+
+def test_optional_parts_switch_off(at: AppTest) -> None:
+    """No deterioration: nobody is lost to it."""
+    gen = at.session_state["gen"]
+    at.checkbox(key=f"g{gen}:deterioration").uncheck()
+    _run(at)
+    assert at.session_state["run"].scenario.deterioration is None
+    assert at.session_state["run"].summary["outcomes"]["deteriorated"] == 0
+
+
+def test_a_site_added_in_the_table(at: AppTest) -> None:
+    key = f"g{at.session_state['gen']}:referral.sites"
+    at.session_state[key] = {
+        "edited_rows": {},
+        "added_rows": [{"name": "Second", "rate_per_month": 1.0, "opens_day": 365.0}],
+        "deleted_rows": [],
+    }
+    _run(at)
+    sites = at.session_state["run"].scenario.referral.sites
+    assert [s.name for s in sites][1] == "Second" and sites[1].opens_day == 365.0
+
+
+def test_patients_view_replication_is_selectable(at: AppTest) -> None:
+    _run(at)
+    at.number_input(key="gantt_rep").set_value(3).run()
+    assert not at.exception
+    assert "simulated trial 3" in _tab(at, "Patients").caption[0].value
+
+
+def test_save_and_open_a_run_without_rerunning(at: AppTest, store_path: Path) -> None:
+    """Save the current run under a name; open it again: its results come from the store
+    (nothing is run) and every view draws."""
+    _run(at)
+    first = at.session_state["run"].summary
+    at.text_input(key="save_name").input("baseline small")
+    _button(at, "Save run").click().run()
+    assert not at.exception and not at.error
+    assert list(store.list_runs(store_path)["name"]) == ["baseline small"]
+    at.radio(key="source_kind").set_value("Saved run").run()
+    assert not at.exception
+    opened = at.session_state["run"]
+    assert opened.saved_as == "baseline small" and opened.results is None
+    assert opened.summary["prob_target_by_deadline"] == first["prob_target_by_deadline"]
+    counts = {t: len(_tab(at, t).get("vega_lite_chart")) for t in TABS[:4]}
+    assert counts == {"Forecast": 2, "Patient flow": 2, "Capacity": 7, "Patients": 1}
+    assert "saved run 'baseline small'" in at.caption[0].value
+    _button(at, "Save run").click().run()  # an opened run is saved already
+    assert any("already saved" in i.value for i in _tab(at, "Saved runs").info)
+
+
+def test_saved_run_source_with_no_runs(at: AppTest) -> None:
+    at.radio(key="source_kind").set_value("Saved run").run()
+    assert not at.exception
+    assert any("No saved runs yet" in i.value for i in at.sidebar.info)
+
+
+def test_compare_two_scenarios(at: AppTest) -> None:
+    """Baseline against central manufacturing on common random numbers: a side-by-side
+    table, a table of paired differences with intervals, overlaid fans."""
+    _run(at)
+    compare = _tab(at, "Compare")
+    assert compare.multiselect[0].value == [
+        "File: baseline.yaml",
+        "File: central_manufacturing.yaml",
+    ]
+    _button(at, "Compare").click().run()
+    assert not at.exception
+    compare = _tab(at, "Compare")
+    assert len(compare.get("vega_lite_chart")) == 1
+    tables = [d.value for d in compare.dataframe]
+    assert "paired 95% CI" in tables[1].columns
+    assert tables[1].set_index("figure").loc["patients infused per trial", "pairs"] == REPS
+    assert tables[0]["run"].str.contains("central manufacturing").any()
+    vein = tables[1].set_index("figure").loc["mean vein-to-vein days per trial"]
+    assert vein["difference"] > 0  # central manufacturing: longer from vein to vein
+    assert not math.isnan(vein["difference"])
+
+
+def test_default_of_a_part_left_out(base_scenario) -> None:
+    """A part the scenario leaves out starts from the fallback scenario, else a last resort;
+    a missing deadline from five years after the start (even from a 29 February)."""
+    data = base_scenario.to_dict()
+    data["target"]["deadline"] = None
+    data["start_date"] = dt.date(2016, 2, 29)
+    assert state.default_value("target.deadline", data, None) == dt.date(2021, 2, 28)
+    fallback = {"referral": {"rate_shape": 2.5}}
+    assert state.default_value("referral.rate_shape", data, fallback) == 2.5
+    assert state.default_value("referral.rate_shape", data, None) == 4.0
+    assert state.default_value("apheresis.slots", data, fallback) == 1
+
+
+@pytest.mark.parametrize("path", state.scenario_files(SCENARIOS), ids=lambda p: p.name)
+def test_every_scenario_file_opens_in_the_form(at: AppTest, path: Path) -> None:
+    """Each scenario of scenarios/ loads into the form without a message, and submitting
+    it unchanged keeps the same scenario (the form reads back what it shows)."""
+    at.selectbox(key="source_file").set_value(path.name).run()
+    assert not at.exception and not at.error
+    loaded = load_scenario(str(path))
+    assert at.session_state["scenario"].digest() == loaded.digest()
+    _run(at, reps=2)  # nothing edited: the form reads back exactly what it shows
+    assert at.session_state["run"].scenario.digest() == loaded.digest()
