@@ -291,6 +291,7 @@ class Trial:
             p = Patient(k, ip.site, ip.referred, now + self.draws.deterioration_days[k])
             p.consented, p.screened, p.apheresed = ip.consented, ip.screened, ip.apheresed
             p.released, p.infused = ip.released, ip.infused
+            p.apheresis_start = p.collection_start = ip.apheresed  # the collection used
             if ip.stage in ("apheresis", "manufacturing", "release", "hospital"):
                 p.enrolled = p.screened
             self.patients.append(p)

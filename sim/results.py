@@ -89,6 +89,7 @@ def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
         row["overrun_days"] = math.nan
         row["beyond_target"] = 0
     v2v = np.array([p.infused - p.collection_start for p in infused])
+    v2v = v2v[~np.isnan(v2v)]  # a forecast's resumed patient may lack its collection day
     row["vein_to_vein_mean_days"] = float(v2v.mean()) if v2v.size else math.nan
     row["vein_to_vein_days"] = v2v
     month_ends = np.arange(1, n_months(sc.horizon_days) + 1) * DAYS_PER_MONTH

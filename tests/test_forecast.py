@@ -137,6 +137,8 @@ def test_forecast_narrows_the_prior():
         "time_to_target_days"]
     assert post["p90"] - post["p10"] < (prior["p90"] or math.inf) - prior["p10"]
     assert s["observed"]["referred"] == len(log.frame)
+    # resumed patients keep their collection day: no undefined vein-to-vein times
+    assert s["updated_forecast"]["vein_to_vein_days"]["mean"] is not None
 
 
 def test_backtest_coverage_of_the_80_percent_interval():
