@@ -28,6 +28,7 @@ from sim.stats import (
     mean_ci,
     pooled_quantiles,
     prob_by,
+    ratio_ci,
     rounded,
     wilson_interval,
 )
@@ -238,14 +239,19 @@ def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
 
     resources = {}
     for res in RESOURCES:
-        granted = float(table[f"{res}.granted"].sum())
-        wait = float(table[f"{res}.wait_sum_days"].sum())
+        granted = table[f"{res}.granted"]
+        wait = ratio_ci(table[f"{res}.wait_sum_days"], granted)
+        util = mean_ci(table[f"{res}.utilization"])
+        queue = mean_ci(table[f"{res}.mean_queue_length"])
         resources[res] = {
             "capacity": int(table[f"{res}.capacity"][0]),
-            "utilization": _mean(table, f"{res}.utilization"),
-            "mean_wait_days": wait / granted if granted else None,
-            "mean_queue_length": _mean(table, f"{res}.mean_queue_length"),
-            "requests_granted": granted / n,
+            "utilization": util["mean"],
+            "mean_wait_days": wait["ratio"],
+            "mean_queue_length": queue["mean"],
+            "requests_granted": float(granted.sum()) / n,
+            "utilization_ci95": [util["ci_low"], util["ci_high"]],
+            "mean_wait_days_ci95": [wait["ci_low"], wait["ci_high"]],
+            "mean_queue_length_ci95": [queue["ci_low"], queue["ci_high"]],
         }
 
     enrolled = float(table["enrolled"].sum())

@@ -130,3 +130,22 @@ def half_width_ratio(values: Sequence[float], level: float = 0.95) -> float:
     if ci["ci_low"] is None or not ci["mean"]:
         return math.inf
     return (ci["ci_high"] - ci["mean"]) / abs(ci["mean"])
+
+
+def ratio_ci(
+    numerators: Sequence[float], denominators: Sequence[float], level: float = 0.95
+) -> dict[str, float | None]:
+    """Ratio of sums (e.g. total wait over requests granted, pooled over replications) with
+    the delta-method t interval of a ratio estimator: var = s^2(x - R y) / (n ybar^2)."""
+    x = np.asarray(numerators, dtype=float)
+    y = np.asarray(denominators, dtype=float)
+    n = x.size
+    if n == 0 or y.sum() == 0:
+        return {"ratio": None, "ci_low": None, "ci_high": None}
+    ratio = float(x.sum() / y.sum())
+    if n < 2:
+        return {"ratio": ratio, "ci_low": None, "ci_high": None}
+    resid = x - ratio * y
+    se = math.sqrt(resid.var(ddof=1) / n) / y.mean()
+    half = float(special.stdtrit(n - 1, 0.5 + level / 2)) * se
+    return {"ratio": ratio, "ci_low": ratio - half, "ci_high": ratio + half}

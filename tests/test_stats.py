@@ -19,6 +19,7 @@ from sim.stats import (
     paired_difference,
     pooled_quantiles,
     prob_by,
+    ratio_ci,
     rounded,
     welch_interval,
     wilson_interval,
@@ -128,3 +129,14 @@ def test_summary_funnel_and_resources_match_the_rows():
                                                            abs=1e-4)
     # the monthly counts end at the final totals (the last month covers the horizon)
     assert (res.table.infused_by_month[:, -1] == f["infused"].to_numpy()).all()
+
+
+def test_ratio_ci_by_hand():
+    """Waits [2, 4, 6] over requests [1, 2, 2]: R = 12/5 = 2.4; residuals [-0.4, -0.8, 1.2],
+    s = 1.0583, se = s / sqrt(3) / (5/3) = 0.3666, t(0.975, 2) = 4.3027."""
+    r = ratio_ci([2, 4, 6], [1, 2, 2])
+    assert r["ratio"] == pytest.approx(2.4)
+    se = math.sqrt(((-0.4) ** 2 + 0.8**2 + 1.2**2) / 2 / 3) / (5 / 3)
+    assert r["ci_high"] - 2.4 == pytest.approx(4.302653 * se, rel=1e-5)
+    assert ratio_ci([1.0], [0.0])["ratio"] is None
+    assert ratio_ci([3.0], [2.0]) == {"ratio": 1.5, "ci_low": None, "ci_high": None}
