@@ -55,3 +55,21 @@ def test_50_mb_file_is_refused_before_parsing(tmp_path, capsys):
     assert main(["validate", str(big)]) == 2
     line = _one_error_line(capsys, str(big))
     assert f"{MAX_BYTES:,}" in line
+
+
+def test_every_malformed_scenario_is_an_inline_message_in_the_app(tmp_path, monkeypatch):
+    """Uploaded to the dashboard, each corpus file shows one error naming it; no exception."""
+    pytest.importorskip("streamlit", reason="the app extra is not installed")
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CART_TRIAL_SIM_STORE", str(tmp_path / "runs.sqlite"))
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "app.py"), default_timeout=120)
+    at.run()
+    at.radio(key="source_kind").set_value("Upload").run()
+    for path in SCENARIO_FILES:
+        at.file_uploader(key="source_upload").set_value(
+            (path.name, path.read_bytes(), "application/x-yaml"))
+        at.run()
+        assert not at.exception, path.name
+        errors = [e.value for e in at.sidebar.error]
+        assert any(path.name in e and len(e.splitlines()) == 1 for e in errors), (path, errors)
