@@ -182,7 +182,7 @@ def format_forecast(s: dict[str, Any]) -> str:
         )
     for key, label in (
         ("screen_fail_prob", "screen failure"),
-        ("manufacturing_fail_prob", "batch failure"),
+        ("manufacturing_failed_prob", "manufacturing failed (every batch)"),
     ):
         b = s["posterior"][key]
         lines.append(

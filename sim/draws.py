@@ -2,9 +2,11 @@
 
 Patient ``i`` takes the ``i``-th value of each stream whatever path it walks, so scenarios
 that differ in capacity (or in a distribution's parameters) meet the same patients with the
-same attributes: common random numbers. Per-attempt draws are laid out attempt by attempt
-(row ``j`` of a stream is attempt ``j`` of every patient), so raising ``max_attempts``
-leaves earlier attempts unchanged.
+same attributes: common random numbers. Each screening criterion has its own stream, and
+each attempt of a retried activity too (``apheresis.duration#1`` is every patient's second
+collection), made only when some patient needs it: so patient ``i``'s values depend on
+neither the number of patients (a longer horizon, a higher rate) nor on ``max_attempts``
+nor on the other criteria.
 """
 
 from __future__ import annotations
@@ -31,25 +33,26 @@ def _uniforms(streams: Streams, name: str, shape: int | tuple[int, int]) -> np.n
 class PatientDraws:
     """Columns of per-patient values, as Python lists for fast scalar access in the loop.
 
-    Per-attempt columns are flat, attempt-major: attempt ``k`` of patient ``i`` is at
-    ``k * n + i`` (see :meth:`at`).
+    Per-attempt values come from :meth:`at` (attempt ``k`` of patient ``i``); the columns
+    of attempts after the first are drawn on first use.
     """
 
     def __init__(self, scenario: Scenario, n: int, streams: Streams) -> None:
         sc = scenario
         self.n = n
+        self._streams = streams
         self.consent_u = _uniforms(streams, "screening.consent", n).tolist()
         self.screen_days = _draw(
             sc.screening.duration_days, streams, "screening.duration", n
         ).tolist()
-        probs = np.array(list(sc.screening.criteria.values()), dtype=float)
-        if len(probs):
-            u = _uniforms(streams, "screening.criteria", (len(probs), n))
-            self.criteria_fail = (u < probs[:, None]).T  # (n, k) bool
-            self.screen_fails = self.criteria_fail.any(axis=1).tolist()
-        else:
-            self.criteria_fail = np.zeros((n, 0), dtype=bool)
-            self.screen_fails = [False] * n
+        criteria = sc.screening.criteria
+        self.criteria_fail = np.zeros((n, len(criteria)), dtype=bool)
+        for k, (name, prob) in enumerate(criteria.items()):
+            if prob > 0:
+                self.criteria_fail[:, k] = (
+                    _uniforms(streams, f"screening.criterion:{name}", n) < prob
+                )
+        self.screen_fails = self.criteria_fail.any(axis=1).tolist()
         self.weight_kg = _draw(sc.patients.weight_kg, streams, "patients.weight", n).tolist()
         self.height_cm = _draw(sc.patients.height_cm, streams, "patients.height", n).tolist()
 
@@ -64,42 +67,39 @@ class PatientDraws:
             prob = det.bridging.prob if det.bridging else 0.0
             self.bridging = (_uniforms(streams, "deterioration.bridging", n) < prob).tolist()
 
-        cycles = sc.manufacturing.max_attempts if sc.manufacturing.recollect_on_failure else 1
-        a = sc.apheresis.max_attempts * cycles
-        ap = sc.apheresis
-        self.apheresis_days = (
-            _draw(ap.duration_days, streams, "apheresis.duration", (a, n)).ravel().tolist()
-        )
-        self.apheresis_fails = (
-            (_uniforms(streams, "apheresis.failure", (a, n)) < ap.failure_prob).ravel().tolist()
-        )
-        self.apheresis_retry_days = (
-            _draw(ap.retry_after_days, streams, "apheresis.retry", (a, n)).ravel().tolist()
-        )
-
-        mf = sc.manufacturing
-        m = mf.max_attempts
-        self.manufacturing_days = (
-            _draw(mf.duration_days, streams, "manufacturing.duration", (m, n)).ravel().tolist()
-        )
-        self.qc_days = (
-            _draw(mf.qc_release_days, streams, "manufacturing.qc", (m, n)).ravel().tolist()
-        )
-        self.batch_fails = (
-            (_uniforms(streams, "manufacturing.failure", (m, n)) < mf.failure_prob).ravel().tolist()
-        )
-        if mf.yield_cells is None:
-            self.yield_cells = None
-        else:
-            self.yield_cells = (
-                _draw(mf.yield_cells, streams, "manufacturing.yield", (m, n)).ravel().tolist()
-            )
+        ap, mf = sc.apheresis, sc.manufacturing
+        # per-attempt columns: name -> how to draw one attempt's values for every patient
+        self._attempt_specs = {
+            "apheresis_days": lambda name: _draw(ap.duration_days, streams, name, n),
+            "apheresis_fails": lambda name: _uniforms(streams, name, n) < ap.failure_prob,
+            "apheresis_retry_days": lambda name: _draw(ap.retry_after_days, streams, name, n),
+            "manufacturing_days": lambda name: _draw(mf.duration_days, streams, name, n),
+            "qc_days": lambda name: _draw(mf.qc_release_days, streams, name, n),
+            "batch_fails": lambda name: _uniforms(streams, name, n) < mf.failure_prob,
+            "yield_cells": lambda name: _draw(mf.yield_cells, streams, name, n),
+        }
+        self._stream_names = {
+            "apheresis_days": "apheresis.duration",
+            "apheresis_fails": "apheresis.failure",
+            "apheresis_retry_days": "apheresis.retry",
+            "manufacturing_days": "manufacturing.duration",
+            "qc_days": "manufacturing.qc",
+            "batch_fails": "manufacturing.failure",
+            "yield_cells": "manufacturing.yield",
+        }
+        self._attempts: dict[tuple[str, int], list] = {}
+        self.has_yield = mf.yield_cells is not None
 
         inf = sc.infusion
         self.stay_days = _draw(inf.stay_days, streams, "infusion.stay", n).tolist()
         self.icu = (_uniforms(streams, "infusion.icu", n) < inf.icu_prob).tolist()
         self.icu_days = _draw(inf.icu_days, streams, "infusion.icu_days", n).tolist()
 
-    def at(self, column: list, patient: int, attempt: int):
+    def at(self, column: str, patient: int, attempt: int):
         """Attempt ``attempt`` (0-based) of ``patient`` in a per-attempt column."""
-        return column[attempt * self.n + patient]
+        values = self._attempts.get((column, attempt))
+        if values is None:
+            name = self._stream_names[column]
+            stream = name if attempt == 0 else f"{name}#{attempt}"
+            values = self._attempts[column, attempt] = self._attempt_specs[column](stream).tolist()
+        return values[patient]

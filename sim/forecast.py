@@ -68,6 +68,12 @@ class Posterior:
     manufacturing_fail: BetaPosterior
     low_yield_prob: float
     """Share of batches below the minimum dose (part of the batch failures)."""
+    attempts: int = 1
+    """Batches a patient may get: manufacturing_fail is on the patient's failure, q = p^m."""
+
+    def batch_fail(self, patient_fail: float) -> float:
+        """The per-batch failure probability that gives this patient-level one."""
+        return patient_fail ** (1.0 / self.attempts)
 
     def as_dict(self) -> dict[str, Any]:
         return rounded(
@@ -83,7 +89,11 @@ class Posterior:
                     for s in self.sites
                 },
                 "screen_fail_prob": _beta_dict(self.screen_fail),
-                "manufacturing_fail_prob": _beta_dict(self.manufacturing_fail),
+                "manufacturing_failed_prob": _beta_dict(self.manufacturing_fail),
+                "batch_fail_prob": {
+                    "prior": self.batch_fail(self.manufacturing_fail.prior_prob),
+                    "posterior_mean": self.batch_fail(self.manufacturing_fail.mean),
+                },
             }
         )
 
@@ -150,23 +160,28 @@ def update(
     pseudo = prior_patients
 
     p_sf = screen_fail_prob(scenario)
-    screened = frame["screen_failed"] | frame["screen_end_day"].notna()
+    screened = (
+        frame["screen_failed"]
+        | frame["screen_end_day"].notna()
+        | (frame["outcome"] == "screen_failed")
+    )
     fails = int(
         frame["screen_failed"].sum()
         + ((frame["outcome"] == "screen_failed") & ~frame["screen_failed"]).sum()
     )
     n_screened = int(screened.sum())
+    fails = min(fails, n_screened)
     screen = BetaPosterior(p_sf, fails, n_screened, *_beta_prior(p_sf, pseudo, fails, n_screened))
 
-    mf = scenario.manufacturing
-    p_mf = batch_fail_prob(scenario)
+    # A log shows patients, not batches: a patient fails manufacturing when all its
+    # max_attempts batches fail, so the beta is on q = p ** max_attempts, per patient.
+    attempts = scenario.manufacturing.max_attempts
+    q0 = batch_fail_prob(scenario) ** attempts
     released = int(frame["release_day"].notna().sum())
-    failed = int((frame["outcome"] == "manufacturing_failed").sum()) * mf.max_attempts
-    batches = released + failed
-    make = BetaPosterior(
-        p_mf, failed, batches, *_beta_prior(p_mf, pseudo * (1 - p_sf), failed, batches)
-    )
-    return Posterior(tuple(sites), screen, make, low_yield_prob(scenario))
+    failed = int((frame["outcome"] == "manufacturing_failed").sum())
+    made = released + failed
+    make = BetaPosterior(q0, failed, made, *_beta_prior(q0, pseudo * (1 - p_sf), failed, made))
+    return Posterior(tuple(sites), screen, make, low_yield_prob(scenario), attempts)
 
 
 def _beta_prior(p: float, strength: float, k: int, n: int) -> tuple[float, float]:
@@ -186,7 +201,7 @@ def posterior_scenario(scenario: Scenario, post: Posterior) -> Scenario:
     return _with_probs(
         scenario.model_copy(update={"referral": referral}),
         post.screen_fail.mean,
-        post.manufacturing_fail.mean,
+        post.batch_fail(post.manufacturing_fail.mean),
         post.low_yield_prob,
     )
 
@@ -197,11 +212,12 @@ def _with_probs(scenario: Scenario, screen_fail: float, make_fail: float, low: f
     make_fail = min(1.0, max(0.0, 1.0 - (1.0 - make_fail) / (1.0 - low))) if low < 1 else 0.0
     criteria = dict(scenario.screening.criteria)
     p0 = screen_fail_prob(scenario)
-    if p0 > 0 and p0 < 1 and screen_fail < 1:
-        k = math.log1p(-screen_fail) / math.log1p(-p0)  # scale every criterion's hazard
+    if 0 < p0 < 1:
+        # scale every criterion's hazard alike; the criteria (and so the rows' columns) stay
+        k = math.log1p(-screen_fail) / math.log1p(-p0) if screen_fail < 1 else math.inf
         criteria = {name: 1.0 - (1.0 - c) ** k for name, c in criteria.items()}
-    else:
-        criteria = {"observed_screen_failure": screen_fail}
+    else:  # no criterion carries any hazard to scale: one stands for them all
+        criteria = {name: 0.0 for name in criteria} | {"observed_screen_failure": screen_fail}
     screening = scenario.screening.model_copy(update={"criteria": criteria})
     manufacturing = scenario.manufacturing.model_copy(update={"failure_prob": make_fail})
     return scenario.model_copy(update={"screening": screening, "manufacturing": manufacturing})
@@ -216,8 +232,12 @@ def forecast_block(
         seq = replication_seed(seed, r)
         u = Streams(seq)["forecast.posterior"].random(2)
         sf = float(special.betaincinv(post.screen_fail.alpha, post.screen_fail.beta, u[0]))
-        mfp = float(
-            special.betaincinv(post.manufacturing_fail.alpha, post.manufacturing_fail.beta, u[1])
+        mfp = post.batch_fail(
+            float(
+                special.betaincinv(
+                    post.manufacturing_fail.alpha, post.manufacturing_fail.beta, u[1]
+                )
+            )
         )
         variant = _with_probs(scenario, sf, mfp, post.low_yield_prob)
         rows.append(summary_row(run_trial(variant, seq, keep_log=False, observed=state), r))

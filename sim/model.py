@@ -173,7 +173,7 @@ class Station:
     # capacity
     def request(self, p: Patient) -> Event | None:
         """Take a unit now (returns None) or join the queue (returns the grant event)."""
-        if self.free:
+        if self.free > 0:
             self.free -= 1
             return None
         ev = Event(self.env)
@@ -182,6 +182,9 @@ class Station:
 
     def release(self) -> None:
         """Free a unit: the first waiting patient still in the pathway takes it."""
+        if self.free < 0:  # a unit held above capacity (see :meth:`take`) goes away
+            self.free += 1
+            return
         now = self.env.now
         queue = self.queue
         while queue:
@@ -192,6 +195,11 @@ class Station:
             ev.succeed()
             return
         self.free += 1
+
+    def take(self, p: Patient) -> None:
+        """Hold a unit without queueing, above capacity if need be: a forecast's patient who
+        already held one when the simulation starts (the log may show more than ``capacity``)."""
+        self.free -= 1
 
     # usage accounting
     def ready(self, p: Patient) -> None:
@@ -236,7 +244,8 @@ class Trial:
     ) -> None:
         sc = self.scenario = scenario
         self.observed = observed
-        start = observed.start_day if observed else 0.0
+        self.start = start = observed.start_day if observed else 0.0
+        """Day the simulation starts: 0, or a forecast's as-of day."""
         self.env = env = simpy.Environment(initial_time=start)
         streams = Streams(seed)
         days, sites = referral_days(sc, streams)
@@ -271,7 +280,7 @@ class Trial:
             self._start_observed(self.observed)
         env.process(self.referral())
         horizon = self.scenario.horizon_days
-        env.timeout(horizon).callbacks.append(self._at_horizon)
+        env.timeout(max(0.0, horizon - env.now)).callbacks.append(self._at_horizon)
         env.run(until=self.done)
         if math.isnan(self.end):
             self.end = horizon
@@ -294,6 +303,8 @@ class Trial:
             p.apheresis_start = p.collection_start = ip.apheresed  # the collection used
             if ip.stage in ("apheresis", "manufacturing", "release", "hospital"):
                 p.enrolled = p.screened
+            if ip.stage in ("manufacturing", "release"):
+                self._start_bridging(p)  # bridging, if any, runs on from the start
             self.patients.append(p)
             self.active += 1
             self._event(p, "resumed", ip.stage)
@@ -452,18 +463,18 @@ class Trial:
             p.collection_start = env.now
             if math.isnan(p.apheresis_start):
                 p.apheresis_start = env.now
-            collected = yield from self._spend(p, draws.at(draws.apheresis_days, p.id, k))
+            collected = yield from self._spend(p, draws.at("apheresis_days", p.id, k))
             slots.vacate(p)
             self._event(p, "end", "apheresis")
             slots.release()
             if not collected:
                 return self._exit(p, Outcome.DETERIORATED)
-            if not draws.at(draws.apheresis_fails, p.id, k):
+            if not draws.at("apheresis_fails", p.id, k):
                 break
             self._event(p, "collection_failed")
             if attempt == ap.max_attempts:
                 return self._exit(p, Outcome.APHERESIS_FAILED)
-            if not (yield from self._spend(p, draws.at(draws.apheresis_retry_days, p.id, k))):
+            if not (yield from self._spend(p, draws.at("apheresis_retry_days", p.id, k))):
                 return self._exit(p, Outcome.DETERIORATED)
         if math.isnan(p.apheresed):
             p.apheresed = env.now
@@ -490,8 +501,8 @@ class Trial:
         while p.manufacturing_attempts < mf.max_attempts:
             k = p.manufacturing_attempts
             p.manufacturing_attempts += 1
-            make = draws.at(draws.manufacturing_days, p.id, k) - elapsed
-            qc = draws.at(draws.qc_days, p.id, k) + min(make, 0.0)
+            make = draws.at("manufacturing_days", p.id, k) - elapsed
+            qc = draws.at("qc_days", p.id, k) + min(make, 0.0)
             made = True
             if make > 0:
                 suites.ready(p)
@@ -526,12 +537,12 @@ class Trial:
         """QC release fails the batch by chance or when its yield is below the minimum dose;
         a released batch sets the patient's dose (cells/kg), capped at the maximum."""
         draws, dose = self.draws, self.scenario.dose
-        if draws.at(draws.batch_fails, p.id, k):
+        if draws.at("batch_fails", p.id, k):
             return True
-        if draws.yield_cells is None:
+        if not draws.has_yield:
             return False
         weight = draws.weight_kg[p.id]
-        cells = draws.at(draws.yield_cells, p.id, k)
+        cells = draws.at("yield_cells", p.id, k)
         if cells < dose.min_per_kg * weight:
             return True
         p.dose_per_kg = min(cells / weight, dose.max_per_kg)
@@ -568,9 +579,7 @@ class Trial:
         """The rest of the stay of a patient infused ``elapsed`` days before a forecast."""
         beds = self.bed_bookings
         left = max(0.0, self.draws.stay_days[p.id] - elapsed)
-        beds.ready(p)
-        yield from self._acquire(beds, p)
-        beds.begin(p)
+        beds.take(p)  # already in the bed: no queue, not a request
         beds.occupy(p)
         self._event(p, "start", "beds")
         yield from self._stay(p, left)

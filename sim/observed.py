@@ -75,6 +75,14 @@ def read_log(path: str) -> str:
 
 def parse_log(text: str, scenario: Scenario, as_of: dt.date, source: str = "<log>") -> ObservedLog:
     """Validate an observed log; every problem is one line naming the row and column."""
+    last = scenario.start_date + dt.timedelta(days=math.floor(scenario.horizon_days) - 1)
+    if as_of > last:
+        raise InputError(
+            f"must be before the scenario's horizon ends ({last})",
+            field="--as-of",
+            value=str(as_of),
+            has_value=True,
+        )
     if as_of < scenario.start_date:
         raise InputError(
             f"must not be before the scenario's start_date ({scenario.start_date})",

@@ -44,6 +44,7 @@ def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
     # patients who had left the pathway before a forecast's start count in the totals too
     everyone = patients + list(trial.observed.finished) if trial.observed else patients
     end = trial.end
+    length = end - trial.start  # the simulated window (a forecast starts late)
     row: dict[str, Any] = {
         "replication": replication,
         "end_days": end,
@@ -67,9 +68,11 @@ def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
         r = station.name
         row[f"{r}.capacity"] = station.capacity
         row[f"{r}.busy_days"] = station.busy_area
-        row[f"{r}.utilization"] = station.busy_area / (station.capacity * end) if end > 0 else 0.0
+        row[f"{r}.utilization"] = (
+            station.busy_area / (station.capacity * length) if length > 0 else 0.0
+        )
         row[f"{r}.queue_days"] = station.queue_area
-        row[f"{r}.mean_queue_length"] = station.queue_area / end if end > 0 else 0.0
+        row[f"{r}.mean_queue_length"] = station.queue_area / length if length > 0 else 0.0
         row[f"{r}.wait_sum_days"] = station.wait_sum
         row[f"{r}.granted"] = station.n_granted
 

@@ -24,12 +24,15 @@ def censored_percentiles(
     arr = np.asarray(times, dtype=float)
     if arr.size == 0:
         return {f"p{q:g}": None for q in qs}
-    arr = np.where(np.isnan(arr), np.inf, arr)
-    with np.errstate(invalid="ignore"):
-        vals = np.percentile(arr, qs)
-    return {
-        f"p{q:g}": (float(v) if math.isfinite(v) else None) for q, v in zip(qs, vals, strict=True)
-    }
+    reached = arr[~np.isnan(arr)]
+    if reached.size == 0:
+        return {f"p{q:g}": None for q in qs}
+    top = float(reached.max())
+    # unreached as a finite value above every reached one: a percentile that lands exactly
+    # on the last reached trial stays a number; one drawn towards the unreached is None
+    arr = np.where(np.isnan(arr), top + 1.0 + abs(top), arr)
+    vals = np.percentile(arr, qs)
+    return {f"p{q:g}": (float(v) if v <= top else None) for q, v in zip(qs, vals, strict=True)}
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float | None]:

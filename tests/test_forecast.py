@@ -147,3 +147,65 @@ def test_backtest_coverage_of_the_80_percent_interval():
     r = backtest(sc, dt.date(2017, 12, 1), trials=100, reps=100, seed=1, executor="process")
     assert r["judged"] >= 90
     assert 0.68 <= r["coverage"] <= 0.92, r["coverage"]
+
+
+def test_the_horizon_stays_put_when_a_forecast_starts_late():
+    """A forecast started at day s ends at the scenario's horizon, not at s + horizon;
+    an as-of date past the horizon is refused."""
+    from sim.model import run_trial
+
+    sc = make_scenario("horizon_days=400", "target.count=1000", "deterioration=null")
+    log = _log("P1,A,2016-02-01,2016-02-01,2016-02-10,,2016-05-01,,,,",
+               as_of=dt.date(2016, 7, 1), scenario=sc)
+    trial = run_trial(sc, 1, observed=observed_state(log, sc))
+    assert trial.end == 400
+    assert max(p.exit for p in trial.patients if p.outcome.value != "in_pathway") <= 400
+    with pytest.raises(InputError, match="horizon"):
+        _log("P1,A,2016-02-01,,,,,,,,", as_of=dt.date(2017, 6, 1), scenario=sc)
+
+
+def test_patients_in_hospital_beyond_capacity_keep_their_beds():
+    """Two patients in hospital and one bed: both are discharged on time, nobody queues,
+    and utilisation counts only the simulated window."""
+    from sim.model import run_trial
+
+    sc = make_scenario("infusion.beds=1", "infusion.stay_days=20", "deterioration=null",
+                       "target.count=1000", "referral.sites.0.rate_per_month=0")
+    rows = ["P1,A,2016-02-01,2016-02-01,2016-02-10,,2016-03-01,2016-03-20,2016-06-25,,",
+            "P2,A,2016-02-01,2016-02-01,2016-02-10,,2016-03-01,2016-03-20,2016-06-26,,"]
+    log = _log(*rows, scenario=sc)
+    trial = run_trial(sc, 1, observed=observed_state(log, sc))
+    start = trial.start
+    infused = [(dt.date(2016, 6, 25) - dt.date(2016, 1, 4)).days,
+               (dt.date(2016, 6, 26) - dt.date(2016, 1, 4)).days]
+    assert [p.discharged for p in trial.patients] == [d + 20 for d in infused]
+    assert trial.bed_bookings.n_granted == 0 and trial.bed_bookings.wait_sum == 0
+    from sim.results import summary_row
+
+    row = summary_row(trial, 0)
+    busy = sum(d + 20 - start for d in infused)
+    assert row["beds.utilization"] == pytest.approx(busy / (trial.end - start))
+
+
+def test_screen_failures_known_only_by_outcome_count_as_screened():
+    """Rows with outcome screen_failed but no screen date still count among the screened."""
+    sc = make_scenario()
+    rows = [f"P{k},A,2016-02-01,,,,,,,screen_failed,2016-02-10" for k in range(5)]
+    b = update(sc, _log(*rows)).screen_fail
+    assert (b.successes, b.trials) == (5, 5)
+    assert 0 < b.mean < 1 and b.beta > 0
+
+
+def test_manufacturing_posterior_is_per_patient():
+    """3 released, 1 failed all its batches (max_attempts 2): the beta is on q = p^2, per
+    patient, and the batch probability is its square root."""
+    sc = make_scenario("manufacturing.max_attempts=2", "manufacturing.yield_cells=null",
+                       "manufacturing.failure_prob=0.1")
+    rows = [f"P{k},A,2016-02-01,2016-02-01,2016-02-10,,2016-02-11,2016-02-25,,," for k in
+            range(3)] + ["P9,A,2016-02-01,2016-02-01,2016-02-10,,2016-02-11,,,"
+                         "manufacturing_failed,2016-03-20"]
+    post = update(sc, _log(*rows), prior_patients=50)
+    m = post.manufacturing_fail
+    assert (m.successes, m.trials) == (1, 4)
+    assert m.prior_prob == pytest.approx(0.01)
+    assert post.batch_fail(m.mean) == pytest.approx(m.mean ** 0.5)

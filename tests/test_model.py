@@ -311,3 +311,30 @@ def test_sites_open_and_ramp_up():
     ramp = ((b >= 200) & (b < 300)).sum()
     full = ((b >= 400) & (b < 500)).sum()
     assert ramp < full
+
+
+def test_patient_values_do_not_depend_on_the_number_of_patients():
+    """A longer horizon (more referrals drawn) leaves every patient's values unchanged:
+    criteria, and the second attempt of a batch, included."""
+    ample = ("manufacturing.failure_prob=0.5", "deterioration=null", "target.count=100000")
+    a = simulate(make_scenario(*ample, "horizon_days=600"), 4).patients
+    b = simulate(make_scenario(*ample, "horizon_days=900"), 4).patients
+    n = len(a)
+    assert len(b) > n > 20
+    cols = ["referred_day", "failed_criteria", "weight_kg", "released_day", "outcome",
+            "manufacturing_attempts"]
+    done = a["exit_day"] < 600  # patients whose path ended inside both horizons
+    pd.testing.assert_frame_equal(a.loc[done, cols], b.iloc[:n].loc[done, cols])
+    assert (a.loc[done, "manufacturing_attempts"] == 2).any()
+
+
+def test_a_new_criterion_leaves_the_others_alone():
+    """Adding a screening criterion does not change who fails the existing ones."""
+    a = simulate(make_scenario(), 6).patients
+    b = simulate(make_scenario("screening.criteria.pregnancy=0.2"), 6).patients
+    n = min(len(a), len(b), 40)
+    for name in ("cd19_negative", "lvef_below_0_5", "active_infection"):
+        fa = a["failed_criteria"].iloc[:n].str.contains(name)
+        fb = b["failed_criteria"].iloc[:n].str.contains(name)
+        screened = a["screened_day"].iloc[:n].notna() & b["screened_day"].iloc[:n].notna()
+        assert (fa[screened] == fb[screened]).all(), name

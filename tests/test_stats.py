@@ -140,3 +140,10 @@ def test_ratio_ci_by_hand():
     assert r["ci_high"] - 2.4 == pytest.approx(4.302653 * se, rel=1e-5)
     assert ratio_ci([1.0], [0.0])["ratio"] is None
     assert ratio_ci([3.0], [2.0]) == {"ratio": 1.5, "ci_low": None, "ci_high": None}
+
+
+def test_percentile_exactly_on_the_last_reached_trial_is_a_number():
+    """Ten reached (1..10) and one not: p90 falls exactly on the tenth, 10.0."""
+    p = censored_percentiles([*range(1, 11), math.nan])
+    assert p["p90"] == pytest.approx(10.0)
+    assert censored_percentiles([*range(1, 10), math.nan, math.nan])["p90"] is None
