@@ -21,9 +21,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from sim import app_planning as planning
 from sim import app_state as state
 from sim import charts, store
 from sim.errors import InputError
+from sim.observed import parse_log
 from sim.runner import Results, run_replications, simulate
 from sim.scenario import load_scenario, parse_scenario
 from sim.yamlio import decode_text, read_text
@@ -47,26 +49,32 @@ class _Progress:
 
     The bar is updated in the context the run was started from, so Streamlit does not
     record the updates as part of the cached function's output (they would be replayed,
-    on a block that no longer exists, at the next cache hit).
+    on a block that no longer exists, at the next cache hit). With no ``total`` (a search
+    of unknown length) it says how many trials have been simulated so far.
     """
 
     EVERY_S = 0.2
     """Seconds between two updates (each is a message to the browser)."""
 
-    def __init__(self, bar: Any, total: int) -> None:
-        self.bar, self.total, self.done = bar, total, 0
+    def __init__(self, bar: Any, total: int | None, what: str = "Simulating") -> None:
+        self.bar, self.total, self.what, self.done = bar, total, what, 0
         self.context = contextvars.copy_context()
         self.shown = time.perf_counter()
 
     def __call__(self, n: int) -> None:
         self.done += n
         now = time.perf_counter()
-        if now - self.shown < self.EVERY_S and self.done < self.total:
+        if now - self.shown < self.EVERY_S and (self.total is None or self.done < self.total):
             return
         self.shown = now
+        self.context.run(self._draw)
+
+    def _draw(self) -> None:
+        if self.total is None:
+            self.bar.caption(f":material/hourglass_top: {self.what}: {self.done:,} trials so far")
+            return
         frac = min(self.done / self.total, 1.0)
-        text = f"Simulating: {self.done:,} of {self.total:,} trials"
-        self.context.run(self.bar.progress, frac, text)
+        self.bar.progress(frac, f"{self.what}: {self.done:,} of {self.total:,} trials")
 
     def restart(self) -> None:
         self.done = 0
@@ -863,6 +871,481 @@ def view_saved(run: state.RunView | None) -> None:
     right.button("Open", on_click=_open_saved, args=(pick,), icon=":material/folder_open:")
 
 
+# --- planning tools --------------------------------------------------------------------------
+# Each runs on the scenario of the sidebar (as last run or loaded) with the sidebar's seed, on
+# submit only; results are cached on the scenario's YAML, the seed, the replications and the
+# tool's inputs, and the last result of each tool stays on screen across reruns.
+
+SIZING_REPS = 100
+SENSITIVITY_REPS = 50
+OBSERVED_REPS = 200
+MAX_PLANNING_REPS = 5_000
+
+
+def _pooled(go: Callable[[str], Any], *progress: _Progress | None) -> Any:
+    """``go(executor)`` on a pool of worker processes, else (no pool here) in this process;
+    the same results either way (replications are seeded by their index)."""
+    try:
+        return go("process")
+    except InputError:
+        raise
+    except Exception:
+        for p in progress:
+            if p is not None:
+                p.restart()
+        return go("serial")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def sizing_run(
+    scenario_yaml: str,
+    seed: int,
+    reps: int,
+    resources: tuple[str, ...],
+    probability: float,
+    max_units: int,
+    criterion: str,
+    _progress: _Progress | None = None,
+    _grid_progress: _Progress | None = None,
+) -> dict[str, Any]:
+    """The sizing and its heat map (cached on the scenario, seed, replications and inputs)."""
+    scenario = parse_scenario(scenario_yaml, source="settings")
+    return _pooled(
+        lambda executor: planning.sizing_with_grid(
+            scenario,
+            resources,
+            probability,
+            reps=reps,
+            seed=seed,
+            max_units=max_units,
+            criterion=criterion,
+            executor=executor,
+            progress=_progress,
+            grid_progress=_grid_progress,
+        ),
+        _progress,
+        _grid_progress,
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def sensitivity_run(
+    scenario_yaml: str,
+    seed: int,
+    reps: int,
+    ranges_name: str | None,
+    ranges_text: str | None,
+    _progress: _Progress | None = None,
+) -> dict[str, Any]:
+    """One-at-a-time sensitivity (cached on the scenario, seed, replications and ranges)."""
+    scenario = parse_scenario(scenario_yaml, source="settings")
+    params, _ = planning.sensitivity_params(scenario, ranges_text, ranges_name or "ranges")
+    return _pooled(
+        lambda executor: planning.run_sensitivity(
+            scenario, params, reps=reps, seed=seed, executor=executor, progress=_progress
+        ),
+        _progress,
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def observed_run(
+    scenario_yaml: str,
+    seed: int,
+    reps: int,
+    log_text: str,
+    as_of: dt.date,
+    source: str,
+    _progress: _Progress | None = None,
+) -> planning.ForecastView:
+    """The forecast updated by an observed log (cached on the scenario, seed, replications,
+    the log's text and the as-of date)."""
+    scenario = parse_scenario(scenario_yaml, source="settings")
+    log = parse_log(log_text, scenario, as_of, source)
+    return _pooled(
+        lambda executor: planning.run_forecast(
+            scenario, log, reps=reps, seed=seed, executor=executor, progress=_progress
+        ),
+        _progress,
+    )
+
+
+def _stale(done: dict[str, Any], button: str) -> None:
+    """A note when the result shown was computed for other settings or another seed."""
+    ss = st.session_state
+    if done["scenario"].digest() != ss.scenario.digest() or done["seed"] != int(ss.seed):
+        st.warning(
+            f"The settings or seed have changed since this result: press **{button}** to "
+            "update it.",
+            icon=":material/info:",
+        )
+
+
+def _planning_caption(what: str) -> None:
+    ss = st.session_state
+    st.caption(
+        f"{what} **{ss.scenario.name}**: the settings of the sidebar as last run or loaded, "
+        f"with its seed ({int(ss.seed)}). Runs only when you press the button; results are "
+        "kept for the same settings."
+    )
+
+
+def view_sizing(run: state.RunView | None) -> None:
+    ss = st.session_state
+    st.subheader("Capacity sizing")
+    scenario = ss.scenario
+    _planning_caption("The fewest units of the resources picked that reach the target of")
+    if scenario.target.deadline is None:
+        st.info(
+            "Sizing needs a deadline: set one in the sidebar (Target and horizon › Deadline) "
+            "and press **Run simulation**.",
+            icon=":material/event:",
+        )
+        return
+    options = planning.sizeable(scenario)
+    with st.form("sizing"):
+        a, b, c = st.columns(3)
+        wanted = a.number_input(
+            "Wanted chance of the target by the deadline (%)",
+            min_value=1,
+            max_value=100,
+            value=80,
+            step=5,
+            key="size_prob",
+            help="The least probability of reaching the target by the deadline that will do.",
+        )
+        max_units = b.number_input(
+            "Most units of each resource (count)",
+            min_value=1,
+            max_value=50,
+            value=10,
+            step=1,
+            key="size_max",
+            help="Each resource is sized from 1 to this many units.",
+        )
+        reps = c.number_input(
+            "Replications per configuration (trials)",
+            min_value=2,
+            max_value=MAX_PLANNING_REPS,
+            value=SIZING_REPS,
+            step=50,
+            key="size_reps",
+            help="Simulated trials for each configuration tried (all on the same seed); "
+            "more give narrower intervals and take longer.",
+        )
+        resources = st.multiselect(
+            "Resources to size",
+            options,
+            default=[k for k in planning.DEFAULT_RESOURCES if k in options],
+            format_func=planning.resource_title,
+            key="size_resources",
+        )
+        strict = st.checkbox(
+            "Stricter: the 95% lower bound must reach the wanted chance",
+            key="size_strict",
+            help="By default the estimate must reach it.",
+        )
+        go = st.form_submit_button("Size capacity", type="primary", icon=":material/tune:")
+    status = st.empty()
+    if go:
+        if not resources:
+            st.warning("Pick at least one resource to size.")
+        else:
+            args = (
+                scenario.to_yaml(),
+                int(ss.seed),
+                int(reps),
+                tuple(resources),
+                float(wanted) / 100.0,
+                int(max_units),
+                "lower" if strict else "estimate",
+            )
+            search = _Progress(status, None, "Sizing")
+            grid = _Progress(status, None, "Heat map")
+            try:
+                out = sizing_run(*args, _progress=search, _grid_progress=grid)
+            except InputError as exc:
+                st.error(exc.message, icon=":material/error:")
+            else:
+                ss.sizing_result = {"scenario": scenario, "seed": int(ss.seed), "out": out}
+            status.empty()
+    done = ss.get("sizing_result")
+    if not done:
+        st.info("Set what is wanted and press **Size capacity**.", icon=":material/tune:")
+        return
+    _stale(done, "Size capacity")
+    result, heat = done["out"]["sizing"], done["out"]["heatmap"]
+    words = planning.sizing_words(result, heat)
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown(words.answer)
+        st.markdown("**One unit less of each resource:**")
+        st.markdown("\n".join(f"- {e}" for e in words.evidence))
+        st.caption(words.effort)
+        for note in words.notes:
+            st.caption(f"Note: {note}")
+    with right:
+        t = result["target"]
+        st.altair_chart(
+            charts.sizing_heatmap_chart(
+                planning.heatmap_points(heat),
+                rows=planning.HEAT_ROWS,
+                columns=planning.HEAT_COLUMNS,
+                row_title="Manufacturing suites (count)",
+                column_title="Apheresis slots (count)",
+                chosen=planning.chosen_config(result),
+                wanted=result["probability_wanted"],
+                chosen_label="answer" if result["feasible"] else "fewest units",
+                title=f"Chance of {t['count']} {t['milestone']} by "
+                f"{state.day_label(t['deadline'])}",
+                subtitle=planning.heatmap_subtitle(result, heat),
+            ),
+            width="content",
+            key="sizing_heatmap",
+        )
+        st.caption(words.grid)
+    with st.expander("Every configuration simulated"):
+        st.dataframe(planning.evaluations_table(result), hide_index=True, width="stretch")
+
+
+def _ranges_choices() -> tuple[list[str], int]:
+    """The ranges files and the default ranges; the baseline's file first when the
+    baseline was loaded, else the default ranges."""
+    ss = st.session_state
+    names = [f"ranges/{p.name}" for p in planning.ranges_files(SCENARIOS)]
+    choices = [*names, planning.DEFAULT_RANGES]
+    own = "ranges/" + DEFAULT_FILE
+    pick = own if ss.loaded.key == ("file", DEFAULT_FILE) and own in names else None
+    return choices, choices.index(pick) if pick else len(choices) - 1
+
+
+def view_sensitivity(run: state.RunView | None) -> None:
+    ss = st.session_state
+    st.subheader("Sensitivity, one parameter at a time")
+    scenario = ss.scenario
+    _planning_caption("What moves the median time to the target and the chance by the deadline of")
+    choices, index = _ranges_choices()
+    with st.form("sensitivity"):
+        a, b = st.columns([3, 1])
+        ranges = a.selectbox(
+            "Ranges of the parameters",
+            choices,
+            index=index,
+            key=f"sens_ranges:{ss.gen}",
+            help="A ranges file of scenarios/ranges/ (dotted.key: [low, high], each with its "
+            "source), or ±25% of every number of the scenario (whole counts ±1).",
+        )
+        reps = b.number_input(
+            "Replications per run (trials)",
+            min_value=2,
+            max_value=MAX_PLANNING_REPS,
+            value=SENSITIVITY_REPS,
+            step=50,
+            key="sens_reps",
+            help="Simulated trials for the base and for each end of each range (all on the "
+            "same seed, so differences are the parameter's effect, not chance).",
+        )
+        go = st.form_submit_button("Run sensitivity", type="primary", icon=":material/tornado:")
+    status = st.empty()
+    if go:
+        name = None if ranges == planning.DEFAULT_RANGES else str(ranges)
+        try:
+            text = read_text(str(SCENARIOS / name)) if name else None
+            params, _ = planning.sensitivity_params(scenario, text, name or "ranges")
+            total = planning.sensitivity_runs(params) * int(reps)
+            bar = _Progress(status, total, f"{len(params)} parameters")
+            status.progress(0.0, f"{len(params)} parameters: {total:,} trials to simulate")
+            out = sensitivity_run(
+                scenario.to_yaml(), int(ss.seed), int(reps), name, text, _progress=bar
+            )
+        except InputError as exc:
+            st.error(
+                f"{exc.message}. Pick the ±25% ranges, or fix the file.", icon=":material/error:"
+            )
+        else:
+            ss.sensitivity_result = {
+                "scenario": scenario,
+                "seed": int(ss.seed),
+                "ranges": ranges,
+                "out": out,
+            }
+        status.empty()
+    done = ss.get("sensitivity_result")
+    if not done:
+        st.info("Pick the ranges and press **Run sensitivity**.", icon=":material/tornado:")
+        return
+    _stale(done, "Run sensitivity")
+    result = done["out"]
+    words = planning.sensitivity_words(result, done["scenario"])
+    st.markdown("\n".join(f"- {line}" for line in words))
+    st.caption(
+        f"Ranges: {done['ranges']}; {len(result['parameters'])} parameters, {result['runs']} "
+        f"runs of {result['replications']:,} simulated trials (seed {result['seed']}, common "
+        "random numbers). The median counts trials that never reach the target at the end of "
+        "the horizon."
+    )
+    for output, (x_title, scale, fmt, unit) in planning.FIGURES.items():
+        rows = planning.tornado_rows(result, output)
+        if not rows:
+            continue
+        _chart(
+            charts.tornado_chart(
+                rows,
+                result["base"][output],
+                x_title=x_title,
+                title=x_title.rsplit(" (", 1)[0],
+                scale=scale,
+                fmt=fmt,
+                unit=unit if unit == "%" else f" {unit}",
+            ),
+            f"tornado_{output}",
+        )
+    with st.expander("Every parameter: its range and both figures at each end"):
+        st.dataframe(
+            planning.sensitivity_table(result),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                c: st.column_config.NumberColumn(format="%.4g") for c in ("low", "high")
+            },
+        )
+
+
+EXAMPLE = f"Shipped example ({planning.EXAMPLE_LOG}, the baseline to {planning.EXAMPLE_AS_OF})"
+UPLOAD = "Upload a log (CSV)"
+
+
+def _observed_log(choice: str, upload: Any) -> tuple[str, str] | None:
+    """The log's text and name; None (with a message) when nothing was uploaded."""
+    if choice == EXAMPLE:
+        return read_text(str(SCENARIOS / planning.EXAMPLE_LOG)), planning.EXAMPLE_LOG
+    if upload is None:
+        st.warning("Choose a CSV file to upload, or use the shipped example.")
+        return None
+    return planning.read_log_upload(upload.getvalue(), upload.name), upload.name
+
+
+def view_observed(run: state.RunView | None) -> None:
+    ss = st.session_state
+    st.subheader("Forecast from observed data")
+    scenario = ss.scenario
+    _planning_caption("The forecast updated by the patients seen so far, with the prior from")
+    with st.form("observed"):
+        choice = st.radio("Observed log", (EXAMPLE, UPLOAD), key="obs_source", horizontal=True)
+        upload = st.file_uploader(
+            "Observed log (CSV: one row a patient)",
+            type=["csv"],
+            key="obs_upload",
+            help="Columns patient_id, site, referred_date and, where known, consent_date, "
+            "screen_end_date, screen_failed, apheresis_date, release_date, infusion_date, "
+            "outcome, outcome_date (dates YYYY-MM-DD); see scenarios/observed_example.csv.",
+        )
+        a, b = st.columns(2)
+        as_of = a.date_input(
+            "As of (the log is complete to this date)",
+            value=planning.EXAMPLE_AS_OF,
+            min_value=dt.date(1900, 1, 1),
+            max_value=dt.date(2200, 12, 31),
+            format="YYYY-MM-DD",
+            key="obs_as_of",
+        )
+        reps = b.number_input(
+            "Replications (trials)",
+            min_value=2,
+            max_value=MAX_PLANNING_REPS,
+            value=OBSERVED_REPS,
+            step=100,
+            key="obs_reps",
+            help="Simulated trials of the prior forecast and of the updated one.",
+        )
+        go = st.form_submit_button("Update the forecast", type="primary", icon=":material/update:")
+    status = st.empty()
+    if go:
+        try:
+            got = _observed_log(choice, upload)
+            if got is not None:
+                text, name = got
+                parse_log(text, scenario, as_of, name)  # a bad log: its message, nothing run
+                bar = _Progress(status, 2 * int(reps), "Forecasting")
+                status.progress(0.0, "Forecasting...")
+                view = observed_run(
+                    scenario.to_yaml(), int(ss.seed), int(reps), text, as_of, name, _progress=bar
+                )
+                ss.observed_result = {
+                    "scenario": scenario,
+                    "seed": int(ss.seed),
+                    "view": view,
+                }
+        except InputError as exc:
+            st.error(f"Not used: {planning.app_message(exc)}", icon=":material/error:")
+        status.empty()
+    done = ss.get("observed_result")
+    if not done:
+        st.info(
+            "Pick a log and its as-of date and press **Update the forecast**.",
+            icon=":material/update:",
+        )
+        return
+    _stale(done, "Update the forecast")
+    view: planning.ForecastView = done["view"]
+    scenario = done["scenario"]
+    s = view.summary
+    st.markdown(f"**What {view.source} says** (prior → posterior)")
+    st.markdown("\n".join(f"- {line}" for line in planning.posterior_words(s)))
+    horizon = scenario.start_date + dt.timedelta(days=math.floor(scenario.horizon_days))
+    prior, updated = s["prior_forecast"], s["updated_forecast"]
+    cols = st.columns(2)
+    for col, head, f, other in (
+        (cols[0], "Prior forecast (the scenario alone)", prior, None),
+        (cols[1], f"Updated forecast (observed to {state.day_label(view.as_of)})", updated, prior),
+    ):
+        with col, st.container(border=True):
+            h = state.headline(f, horizon)
+            st.markdown(f"**{head}**")
+            p = f.get("prob_target_by_deadline")
+            d = (f.get("target_date") or {}).get("p50")
+            m1, m2 = st.columns(2)
+            delta = None
+            if (
+                other is not None
+                and p is not None
+                and other.get("prob_target_by_deadline") is not None
+            ):
+                delta = f"{100 * (p - other['prob_target_by_deadline']):+.0f} points on the prior"
+            m1.metric(
+                "Chance by the deadline",
+                "n/a" if p is None else f"{p:.0%}",
+                delta=delta,
+                delta_color="off",
+            )
+            m2.metric("Median date of the target", _short_date(d))
+            st.markdown(f"{h.chance}.  \n{h.median}.  \n{h.interval}.")
+    t = scenario.target
+    _chart(
+        charts.observed_fan_chart(
+            view.updated_fan,
+            view.observed,
+            start_date=scenario.start_date,
+            as_of=view.as_of,
+            target_count=t.count,
+            milestone=t.milestone,
+            deadline=t.deadline,
+        ),
+        "observed_fan",
+    )
+    with st.expander("The prior forecast's fan (the scenario alone, before the log)"):
+        _chart(
+            charts.fan_chart(
+                view.prior_fan,
+                target_count=t.count,
+                milestone=t.milestone,
+                deadline=t.deadline,
+                title="Prior forecast: cumulative patients enrolled and infused",
+            ),
+            "observed_prior_fan",
+        )
+
+
 # --- the page --------------------------------------------------------------------------------
 
 ViewFn = Callable[[Any], None]
@@ -877,9 +1360,14 @@ VIEWS: tuple[tuple[str, ViewFn, bool], ...] = (
     ("Saved runs", view_saved, False),
 )
 
-# The planning tools (capacity sizing, sensitivity, forecast from observed enrollment) are
-# added here when they exist: (tab title, function of the current run, needs a run).
-PLANNING_VIEWS: tuple[tuple[str, ViewFn, bool], ...] = ()
+# The planning tools: (tab title, function of the current run, needs a run). They run on the
+# sidebar's scenario, not on a run's results. No title contains another tab's title (the
+# browser test finds tabs by name, and a name matches as a part of a longer one).
+PLANNING_VIEWS: tuple[tuple[str, ViewFn, bool], ...] = (
+    ("Sizing", view_sizing, False),
+    ("Sensitivity", view_sensitivity, False),
+    ("Observed data", view_observed, False),
+)
 
 
 def header(status: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -153,16 +154,8 @@ def fan_table(fan: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def fan_chart(
-    fan: pd.DataFrame,
-    *,
-    target_count: int,
-    milestone: str,
-    deadline: dt.date | None,
-    title: str = "Cumulative patients enrolled and infused",
-) -> alt.LayerChart:
-    """Percentile bands of cumulative infused (shaded) and enrolled (lines) by calendar
-    month, with the target count (horizontal) and the deadline (vertical) marked."""
+def _fan_layers(fan: pd.DataFrame, target_count: int, milestone: str) -> list[alt.Chart]:
+    """The fan's bands and lines, and the target count (a labelled horizontal rule)."""
     data = fan_table(fan)
     series = [s for s in SERIES_COLOURS if s in set(data["series"])]
     colour = alt.Color(
@@ -210,14 +203,28 @@ def fan_chart(
     target_text = t_base.mark_text(align="left", baseline="bottom", dx=4, dy=-3).encode(
         x=alt.value(0), y="y:Q", text="label:N"
     )
-    layers = [outer, inner, *edges, median, target_rule, target_text, *_deadline_layer(deadline)]
+    return [outer, inner, *edges, median, target_rule, target_text]
+
+
+FAN_SUBTITLE = (
+    "Solid lines: median of the simulated trials. Infused: dark band 25th to 75th percentile, "
+    "light band 5th to 95th. Enrolled: dashed lines 5th and 95th."
+)
+
+
+def fan_chart(
+    fan: pd.DataFrame,
+    *,
+    target_count: int,
+    milestone: str,
+    deadline: dt.date | None,
+    title: str = "Cumulative patients enrolled and infused",
+) -> alt.LayerChart:
+    """Percentile bands of cumulative infused (shaded) and enrolled (lines) by calendar
+    month, with the target count (horizontal) and the deadline (vertical) marked."""
+    layers = [*_fan_layers(fan, target_count, milestone), *_deadline_layer(deadline)]
     return alt.layer(*layers).properties(
-        height=380,
-        title=alt.TitleParams(
-            title,
-            subtitle="Solid lines: median of the simulated trials. Infused: dark band 25th to "
-            "75th percentile, light band 5th to 95th. Enrolled: dashed lines 5th and 95th.",
-        ),
+        height=380, title=alt.TitleParams(title, subtitle=FAN_SUBTITLE)
     )
 
 
@@ -901,4 +908,340 @@ def compare_fan_chart(
             f"Cumulative patients {series}, run by run",
             subtitle="Solid line: median of the simulated trials; dashed: 5th and 95th percentile.",
         ),
+    )
+
+
+# --- planning: capacity sizing ---------------------------------------------------------------
+
+HEAT_LOW = "white"
+"""The low end of the heat map's scale (white to Okabe-Ito blue: one hue, light to dark, so
+the order reads the same to every kind of colour vision)."""
+
+
+def sizing_heatmap_table(
+    points: pd.DataFrame,
+    *,
+    rows: str,
+    columns: str,
+    chosen: Mapping[str, int] | None,
+    wanted: float | None,
+) -> pd.DataFrame:
+    """One cell a configuration, from a sweep's table (one row a point, the swept keys and
+    ``prob_target_by_deadline`` with its ``prob_ci95_low``/``_high``): ``row`` and ``column``
+    (the two swept counts), ``percent`` and ``low``/``high`` (the probability and its Wilson
+    95% interval, in %), ``meets`` (at least ``wanted``), ``chosen`` and the cell's text."""
+    out = pd.DataFrame(
+        {
+            "row": points[rows].astype(int).to_numpy(),
+            "column": points[columns].astype(int).to_numpy(),
+            "percent": 100.0 * points["prob_target_by_deadline"].astype(float).to_numpy(),
+            "low": 100.0 * points["prob_ci95_low"].astype(float).to_numpy(),
+            "high": 100.0 * points["prob_ci95_high"].astype(float).to_numpy(),
+        }
+    )
+    if wanted is None:
+        out["meets"] = False
+    else:
+        out["meets"] = out["percent"] >= 100.0 * wanted - 1e-9
+    if chosen is None:
+        out["chosen"] = False
+    else:
+        out["chosen"] = (out["row"] == chosen.get(rows)) & (out["column"] == chosen.get(columns))
+    out["text"] = [
+        f"{p:.0f}%" + (" ✓" if m else "") for p, m in zip(out["percent"], out["meets"], strict=True)
+    ]
+    out["interval"] = [
+        f"{lo:.0f}–{hi:.0f}%" for lo, hi in zip(out["low"], out["high"], strict=True)
+    ]
+    out["mark"] = np.where(out["chosen"], "chosen", "")
+    return out
+
+
+def sizing_heatmap_chart(
+    points: pd.DataFrame,
+    *,
+    rows: str,
+    columns: str,
+    row_title: str,
+    column_title: str,
+    chosen: Mapping[str, int] | None,
+    wanted: float | None,
+    title: str,
+    subtitle: str | Sequence[str] = "",
+    chosen_label: str = "chosen",
+) -> alt.LayerChart:
+    """The probability of reaching the target by the deadline over a grid of two capacities
+    (rows x columns): the cell's colour and text are the probability, with its 95% interval
+    beneath; cells meeting the wanted probability carry a tick; the chosen configuration is
+    outlined in black."""
+    data = sizing_heatmap_table(points, rows=rows, columns=columns, chosen=chosen, wanted=wanted)
+    data["mark"] = np.where(data["chosen"], chosen_label, "")
+    x = alt.X("column:O", title=column_title, axis=alt.Axis(labelAngle=0))
+    y = alt.Y("row:O", title=row_title, sort="descending")
+    tooltip = [
+        alt.Tooltip("row:O", title=row_title),
+        alt.Tooltip("column:O", title=column_title),
+        alt.Tooltip("percent:Q", title="chance by the deadline (%)", format=".1f"),
+        alt.Tooltip("interval:N", title="95% interval"),
+    ]
+    base = alt.Chart(data)
+    cells = base.mark_rect(stroke=GREY, strokeWidth=1).encode(  # a white cell still shows
+        x=x,
+        y=y,
+        color=alt.Color(
+            "percent:Q",
+            title=["Chance by the", "deadline (%)"],
+            scale=alt.Scale(
+                domain=[0, 100], range=[HEAT_LOW, OKABE_ITO["blue"]], interpolate="rgb"
+            ),
+            legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=220),
+        ),
+        tooltip=tooltip,
+    )
+    ink = alt.condition("datum.percent > 55", alt.value("white"), alt.value(OKABE_ITO["black"]))
+    value = base.mark_text(fontSize=16, fontWeight="bold", dy=-8).encode(
+        x=x, y=y, text="text:N", color=ink, tooltip=tooltip
+    )
+    interval = base.mark_text(fontSize=11, dy=10).encode(
+        x=x, y=y, text="interval:N", color=ink, tooltip=tooltip
+    )
+    marked = data[data["chosen"]]
+    layers: list[alt.Chart] = [cells, value, interval]
+    if not marked.empty:
+        outline = (
+            alt.Chart(marked)
+            .mark_rect(fillOpacity=0, stroke=OKABE_ITO["black"], strokeWidth=4)
+            .encode(x=x, y=y)
+        )
+        word = (
+            alt.Chart(marked)
+            .mark_text(fontSize=10, dy=25, fontStyle="italic")
+            .encode(x=x, y=y, text="mark:N", color=ink)
+        )
+        layers += [outline, word]
+    sub = subtitle if isinstance(subtitle, str) else list(subtitle)
+    return alt.layer(*layers).properties(
+        width=alt.Step(96),
+        height=alt.Step(72),
+        title=alt.TitleParams(title, subtitle=sub or alt.Undefined),
+    )
+
+
+# --- planning: sensitivity -------------------------------------------------------------------
+
+TORNADO_ROW_PX = 32
+"""Height of one parameter's pair of bars, in pixels."""
+TORNADO_ENDS = {
+    "low end of its range": OKABE_ITO["orange"],
+    "high end of its range": OKABE_ITO["blue"],
+}
+
+
+def tornado_table(
+    rows: Sequence[Mapping[str, Any]],
+    base: float,
+    *,
+    scale: float = 1.0,
+    top: int | None = None,
+) -> pd.DataFrame:
+    """Two bars a parameter, from the figure at the scenario's values (``base``) to the
+    figure with the parameter at the low and at the high end of its range; parameters by
+    swing, largest first (``top``: only the first so many). ``rows`` are those of
+    :func:`sim.sensitivity.tornado` (``parameter``, ``low``, ``high``, ``at_low``,
+    ``at_high``, ``swing``; ``label`` if given names the parameter). Figures times ``scale``
+    (100: a probability in %). Columns: parameter, label, order, end, setting, start, stop,
+    change, swing."""
+    ordered = sorted(rows, key=lambda r: (-float(r["swing"]), str(r["parameter"])))
+    if top is not None:
+        ordered = ordered[:top]
+    out = []
+    b = float(base) * scale
+    for i, r in enumerate(ordered):
+        label = str(r.get("label") or r["parameter"])
+        for end, setting, at in (
+            ("low end of its range", r["low"], r["at_low"]),
+            ("high end of its range", r["high"], r["at_high"]),
+        ):
+            v = float(at) * scale
+            out.append(
+                (
+                    str(r["parameter"]),
+                    label,
+                    i,
+                    end,
+                    float(setting),
+                    b,
+                    v,
+                    v - b,
+                    float(r["swing"]) * scale,
+                )
+            )
+    columns = ["parameter", "label", "order", "end", "setting", "start", "stop", "change", "swing"]
+    return pd.DataFrame(out, columns=columns)
+
+
+def tornado_chart(
+    rows: Sequence[Mapping[str, Any]],
+    base: float,
+    *,
+    x_title: str,
+    title: str,
+    scale: float = 1.0,
+    fmt: str = ".0f",
+    unit: str = "",
+    top: int | None = 15,
+) -> alt.LayerChart:
+    """One-at-a-time sensitivity as a tornado: for each parameter (largest swing on top) a
+    bar to the figure at the low end of its range and one to the figure at the high end,
+    both from the figure at the scenario's values (the vertical rule, its value labelled
+    with ``unit``); ``top``: only the parameters of the largest swings."""
+    data = tornado_table(rows, base, scale=scale, top=top)
+    b = float(base) * scale
+    order = list(dict.fromkeys(data["label"]))
+    y = alt.Y(
+        "label:N",
+        sort=order,
+        title=None,
+        scale=alt.Scale(paddingInner=0.35),
+        axis=alt.Axis(labelLimit=420, labelFontSize=12),
+    )
+    ends = list(TORNADO_ENDS)
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=y,
+            yOffset=alt.YOffset("end:N", sort=ends),
+            x=alt.X("start:Q", title=x_title, scale=alt.Scale(zero=False)),
+            x2="stop:Q",
+            color=alt.Color(
+                "end:N",
+                title="Parameter at the",
+                sort=ends,
+                scale=alt.Scale(domain=ends, range=list(TORNADO_ENDS.values())),
+                legend=alt.Legend(orient="top", direction="horizontal"),
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="parameter"),
+                alt.Tooltip("parameter:N", title="scenario key"),
+                alt.Tooltip("end:N", title="at the"),
+                alt.Tooltip("setting:Q", title="set to", format=".4g"),
+                alt.Tooltip("stop:Q", title="figure there", format=fmt),
+                alt.Tooltip("change:Q", title="change", format="+" + fmt),
+            ],
+        )
+    )
+    ref = pd.DataFrame({"x": [b], "label": [f"scenario's values: {format(b, fmt)}{unit}"]})
+    rule = (
+        alt.Chart(ref)
+        .mark_rule(color=OKABE_ITO["black"], strokeWidth=1.5)
+        .encode(x=alt.X("x:Q", title=x_title))
+    )
+    text = (
+        alt.Chart(ref)
+        .mark_text(align="left", baseline="bottom", dx=4, dy=-2, color=OKABE_ITO["black"])
+        .encode(x="x:Q", y=alt.value(0), text="label:N")
+    )
+    hidden = max(0, len(rows) - len(order))
+    subtitle = [
+        "Each parameter moved alone to the low and the high end of its range, the others at "
+        "the scenario's values; largest swing first."
+    ]
+    if hidden:
+        subtitle.append(f"{hidden} more parameters with smaller swings are not drawn.")
+    return alt.layer(bars, rule, text).properties(
+        height=TORNADO_ROW_PX * max(len(order), 1) + 40,
+        title=alt.TitleParams(title, subtitle=subtitle),
+    )
+
+
+# --- planning: forecast from observed data ---------------------------------------------------
+
+
+def observed_table(
+    observed: Mapping[str, Sequence[float]], start_date: dt.date, as_of: dt.date
+) -> pd.DataFrame:
+    """Observed cumulative counts as steps, for drawing over a fan: per series, 0 at the
+    start, one step on each day a patient reached the milestone, and the last count held to
+    the as-of date. Columns: series, day, date, patients."""
+    end_day = float((as_of - start_date).days)
+    frames = []
+    for series, days in observed.items():
+        arr = np.sort(np.asarray(days, dtype=float))
+        arr = arr[np.isfinite(arr)]
+        uniq, counts = np.unique(arr, return_counts=True)
+        day = np.concatenate([[0.0], uniq, [max(end_day, uniq[-1] if uniq.size else 0.0)]])
+        cum = np.concatenate([[0], np.cumsum(counts), [counts.sum()]]).astype(float)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "series": series,
+                    "day": day,
+                    "date": as_datetime(start_date, day),
+                    "patients": cum,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["series", "day", "date", "patients"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def observed_fan_chart(
+    fan: pd.DataFrame,
+    observed: Mapping[str, Sequence[float]],
+    *,
+    start_date: dt.date,
+    as_of: dt.date,
+    target_count: int,
+    milestone: str,
+    deadline: dt.date | None,
+    title: str = "Updated forecast: cumulative patients enrolled and infused",
+) -> alt.LayerChart:
+    """The updated fan (simulated from the as-of date on, the observed patients in place)
+    with the observed cumulative counts drawn over it as black steps, the as-of date, the
+    target and the deadline marked."""
+    steps = observed_table(observed, start_date, as_of)
+    x = _date_x(title="Date (end of month)")
+    line = (
+        alt.Chart(steps)
+        .mark_line(interpolate="step-after", color=OKABE_ITO["black"], strokeWidth=2)
+        .encode(
+            x=x,
+            y=alt.Y("patients:Q", title="Patients (cumulative count)"),
+            detail="series:N",
+            tooltip=[
+                _date_tip("date", "date"),
+                alt.Tooltip("series:N", title="observed"),
+                alt.Tooltip("patients:Q", title="patients", format=".0f"),
+            ],
+        )
+    )
+    mark = pd.DataFrame(
+        {"date": [pd.Timestamp(as_of)], "label": [f"observed to {_day_label(as_of)}"]}
+    )
+    m_base = alt.Chart(mark)
+    as_of_rule = m_base.mark_rule(color=GREY, strokeWidth=2).encode(x=alt.X("date:T", scale=_UTC))
+    as_of_text = m_base.mark_text(
+        align="right", baseline="top", dx=-4, dy=4, color=OKABE_ITO["black"]
+    ).encode(x=alt.X("date:T", scale=_UTC), y=alt.value(0), text="label:N")
+    counts = ", ".join(
+        f"{int(steps[steps['series'] == s]['patients'].max())} {s}"
+        for s in observed
+        if (steps["series"] == s).any()
+    )
+    layers = [
+        *_fan_layers(fan, target_count, milestone),
+        as_of_rule,
+        as_of_text,
+        line,
+        *_deadline_layer(deadline),
+    ]
+    subtitle = [
+        f"Black steps: observed to {_day_label(as_of)} ({counts}); after it, the simulated "
+        "trials continue from where each observed patient stands.",
+        FAN_SUBTITLE,
+    ]
+    return alt.layer(*layers).properties(
+        height=420, title=alt.TitleParams(title, subtitle=subtitle)
     )

@@ -19,6 +19,7 @@ import pytest
 from conftest import ROOT, SCENARIOS, make_scenario
 from streamlit.testing.v1 import AppTest
 
+from sim import app_planning as planning
 from sim import app_state as state
 from sim import store
 from sim.distributions import DIST_CLASSES
@@ -30,6 +31,8 @@ REPS = 24
 APP = str(ROOT / "app.py")
 RUN = "Run simulation"
 TABS = ["Forecast", "Patient flow", "Capacity", "Patients", "Compare", "Saved runs"]
+PLANNING_TABS = ["Sizing", "Sensitivity", "Observed data"]
+PLANNING_REPS = 4
 
 
 # --- the form's logic ------------------------------------------------------------------------
@@ -316,7 +319,7 @@ def test_opens_on_the_baseline(at: AppTest) -> None:
     Forecast view shows the referrals the scenario expects."""
     assert at.selectbox(key="source_file").value == "baseline.yaml"
     assert at.session_state["scenario"].name.startswith("Seed protocol baseline")
-    assert [t.label for t in at.tabs] == TABS
+    assert [t.label for t in at.tabs] == TABS + PLANNING_TABS
     assert [e.label for e in at.sidebar.expander] == list(state.STAGES)
     assert at.session_state["run"] is None
     assert "Run simulation" in _tab(at, "Forecast").info[0].value
@@ -332,7 +335,7 @@ def test_every_view_renders_after_a_run(at: AppTest) -> None:
     Forecast, 2 in Patient flow, 7 in Capacity, 1 in Patients."""
     _run(at)
     assert "chance of 50 infused by 31 Dec 2020" in _tab(at, "Forecast").subheader[0].value
-    counts = {t: len(_tab(at, t).get("vega_lite_chart")) for t in TABS}
+    counts = {t: len(_tab(at, t).get("vega_lite_chart")) for t in TABS + PLANNING_TABS}
     assert counts == {
         "Forecast": 2,
         "Patient flow": 2,
@@ -340,6 +343,9 @@ def test_every_view_renders_after_a_run(at: AppTest) -> None:
         "Patients": 1,
         "Compare": 0,
         "Saved runs": 0,
+        "Sizing": 0,
+        "Sensitivity": 0,
+        "Observed data": 0,
     }
     assert len(_tab(at, "Forecast").metric) == 4
     assert len(_tab(at, "Capacity").metric) == 4
@@ -544,3 +550,154 @@ def test_every_scenario_file_opens_in_the_form(at: AppTest, path: Path) -> None:
     assert at.session_state["scenario"].digest() == loaded.digest()
     _run(at, reps=2)  # nothing edited: the form reads back exactly what it shows
     assert at.session_state["run"].scenario.digest() == loaded.digest()
+
+
+# --- the planning views (AppTest) ------------------------------------------------------------
+
+
+def test_no_tab_title_holds_another() -> None:
+    """The browser test finds a tab by its title, and a title also matches a longer title
+    holding it (case aside): no tab's title may hold another's."""
+    titles = [t.lower() for t in TABS + PLANNING_TABS]
+    for a in titles:
+        assert not [b for b in titles if a != b and a in b], a
+
+
+def test_planning_views_open_on_the_baseline(at: AppTest) -> None:
+    """Each planning view shows its form and asks for its button; nothing is run."""
+    for tab, button in zip(
+        PLANNING_TABS, ("Size capacity", "Run sensitivity", "Update the forecast"), strict=True
+    ):
+        view = _tab(at, tab)
+        assert any(button in i.value for i in view.info), tab
+        assert not view.get("vega_lite_chart") and not view.error
+    assert at.number_input(key="size_prob").value == 80
+    assert at.multiselect(key="size_resources").value == list(planning.DEFAULT_RESOURCES)
+    assert at.selectbox(key="sens_ranges:0").value == "ranges/baseline.yaml"
+    assert at.date_input(key="obs_as_of").value == planning.EXAMPLE_AS_OF
+
+
+def test_sizing_view_answers_with_a_heat_map(at: AppTest) -> None:
+    """Sizing the baseline: the answer (or that none reaches the chance) in words, one unit
+    less of each resource, the effort, and the heat map; the same inputs again come from
+    the cache."""
+    at.number_input(key="size_reps").set_value(PLANNING_REPS)
+    _button(at, "Size capacity").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    view = _tab(at, "Sizing")
+    texts = [m.value for m in view.markdown]
+    assert any(t.startswith(("**Not reachable:**", "**")) and "31 Dec 2020" in t for t in texts)
+    assert "**One unit less of each resource:**" in texts
+    assert any(c.value.startswith("Simulated ") for c in view.caption)
+    assert any(c.value.startswith("Over the heat map") for c in view.caption)
+    assert len(view.get("vega_lite_chart")) == 1
+    result = at.session_state["sizing_result"]["out"]["sizing"]
+    assert result["replications"] == PLANNING_REPS
+    assert result["resources"] == list(planning.DEFAULT_RESOURCES)
+    assert not view.error and not view.warning
+
+
+def test_sizing_view_needs_a_resource(at: AppTest) -> None:
+    at.multiselect(key="size_resources").set_value([])
+    _button(at, "Size capacity").click().run()
+    assert not at.exception
+    assert any("Pick at least one resource" in w.value for w in _tab(at, "Sizing").warning)
+
+
+def test_sensitivity_view_draws_two_tornados(at: AppTest) -> None:
+    """The baseline's ranges file, one at a time: the figures in words, a tornado for the
+    median time to target and one for the chance by the deadline, the table of swings."""
+    at.number_input(key="sens_reps").set_value(PLANNING_REPS)
+    _button(at, "Run sensitivity").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    view = _tab(at, "Sensitivity")
+    words = view.markdown[-1].value
+    assert "**Median time to the target:**" in words
+    assert "**Chance of the target by the deadline:**" in words
+    assert any("Ranges: ranges/baseline.yaml; 21 parameters" in c.value for c in view.caption)
+    assert len(view.get("vega_lite_chart")) == 2
+    assert len(view.dataframe[0].value) == 21
+    assert not view.error
+
+
+def test_sensitivity_defaults_to_the_default_ranges_off_the_baseline(at: AppTest) -> None:
+    """Another scenario loaded: the ranges start at ±25% of every number."""
+    at.selectbox(key="source_file").set_value("two_sites.yaml").run()
+    gen = at.session_state["gen"]
+    assert at.selectbox(key=f"sens_ranges:{gen}").value == planning.DEFAULT_RANGES
+
+
+def test_observed_view_updates_the_forecast(at: AppTest) -> None:
+    """The shipped example as of 1 Jun 2017: the posterior in words, the prior and updated
+    headlines side by side, the updated fan with the observed counts over it."""
+    at.number_input(key="obs_reps").set_value(PLANNING_REPS)
+    _button(at, "Update the forecast").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    view = _tab(at, "Observed data")
+    texts = [m.value for m in view.markdown]
+    assert "**What observed_example.csv says** (prior → posterior)" in texts
+    assert any("Observed to 1 Jun 2017: 45 referred, 37 enrolled, 32 infused" in t for t in texts)
+    assert "**Prior forecast (the scenario alone)**" in texts
+    assert "**Updated forecast (observed to 1 Jun 2017)**" in texts
+    assert [m.label for m in view.metric] == [
+        "Chance by the deadline",
+        "Median date of the target",
+    ] * 2
+    assert len(view.get("vega_lite_chart")) == 2  # the updated fan, and the prior's
+    assert not view.error
+
+
+def _submit_log(at: AppTest, name: str, data: bytes, as_of: dt.date | None = None) -> Any:
+    at.radio(key="obs_source").set_value("Upload a log (CSV)")
+    at.file_uploader(key="obs_upload").set_value((name, data, "text/csv"))
+    if as_of is not None:
+        at.date_input(key="obs_as_of").set_value(as_of)
+    at.number_input(key="obs_reps").set_value(PLANNING_REPS)
+    _button(at, "Update the forecast").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return _tab(at, "Observed data")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "as_of", "expected"),
+    [
+        (
+            "sites.csv",
+            b"patient_id,site,referred_date\nP1,Nowhere,2016-01-10\n",
+            None,
+            "sites.csv: patient 'P1' (data row 1) site = 'Nowhere': is not a site of the scenario",
+        ),
+        (
+            "late.csv",
+            b"patient_id,site,referred_date\n"
+            b"P1,Soochow University First Affiliated Hospital,2018-01-10\n",
+            None,
+            "referred_date = '2018-01-10': is after the as-of date 2017-06-01",
+        ),
+        ("binary.csv", b"\x00\x01", None, "binary.csv: is a binary file, not a CSV table"),
+        (
+            "early.csv",
+            b"patient_id,site,referred_date\n",
+            dt.date(2010, 1, 1),
+            "the as-of date = '2010-01-01': must not be before the scenario's start_date",
+        ),
+    ],
+    ids=["unknown-site", "after-as-of", "binary", "as-of-before-start"],
+)
+def test_a_bad_observed_log_is_a_one_line_error(
+    at: AppTest, name: str, data: bytes, as_of: dt.date | None, expected: str
+) -> None:
+    """A log that cannot be used: its one-line message inline, no exception, nothing run."""
+    view = _submit_log(at, name, data, as_of)
+    errors = [e.value for e in view.error]
+    assert len(errors) == 1 and expected in errors[0], errors
+    assert "\n" not in errors[0]
+    assert "observed_result" not in at.session_state
+    assert not view.get("vega_lite_chart")
+
+
+def test_upload_chosen_but_no_file(at: AppTest) -> None:
+    at.radio(key="obs_source").set_value("Upload a log (CSV)")
+    _button(at, "Update the forecast").click().run()
+    assert not at.exception
+    assert any("Choose a CSV file" in w.value for w in _tab(at, "Observed data").warning)

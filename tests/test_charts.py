@@ -259,3 +259,193 @@ def test_compare_and_referrals_charts(view, baseline) -> None:
     assert "Cumulative patients infused, run by run" in str(spec)
     expected = app_state.expected_referrals(baseline)
     check_chart(charts.referrals_chart(expected, deadline=baseline.target.deadline))
+
+
+# --- planning views --------------------------------------------------------------------------
+
+
+def _layers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return spec["layer"]
+
+
+def _heat_points() -> pd.DataFrame:
+    """A 2 x 3 sweep of suites x slots: more of either never lowers the chance."""
+    rows = []
+    for suites in (1, 2):
+        for slots in (1, 2, 3):
+            p = 0.2 + 0.3 * (suites - 1) + 0.1 * (slots - 1)
+            rows.append(
+                {
+                    "manufacturing.suites": suites,
+                    "apheresis.slots": slots,
+                    "prob_target_by_deadline": p,
+                    "prob_ci95_low": p - 0.1,
+                    "prob_ci95_high": p + 0.1,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_sizing_heatmap_table_marks_the_answer_and_what_meets() -> None:
+    """A cell a configuration, chance in %, the answer flagged once, a tick where the chance
+    is at least the wanted one."""
+    table = charts.sizing_heatmap_table(
+        _heat_points(),
+        rows="manufacturing.suites",
+        columns="apheresis.slots",
+        chosen={"manufacturing.suites": 2, "apheresis.slots": 1},
+        wanted=0.6,
+    )
+    assert len(table) == 6
+    assert table["chosen"].sum() == 1
+    chosen = table[table["chosen"]].iloc[0]
+    assert (chosen["row"], chosen["column"], chosen["percent"]) == (2, 1, pytest.approx(50.0))
+    assert chosen["text"] == "50%" and chosen["interval"] == "40–60%"
+    best = table[(table["row"] == 2) & (table["column"] == 3)].iloc[0]
+    assert best["meets"] and best["text"] == "70% ✓"
+    assert list(table["meets"]) == [False, False, False, False, True, True]
+
+
+def test_sizing_heatmap_chart() -> None:
+    """Rectangles coloured by the chance (white to blue, 0 to 100%), suites up the y axis
+    and slots along x (both counts), the text of each cell, and the answer outlined."""
+    spec = check_chart(
+        charts.sizing_heatmap_chart(
+            _heat_points(),
+            rows="manufacturing.suites",
+            columns="apheresis.slots",
+            row_title="Manufacturing suites (count)",
+            column_title="Apheresis slots (count)",
+            chosen={"manufacturing.suites": 2, "apheresis.slots": 1},
+            wanted=0.6,
+            title="Chance of 50 infused by 31 Dec 2020",
+            subtitle=["a", "b"],
+            chosen_label="answer",
+        )
+    )
+    layers = _layers(spec)
+    cells = layers[0]
+    assert cells["mark"]["type"] == "rect"
+    enc = cells["encoding"]
+    assert enc["x"]["field"] == "column" and enc["x"]["type"] == "ordinal"
+    assert enc["x"]["title"] == "Apheresis slots (count)"
+    assert enc["y"]["field"] == "row" and enc["y"]["sort"] == "descending"
+    assert enc["color"]["field"] == "percent"
+    assert enc["color"]["scale"] == {
+        "domain": [0, 100],
+        "range": [charts.HEAT_LOW, charts.OKABE_ITO["blue"]],
+        "interpolate": "rgb",
+    }
+    texts = [lay["encoding"]["text"]["field"] for lay in layers if lay["mark"]["type"] == "text"]
+    assert texts == ["text", "interval", "mark"]
+    outline = next(lay for lay in layers[3:] if lay["mark"]["type"] == "rect")
+    assert outline["mark"]["strokeWidth"] == 4 and outline["mark"]["fillOpacity"] == 0
+    data = spec["datasets"][outline["data"]["name"]]
+    assert [(d["row"], d["column"], d["mark"]) for d in data] == [(2, 1, "answer")]
+    assert spec["title"]["subtitle"] == ["a", "b"]
+    none = charts.sizing_heatmap_chart(
+        _heat_points(),
+        rows="manufacturing.suites",
+        columns="apheresis.slots",
+        row_title="Manufacturing suites (count)",
+        column_title="Apheresis slots (count)",
+        chosen=None,
+        wanted=None,
+        title="t",
+    )
+    assert len(_layers(check_chart(none))) == 3  # nothing outlined
+
+
+def _tornado_rows() -> list[dict[str, Any]]:
+    return [
+        {"parameter": "a", "label": "A", "low": 1, "high": 2, "at_low": 0.3, "at_high": 0.7,
+         "swing": 0.4},
+        {"parameter": "b", "low": 0, "high": 1, "at_low": 0.5, "at_high": 0.5, "swing": 0.0},
+        {"parameter": "c", "label": "C", "low": 5, "high": 9, "at_low": 0.45, "at_high": 0.4,
+         "swing": 0.1},
+    ]  # fmt: skip
+
+
+def test_tornado_table_orders_by_swing() -> None:
+    """Two bars a parameter, from the base to the figure at each end, largest swing first;
+    figures scaled (a probability in %); ``top`` keeps the largest."""
+    table = charts.tornado_table(_tornado_rows(), 0.5, scale=100.0)
+    assert list(dict.fromkeys(table["label"])) == ["A", "C", "b"]  # b: no label, its key
+    assert (table["start"] == 50.0).all()
+    a = table[table["parameter"] == "a"].set_index("end")
+    assert a.loc["low end of its range", "stop"] == pytest.approx(30.0)
+    assert a.loc["high end of its range", "change"] == pytest.approx(20.0)
+    assert a.loc["high end of its range", "setting"] == 2
+    assert set(charts.tornado_table(_tornado_rows(), 0.5, top=1)["parameter"]) == {"a"}
+
+
+def test_tornado_chart() -> None:
+    """Bars dodged by range end (orange low, blue high), the parameters in swing order on
+    y, the figure with its unit on x, a rule at the scenario's value; the parameters left
+    out are counted in the subtitle."""
+    spec = check_chart(
+        charts.tornado_chart(
+            _tornado_rows(),
+            0.5,
+            x_title="Chance of the target by the deadline (%)",
+            title="Chance",
+            scale=100.0,
+            unit="%",
+            top=2,
+        )
+    )
+    bars, rule, text = _layers(spec)
+    assert bars["mark"]["type"] == "bar"
+    enc = bars["encoding"]
+    assert enc["y"]["sort"] == ["A", "C"]
+    assert enc["yOffset"]["field"] == "end"
+    assert enc["x"]["field"] == "start" and enc["x2"]["field"] == "stop"
+    assert enc["color"]["scale"]["range"] == [charts.OKABE_ITO["orange"], charts.OKABE_ITO["blue"]]
+    assert rule["mark"]["type"] == "rule"
+    assert spec["datasets"][text["data"]["name"]][0]["label"] == "scenario's values: 50%"
+    assert spec["title"]["subtitle"][-1] == "1 more parameters with smaller swings are not drawn."
+    assert spec["height"] == charts.TORNADO_ROW_PX * 2 + 40
+
+
+def test_observed_table_steps_to_the_as_of_date() -> None:
+    """From 0 at the start, one step a day with events (two on one day: one step of two),
+    the last count held to the as-of date."""
+    start, as_of = dt.date(2016, 1, 1), dt.date(2016, 3, 1)
+    table = charts.observed_table({"enrolled": [10.0, 10.0, 30.0], "infused": []}, start, as_of)
+    enrolled = table[table["series"] == "enrolled"]
+    assert list(enrolled["day"]) == [0.0, 10.0, 30.0, 60.0]
+    assert list(enrolled["patients"]) == [0.0, 2.0, 3.0, 3.0]
+    assert enrolled["date"].iloc[-1] == pd.Timestamp(as_of)
+    infused = table[table["series"] == "infused"]
+    assert list(infused["patients"]) == [0.0, 0.0]
+
+
+def test_observed_fan_chart(view, baseline) -> None:
+    """The fan with the observed counts over it as black steps, and the as-of date, the
+    target and the deadline marked."""
+    observed = {"enrolled": [28.0, 67.0, 71.0], "infused": [45.0, 86.0]}
+    spec = check_chart(
+        charts.observed_fan_chart(
+            view.fan,
+            observed,
+            start_date=baseline.start_date,
+            as_of=dt.date(2017, 6, 1),
+            target_count=50,
+            milestone="infused",
+            deadline=baseline.target.deadline,
+        )
+    )
+    steps = [
+        lay
+        for lay in _layers(spec)
+        if isinstance(lay["mark"], dict) and lay["mark"].get("interpolate") == "step-after"
+    ]
+    assert len(steps) == 1
+    assert steps[0]["mark"]["color"] == charts.OKABE_ITO["black"]
+    assert steps[0]["encoding"]["y"]["field"] == "patients"
+    data = spec["datasets"][steps[0]["data"]["name"]]
+    assert max(d["patients"] for d in data if d["series"] == "infused") == 2
+    text = str(spec)
+    assert "observed to 1 Jun 2017" in text
+    assert "target: 50 infused" in text and "deadline 31 Dec 2020" in text
+    assert "(3 enrolled, 2 infused)" in spec["title"]["subtitle"][0]

@@ -68,10 +68,10 @@ def test_probabilities_at_an_edge_are_left_out():
 
 
 def test_the_shipped_baseline_ranges_load_for_every_method():
-    """scenarios/ranges_baseline.yaml is valid against the baseline, corners included, and
+    """scenarios/ranges/baseline.yaml is valid against the baseline, corners included, and
     every entry carries a comment."""
     sc = load_scenario(str(SCENARIOS / "baseline.yaml"))
-    path = SCENARIOS / "ranges_baseline.yaml"
+    path = SCENARIOS / "ranges" / "baseline.yaml"
     for method in ("oat", "morris", "sobol"):
         params = load_ranges(str(path), sc, method)
     assert len(params) >= 15

@@ -1,0 +1,295 @@
+"""The dashboard's planning helpers (sim.app_planning): sizing with its heat map, sensitivity
+with readable names, the forecast from an observed log, and their results in words.
+
+Runs use few replications: these tests check wiring and wording, not the figures
+themselves (tests/test_sizing.py, test_sensitivity.py and test_forecast.py do).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import SCENARIOS, make_scenario
+
+from sim import app_planning as planning
+from sim.errors import InputError
+from sim.observed import MAX_LOG_BYTES, parse_log
+from sim.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return load_scenario(str(SCENARIOS / "baseline.yaml"))
+
+
+# --- sizing ----------------------------------------------------------------------------------
+
+
+def test_counts_in_words() -> None:
+    assert planning.count_words("manufacturing.suites", 2) == "2 manufacturing suites"
+    assert planning.count_words("apheresis.slots", 1) == "1 apheresis slot"
+    assert planning.count_words("infusion.beds", 1) == "1 infusion bed"
+    assert planning.config_words({"manufacturing.suites": 1}) == "1 manufacturing suite"
+    three = {"manufacturing.suites": 2, "apheresis.slots": 1, "infusion.beds": 3}
+    assert planning.config_words(three) == (
+        "2 manufacturing suites, 1 apheresis slot and 3 infusion beds"
+    )
+    assert planning.resource_title("apheresis.slots") == "Apheresis slots"
+
+
+def test_sizeable_lists_the_defaults_first(baseline) -> None:
+    keys = planning.sizeable(baseline)
+    assert keys[:2] == list(planning.DEFAULT_RESOURCES)
+    assert "infusion.beds" in keys
+
+
+def _result(feasible: bool, answer: dict[str, int], **extra: Any) -> dict[str, Any]:
+    """A sizing result as ``sim.sizing.size`` returns it (only what the app reads)."""
+
+    def entry(config: dict[str, int], hits: int, meets: bool) -> dict[str, Any]:
+        p = hits / 100
+        return {
+            "set": dict(config),
+            "units": sum(config.values()),
+            "prob_target_by_deadline": p,
+            "prob_ci95": [max(p - 0.09, 0.0), min(p + 0.08, 1.0)],
+            "reached_by_deadline": hits,
+            "meets": meets,
+        }
+
+    chosen = entry(answer, 82 if feasible else 50, feasible)
+    one_less = []
+    for key, v in answer.items():
+        if v == 1:
+            one_less.append({"resource": key, "set": None, "note": "already at the minimum, 1"})
+        else:
+            lower = {**answer, key: v - 1}
+            one_less.append({"resource": key, **entry(lower, 70 if feasible else 41, False)})
+    out = {
+        "target": {"count": 50, "milestone": "infused", "deadline": "2020-12-31"},
+        "replications": 100,
+        "seed": 1,
+        "probability_wanted": 0.8,
+        "criterion": "estimate",
+        "resources": list(answer),
+        "current": {k: 2 for k in answer},
+        "max_units": 10,
+        "feasible": feasible,
+        "answer": chosen if feasible else None,
+        "best_found": None if feasible else chosen,
+        "highest_probability": None if feasible else entry(dict.fromkeys(answer, 10), 50, False),
+        "one_unit_less": one_less,
+        "configurations_simulated": 7,
+        "lattice_size": 100,
+        "cheaper_points_ruled_out": True,
+        "notes": [],
+        "evaluations": [chosen] + [e for e in one_less if e["set"] is not None],
+    }
+    out.update(extra)
+    return out
+
+
+def test_sizing_in_words_feasible() -> None:
+    """The answer with its chance and interval, the wanted chance, and one unit less of each
+    resource falling short; the effort and the scenario's own configuration."""
+    r = _result(True, {"manufacturing.suites": 3, "apheresis.slots": 1})
+    words = planning.sizing_words(r)
+    assert words.answer.startswith("**3 manufacturing suites and 1 apheresis slot**")
+    assert "82% (95% interval 73% to 90%) of 50 infused by 31 Dec 2020" in words.answer
+    assert "at least the 80% wanted, with the fewest units" in words.answer
+    assert words.evidence == [
+        "With 2 manufacturing suites (one less): 70% (95% interval 61% to 78%): falls short.",
+        "Apheresis slots: already at the minimum, 1.",
+    ]
+    assert "Simulated 7 of 100 configurations, 100 trials each" in words.effort
+    assert "every configuration with fewer units was ruled out" in words.effort
+    assert words.effort.endswith("2 manufacturing suites and 2 apheresis slots.")
+    strict = planning.sizing_words({**r, "criterion": "lower", "cheaper_points_ruled_out": False})
+    assert "(by its 95% lower bound)" in strict.answer
+    assert "may not be the fewest" in strict.effort
+
+
+def test_sizing_in_words_infeasible() -> None:
+    """No configuration reaches it: said plainly, with the highest chance found and the
+    fewest units reaching that."""
+    r = _result(False, {"manufacturing.suites": 2, "apheresis.slots": 1})
+    words = planning.sizing_words(r)
+    assert words.answer.startswith("**Not reachable:** no configuration with each resource at")
+    assert "most 10 gives 50 infused by 31 Dec 2020 a chance of at least 80%" in words.answer
+    assert "with every resource at 10, is 50%" in words.answer
+    assert "**2 manufacturing suites and 1 apheresis slot**" in words.answer
+    assert words.evidence[0].endswith(": lower.")
+    table = planning.evaluations_table(r)
+    assert list(table.columns[:3]) == ["Manufacturing suites", "Apheresis slots", "units"]
+    assert list(table["units"]) == sorted(table["units"])
+
+
+def test_heatmap_axes_around_the_answer(baseline) -> None:
+    """1 to one above the answer, at least 1 to 3, at most five values; an axis not sized is
+    centred on the scenario's own value."""
+
+    def axes(answer: dict[str, int]) -> dict[str, list[int]]:
+        return planning.heatmap_axes(baseline, _result(True, answer))
+
+    assert axes({"manufacturing.suites": 1, "apheresis.slots": 1}) == {
+        "manufacturing.suites": [1, 2, 3],
+        "apheresis.slots": [1, 2, 3],
+    }
+    big = axes({"manufacturing.suites": 7, "apheresis.slots": 3})
+    assert big == {"manufacturing.suites": [4, 5, 6, 7, 8], "apheresis.slots": [1, 2, 3, 4]}
+    beds_only = axes({"infusion.beds": 4})  # the baseline has 2 suites and 1 slot
+    assert beds_only == {"manufacturing.suites": [1, 2, 3], "apheresis.slots": [1, 2, 3]}
+    held = planning.heatmap_scenario(baseline, _result(True, {"infusion.beds": 4}))
+    assert held.infusion.beds == 4
+
+
+@pytest.fixture(scope="module")
+def sized() -> dict[str, Any]:
+    """Plenty of referrals and a 40-day manufacturing run: one suite cannot make 30 products
+    by mid-2018, two can."""
+    scenario = make_scenario(
+        "referral.sites.0.rate_per_month=6.0",
+        "manufacturing.duration_days={dist: fixed, value: 40}",
+        "target.deadline=2018-06-30",
+        "deterioration=null",
+    )
+    return planning.sizing_with_grid(
+        scenario,
+        ["manufacturing.suites", "apheresis.slots"],
+        0.5,
+        reps=8,
+        seed=3,
+        max_units=4,
+    )
+
+
+def test_sizing_with_grid_on_common_random_numbers(sized: dict[str, Any]) -> None:
+    """Two suites and one slot, one suite less falls short. The heat map runs on the
+    sizing's seed and replications, so its cell at the answer has the answer's own
+    probability, and its cell at one suite less has the one-less figure."""
+    result, heat = sized["sizing"], sized["heatmap"]
+    chosen = planning.chosen_config(result)
+    assert result["feasible"]
+    assert chosen == {"manufacturing.suites": 2, "apheresis.slots": 1}
+    assert heat["seed"] == result["seed"] and heat["replications"] == result["replications"]
+    points = planning.heatmap_points(heat)
+    at = points[
+        (points["manufacturing.suites"] == chosen["manufacturing.suites"])
+        & (points["apheresis.slots"] == chosen["apheresis.slots"])
+    ]
+    assert len(at) == 1
+    pick = result["answer"] if result["feasible"] else result["best_found"]
+    assert at["prob_target_by_deadline"].iloc[0] == pick["prob_target_by_deadline"]
+    one_less = result["one_unit_less"][0]
+    assert one_less["set"] == {"manufacturing.suites": 1, "apheresis.slots": 1}
+    below = points[(points["manufacturing.suites"] == 1) & (points["apheresis.slots"] == 1)]
+    assert below["prob_target_by_deadline"].iloc[0] == one_less["prob_target_by_deadline"]
+    words = planning.sizing_words(result, heat)
+    assert words.evidence[0].startswith("With 1 manufacturing suite (one less): 0%")
+    assert words.evidence[0].endswith("falls short.")
+    assert words.grid.startswith("Over the heat map (manufacturing suites 1 to 3 x apheresis")
+    assert words.grid.endswith("the chance ranges from 0% to 100%.")
+    assert f"{len(points)} configurations" in words.grid
+    assert len(planning.heatmap_subtitle(result, heat)) == 4
+
+
+# --- sensitivity -----------------------------------------------------------------------------
+
+
+def test_parameter_labels(baseline) -> None:
+    """Scenario keys in words, with their units."""
+    assert planning.parameter_label("apheresis.slots") == "Apheresis slots (count)"
+    assert (
+        planning.parameter_label("manufacturing.duration_days.mode")
+        == "Manufacturing duration, mode (days)"
+    )
+    assert planning.parameter_label("manufacturing.qc_release_days.value") == "QC release (days)"
+    assert (
+        planning.parameter_label("referral.sites.0.rate_per_month", baseline)
+        == "Referral rate (patients/month)"
+    )
+    two = load_scenario(str(SCENARIOS / "two_sites.yaml"))
+    assert (
+        planning.parameter_label("referral.sites.1.ramp_up_days", two) == "Ramp-up, site 2 (days)"
+    )
+    assert (
+        planning.parameter_label("screening.criteria.active_infection")
+        == "Fails screening: active infection (probability 0-1)"
+    )
+    assert planning.parameter_label("no.such.key") == "no.such.key"
+    row = {"parameter": "x", "label": "Batch yield, mean (cells)", "low": 1e9, "high": 2e9}
+    assert planning.range_label(row) == "Batch yield, mean (cells): 1e9 to 2e9"
+
+
+def test_ranges_files_and_bad_ranges(baseline) -> None:
+    assert [p.name for p in planning.ranges_files(SCENARIOS)] == ["baseline.yaml"]
+    text = (SCENARIOS / "ranges" / "baseline.yaml").read_text()
+    params, source = planning.sensitivity_params(baseline, text, "ranges/baseline.yaml")
+    assert source == "ranges/baseline.yaml" and len(params) == 21
+    params, source = planning.sensitivity_params(baseline)
+    assert source == planning.DEFAULT_RANGES and len(params) > 21
+    with pytest.raises(InputError) as err:
+        planning.sensitivity_params(baseline, "apheresis.slotz: [1, 2]\n", "mine.yaml")
+    assert err.value.message.startswith("mine.yaml: apheresis.slotz: is not a number")
+
+
+def test_sensitivity_labelled_tabled_and_in_words() -> None:
+    """Two parameters, one at a time: each tornado row has its readable label; the table
+    has a row a parameter; the words name the figure and what moves it most."""
+    scenario = make_scenario()
+    ranges = "apheresis.slots: [1, 2]\nreferral.sites.0.rate_per_month: [2.0, 4.0]\n"
+    params, _ = planning.sensitivity_params(scenario, ranges, "test ranges")
+    result = planning.run_sensitivity(scenario, params, reps=6, seed=2)
+    rows = planning.tornado_rows(result, "median_time_to_target_days")
+    assert {r["label"] for r in rows} == {
+        "Apheresis slots (count): 1 to 2",
+        "Referral rate (patients/month): 2 to 4",
+    }
+    table = planning.sensitivity_table(result)
+    assert list(table["scenario key"]) == [r["parameter"] for r in rows]
+    assert set(table.columns) >= {"swing (days)", "swing (points)", "chance at low (%)"}
+    words = planning.sensitivity_words(result, scenario)
+    assert words[0].startswith("**Median time to the target:**")
+    assert "Moved most by referral rate from 2 to 4" in words[0]
+    assert words[1].startswith("**Chance of the target by the deadline:**")
+    assert planning.sensitivity_runs(params) == result["runs"]
+
+
+# --- forecast from observed data -------------------------------------------------------------
+
+
+def test_forecast_from_the_example_log(baseline) -> None:
+    """The shipped example: the observed counts, the posterior in words (prior -> posterior),
+    both forecasts, and the observed days for the step lines."""
+    text = (SCENARIOS / planning.EXAMPLE_LOG).read_text()
+    log = parse_log(text, baseline, planning.EXAMPLE_AS_OF, planning.EXAMPLE_LOG)
+    view = planning.run_forecast(baseline, log, reps=4, seed=1)
+    assert view.as_of == planning.EXAMPLE_AS_OF and view.source == planning.EXAMPLE_LOG
+    assert len(view.observed["infused"]) == view.summary["observed"]["infused"] == 32
+    assert set(view.updated_fan["series"]) == {"enrolled", "infused"}
+    words = planning.posterior_words(view.summary)
+    assert words[0] == (
+        "Observed to 1 Jun 2017: 45 referred, 37 enrolled, 32 infused, 4 still in the pathway."
+    )
+    assert words[1].startswith(
+        "Referral rate of Soochow University First Affiliated Hospital: 1.40 → **"
+    )
+    assert words[2].startswith("Screen failure: 14.2% → **")
+    assert "of 42 screened patients observed" in words[2]
+    assert words[3].startswith(("Manufacturing failed (every batch):", "Batch failure"))
+    assert all("→ **" in w for w in words[1:])
+
+
+def test_uploaded_logs_refused_in_one_line(baseline) -> None:
+    with pytest.raises(InputError, match=r"log\.csv: is a binary file, not a CSV table"):
+        planning.read_log_upload(b"a,b\n\x00\x01", "log.csv")
+    with pytest.raises(InputError, match="larger than the"):
+        planning.read_log_upload(b"x" * (MAX_LOG_BYTES + 1), "big.csv")
+    assert planning.read_log_upload(b"patient_id\n", "ok.csv") == "patient_id\n"
+    early = planning.EXAMPLE_AS_OF.replace(year=2014)
+    with pytest.raises(InputError) as err:
+        parse_log("patient_id,site,referred_date\n", baseline, early, "x.csv")
+    message = planning.app_message(err.value)
+    assert message.startswith("the as-of date = '2014-06-01': must not be before")
+    assert "--" not in message
