@@ -264,11 +264,7 @@ def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
         "replications": n,
         "seed": seed,
         "start_date": start.isoformat(),
-        "target": {
-            "count": sc.target.count,
-            "milestone": sc.target.milestone,
-            "deadline": sc.target.deadline.isoformat() if sc.target.deadline else None,
-        },
+        "target": sc.target.as_dict(),
         "time_to_target_days": {
             "mean": ci["mean"],
             "mean_ci95": [ci["ci_low"], ci["ci_high"]],

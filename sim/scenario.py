@@ -62,6 +62,14 @@ class Target(_Block):
     milestone: Literal["enrolled", "apheresed", "infused"] = "infused"
     deadline: Annotated[dt.date | None, Field(strict=False)] = None
 
+    def as_dict(self) -> dict[str, object]:
+        """The target as plain data, for summaries: count, milestone, deadline (ISO)."""
+        return {
+            "count": self.count,
+            "milestone": self.milestone,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+        }
+
 
 class Site(_Block):
     name: Annotated[str, Field(min_length=1)]

@@ -556,18 +556,13 @@ def sensitivity(
             body = morris(scenario, params, reps, seed, pool, trajectories=samples or 10)
         else:
             body = sobol(scenario, params, reps, seed, pool, samples=samples or 64)
-    t = scenario.target
     return rounded(
         {
             "scenario": scenario.name,
             "method": method,
             "replications": reps,
             "seed": seed,
-            "target": {
-                "count": t.count,
-                "milestone": t.milestone,
-                "deadline": t.deadline.isoformat() if t.deadline else None,
-            },
+            "target": scenario.target.as_dict(),
             "outputs": OUTPUTS,
             "parameters": [asdict(p) for p in params],
             **body,

@@ -428,16 +428,11 @@ def size(
             one_less.append({"resource": key, "set": None, "note": "already at the minimum, 1"})
         else:
             one_less.append({"resource": key, **describe(e)})
-    t = scenario.target
     result = {
         "scenario": scenario.name,
         "replications": reps,
         "seed": seed,
-        "target": {
-            "count": t.count,
-            "milestone": t.milestone,
-            "deadline": t.deadline.isoformat() if t.deadline else None,
-        },
+        "target": scenario.target.as_dict(),
         "probability_wanted": probability,
         "criterion": criterion,
         "resources": resources,

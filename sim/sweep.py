@@ -312,17 +312,12 @@ def sweep(
             points, scenarios, pool.imap(scenarios, reps, seed), strict=True
         ):
             rows.append({"set": point, **point_figures(sc, table)})
-    t = scenario.target
     return rounded(
         {
             "scenario": scenario.name,
             "replications": reps,
             "seed": seed,
-            "target": {
-                "count": t.count,
-                "milestone": t.milestone,
-                "deadline": t.deadline.isoformat() if t.deadline else None,
-            },
+            "target": scenario.target.as_dict(),
             "grid": grid,
             "points": rows,
         }
