@@ -9,6 +9,11 @@ def _num(x: float | None, fmt: str = ".1f") -> str:
     return "n/a" if x is None else format(x, fmt)
 
 
+def _days(x: float | None) -> str:
+    """Days, or where a percentile falls among the trials that never reach the target."""
+    return "beyond the horizon" if x is None else f"{x:.1f}"
+
+
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.0f}%"
 
@@ -33,8 +38,8 @@ def format_summary(s: dict[str, Any]) -> str:
     lines += [
         f"  Target date: median {d['p50'] or 'beyond the horizon'}; 80% of trials between "
         f"{d['p10'] or 'beyond the horizon'} and {d['p90'] or 'beyond the horizon'}",
-        f"  Days to target: median {_num(tt['p50'])}, p10 {_num(tt['p10'])}, p90 "
-        f"{_num(tt['p90'])}; reached in {_pct(tt['reached_fraction'])} of trials",
+        f"  Days to target: median {_days(tt['p50'])}, p10 {_days(tt['p10'])}, p90 "
+        f"{_days(tt['p90'])}; reached in {_pct(tt['reached_fraction'])} of trials",
         f"  Primary completion (target + follow-up): median "
         f"{s['primary_completion_date']['p50'] or 'beyond the horizon'}",
         "",
