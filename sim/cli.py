@@ -130,8 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"a run named {args.save!r} is already saved; add --replace to overwrite it",
                 field="--save",
             )
-    bar, update = progress_bar(args.reps, args.quiet)
-    try:
+    with progress_bar(args.reps, args.quiet) as update:
         if args.precision is None:
             results = run_replications(
                 scenario, args.reps, args.seed, keep_logs=keep, progress=update, executor=executor
@@ -147,9 +146,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                 executor=executor,
                 progress=update,
             )
-    finally:
-        if bar is not None:
-            bar.close()
     summary = results.summary()
     if precision is not None:
         summary["precision"] = precision
@@ -198,12 +194,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             for sc, p in zip(scenarios, args.scenarios, strict=True)
         ]
     executor = parse_executor(args.executor, args.workers)
-    bar, update = progress_bar(args.reps * len(scenarios), args.quiet)
-    try:
+    with progress_bar(args.reps * len(scenarios), args.quiet) as update:
         result = compare(scenarios, args.reps, args.seed, executor=executor, progress=update)
-    finally:
-        if bar is not None:
-            bar.close()
     print(json.dumps(result, indent=2) if args.json else format_comparison(result))
     return 0
 
@@ -211,12 +203,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     record = find_record(args.target, args.store)
     executor = parse_executor(args.executor, args.workers)
-    bar, update = progress_bar(record.replications, args.quiet)
-    try:
+    with progress_bar(record.replications, args.quiet) as update:
         result = reproduce(record, executor, update)
-    finally:
-        if bar is not None:
-            bar.close()
     if args.json:
         print(json.dumps(result, indent=2))
     elif result["identical"]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from sim.executors import EXECUTORS
 
@@ -92,12 +92,15 @@ def add_sim_options(
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+@contextmanager
 def progress_bar(
     total: int | None, quiet: bool, desc: str = "replications"
-) -> tuple[Any, Callable[[int], None] | None]:
-    """A progress bar on stderr shown after a second, and its update function."""
+) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr, shown after a second; yields its update function (None
+    when quiet) and closes the bar however the work ends."""
     if quiet:
-        return None, None
+        yield None
+        return
     from tqdm import tqdm
 
     bar = tqdm(
@@ -109,4 +112,7 @@ def progress_bar(
         dynamic_ncols=True,
         desc=desc,
     )
-    return bar, bar.update
+    try:
+        yield bar.update
+    finally:
+        bar.close()

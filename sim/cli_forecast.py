@@ -94,8 +94,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     executor = parse_executor(args.executor, args.workers)
     scenario = load_scenario(args.scenario, args.overrides)
     log = parse_log(read_log(args.observed), scenario, args.as_of, source=args.observed)
-    bar, update = progress_bar(2 * args.reps, args.quiet)
-    try:
+    with progress_bar(2 * args.reps, args.quiet) as update:
         f = forecast(
             scenario,
             log,
@@ -106,9 +105,6 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             progress=update,
             prior_patients=args.prior_patients,
         )
-    finally:
-        if bar is not None:
-            bar.close()
     summary = f.summary()
     if args.out:
         write_files(
@@ -134,8 +130,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             value=str(args.as_of),
             has_value=True,
         )
-    bar, update = progress_bar(args.trials, args.quiet, "truths")
-    try:
+    with progress_bar(args.trials, args.quiet, "truths") as update:
         result = backtest(
             scenario,
             args.as_of,
@@ -145,9 +140,6 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             executor=executor,
             progress=update,
         )
-    finally:
-        if bar is not None:
-            bar.close()
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -150,12 +150,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     n = 1
     for values in grid.values():
         n *= len(values)
-    bar, update = progress_bar(n * args.reps, args.quiet, "sweep")
-    try:
+    with progress_bar(n * args.reps, args.quiet, "sweep") as update:
         result = sweep(scenario, grid, args.reps, args.seed, executor=executor, progress=update)
-    finally:
-        if bar is not None:
-            bar.close()
     if args.out:
         write_sweep(result, Path(args.out))
     if args.json:
@@ -172,8 +168,7 @@ def cmd_size(args: argparse.Namespace) -> int:
     resources = parse_resources(args.resources, scenario)
     costs = parse_costs(args.cost, resources)
     executor = parse_executor(args.executor, args.workers)
-    bar, update = progress_bar(None, args.quiet, "sizing")
-    try:
+    with progress_bar(None, args.quiet, "sizing") as update:
         result = size(
             scenario,
             resources,
@@ -186,9 +181,6 @@ def cmd_size(args: argparse.Namespace) -> int:
             executor=executor,
             progress=update,
         )
-    finally:
-        if bar is not None:
-            bar.close()
     print(json.dumps(result, indent=2) if args.json else format_sizing(result))
     return 0
 
@@ -201,8 +193,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     executor = parse_executor(args.executor, args.workers)
     samples = args.samples or (10 if args.method == "morris" else 64)
     runs = runs_needed(args.method, params, samples)
-    bar, update = progress_bar(runs * args.reps, args.quiet, f"sensitivity ({runs} runs)")
-    try:
+    with progress_bar(runs * args.reps, args.quiet, f"sensitivity ({runs} runs)") as update:
         result = sensitivity(
             scenario,
             args.method,
@@ -213,9 +204,6 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             executor=executor,
             progress=update,
         )
-    finally:
-        if bar is not None:
-            bar.close()
     print(json.dumps(result, indent=2) if args.json else format_sensitivity(result))
     return 0
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -459,22 +459,13 @@ def morris(
     problem = _problem(params)
     x = sample.sample(problem, trajectories, num_levels=levels, seed=seed % 2**32)
     res = _run_all([variant(scenario, params, row) for row in x], reps, seed, pool)
-    indices = {}
-    for name, y in _outputs_matrix(res).items():
-        with np.errstate(all="ignore"):
-            a = analyze.analyze(problem, x, y, num_levels=levels, seed=seed % 2**32)
-        rows = [
-            {
-                "parameter": p.key,
-                "mu_star": float(a["mu_star"][i]),
-                "mu_star_conf": float(a["mu_star_conf"][i]),
-                "sigma": float(a["sigma"][i]),
-                "mu": float(a["mu"][i]),
-            }
-            for i, p in enumerate(params)
-        ]
-        rows.sort(key=lambda r: (-_key(r["mu_star"]), r["parameter"]))
-        indices[name] = rows
+    indices = _index_tables(
+        params,
+        res,
+        ("mu_star", "mu_star_conf", "sigma", "mu"),
+        "mu_star",
+        lambda y: analyze.analyze(problem, x, y, num_levels=levels, seed=seed % 2**32),
+    )
     return {"runs": len(x), "trajectories": trajectories, "levels": levels, "indices": indices}
 
 
@@ -502,23 +493,36 @@ def sobol(
     problem = _problem(params)
     x = sample.sample(problem, samples, calc_second_order=False, seed=seed % 2**32)
     res = _run_all([variant(scenario, params, row) for row in x], reps, seed, pool)
+    indices = _index_tables(
+        params,
+        res,
+        ("S1", "S1_conf", "ST", "ST_conf"),
+        "ST",
+        lambda y: analyze.analyze(problem, y, calc_second_order=False, seed=seed % 2**32),
+    )
+    return {"runs": len(x), "samples": samples, "indices": indices}
+
+
+def _index_tables(
+    params: Sequence[Parameter],
+    res: Any,
+    fields: Sequence[str],
+    rank_by: str,
+    analyse: Callable[[np.ndarray], Any],
+) -> dict[str, list[dict[str, Any]]]:
+    """For each output, one row a parameter with the SALib indices ``fields``, largest
+    ``rank_by`` first."""
     indices = {}
     for name, y in _outputs_matrix(res).items():
         with np.errstate(all="ignore"):
-            a = analyze.analyze(problem, y, calc_second_order=False, seed=seed % 2**32)
+            a = analyse(y)
         rows = [
-            {
-                "parameter": p.key,
-                "S1": float(a["S1"][i]),
-                "S1_conf": float(a["S1_conf"][i]),
-                "ST": float(a["ST"][i]),
-                "ST_conf": float(a["ST_conf"][i]),
-            }
+            {"parameter": p.key, **{f: float(a[f][i]) for f in fields}}
             for i, p in enumerate(params)
         ]
-        rows.sort(key=lambda r: (-_key(r["ST"]), r["parameter"]))
+        rows.sort(key=lambda r: (-_key(r[rank_by]), r["parameter"]))
         indices[name] = rows
-    return {"runs": len(x), "samples": samples, "indices": indices}
+    return indices
 
 
 def _key(x: float) -> float:
