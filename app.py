@@ -3,7 +3,7 @@
 Thin by design: the sidebar builds a scenario (from a file, a saved run or an upload, every
 value editable), the model runs only when the form is submitted, runs are cached by
 scenario, seed and replications, and the views draw the results with the pure functions of
-``sim.charts``. Wording and form logic live in ``sim.app_state``; nothing here is model logic.
+``sim.app.charts``. Wording and form logic live in ``sim.app.state``; nothing here is model logic.
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sim import app_planning as planning
-from sim import app_state as state
-from sim import charts, store
-from sim.errors import InputError
-from sim.observed import parse_log
-from sim.runner import Results, run_replications, simulate
-from sim.scenario import load_scenario, parse_scenario
-from sim.yamlio import decode_text, read_text
+from sim.app import charts, planning, state
+from sim.core.errors import InputError
+from sim.core.scenario import load_scenario, parse_scenario
+from sim.core.yamlio import decode_text, read_text
+from sim.forecast.observed import parse_log
+from sim.io import store
+from sim.run.runner import Results, run_replications, simulate
 
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"

@@ -27,8 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.runner import run_replications  # noqa: E402
-from sim.scenario import load_scenario, with_overrides  # noqa: E402
+from sim.core.scenario import load_scenario, with_overrides  # noqa: E402
+from sim.run.runner import run_replications  # noqa: E402
 
 SHARED_BENCH = ROOT.parent / "shared" / "bench"
 
@@ -90,8 +90,8 @@ def bench_baseline(repeats: int) -> None:
 _MEMORY_CHILD = """
 import json, resource, sys
 sys.path.insert(0, {root!r})
-from sim.runner import run_replications
-from sim.scenario import load_scenario
+from sim.run.runner import run_replications
+from sim.core.scenario import load_scenario
 sc = load_scenario({path!r})
 res = run_replications(sc, {reps}, 1, executor="process")
 s = res.summary()

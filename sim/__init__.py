@@ -1,10 +1,9 @@
 """cart-trial-sim: a discrete-event simulation of the logistics of a CAR-T cell therapy trial."""
 
-__version__ = "0.1.0"
-
-from sim.errors import InputError
-from sim.runner import Replication, Results, run_replications, simulate
-from sim.scenario import Scenario, load_scenario, parse_scenario, with_overrides
+from sim.core.errors import InputError
+from sim.core.scenario import Scenario, load_scenario, parse_scenario, with_overrides
+from sim.core.version import __version__
+from sim.run.runner import Replication, Results, run_replications, simulate
 
 __all__ = [
     "InputError",

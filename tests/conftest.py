@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sim.scenario import Scenario, apply_overrides, validate_scenario
+from sim.core.scenario import Scenario, apply_overrides, validate_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -66,7 +66,7 @@ BASE: dict[str, Any] = {
 def make_scenario(*overrides: str, base: dict[str, Any] | None = None, **values: Any
                   ) -> Scenario:
     """The base scenario with ``dotted.key=value`` strings and/or ``dotted__key=value`` kwargs."""
-    from sim.scenario import parse_override
+    from sim.core.scenario import parse_override
 
     data = copy.deepcopy(base or BASE)
     pairs = [parse_override(o) for o in overrides]

@@ -7,9 +7,9 @@ import math
 import numpy as np
 from conftest import make_scenario
 
-from sim.referral import referral_days
-from sim.runner import replication_seed, run_replications
-from sim.streams import Streams
+from sim.core.referral import referral_days
+from sim.core.streams import Streams
+from sim.run.runner import replication_seed, run_replications
 
 MONTH = 365.25 / 12
 

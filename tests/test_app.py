@@ -1,4 +1,4 @@
-"""The dashboard: its form logic (sim.app_state) and the app itself through Streamlit's
+"""The dashboard: its form logic (sim.app.state) and the app itself through Streamlit's
 AppTest (no browser; the real-browser test is tests/test_browser.py).
 
 The app runs few replications here to keep the suite fast; every view is checked after a
@@ -19,13 +19,12 @@ import pytest
 from conftest import ROOT, SCENARIOS, make_scenario
 from streamlit.testing.v1 import AppTest
 
-from sim import app_planning as planning
-from sim import app_state as state
-from sim import store
-from sim.distributions import DIST_CLASSES
-from sim.errors import InputError
-from sim.runner import run_replications
-from sim.scenario import Scenario, load_scenario, parse_scenario
+from sim.app import planning, state
+from sim.core.distributions import DIST_CLASSES
+from sim.core.errors import InputError
+from sim.core.scenario import Scenario, load_scenario, parse_scenario
+from sim.io import store
+from sim.run.runner import run_replications
 
 REPS = 24
 APP = str(ROOT / "app.py")
@@ -358,16 +357,16 @@ def test_changing_a_parameter_changes_the_result(
 ) -> None:
     """One bed instead of two: longer waits for a bed. Back to two beds: the first result
     again, from the cache (the model does not run)."""
-    import sim.runner
+    import sim.run.runner
 
     calls = []
-    real = sim.runner.run_replications
+    real = sim.run.runner.run_replications
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(args[1])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sim.runner, "run_replications", counting)
+    monkeypatch.setattr(sim.run.runner, "run_replications", counting)
     at.session_state["seed"] = 7  # a setting no other test has cached
     _run(at)
     before = at.session_state["run"].summary

@@ -1,4 +1,4 @@
-"""The dashboard's planning helpers (sim.app_planning): sizing with its heat map, sensitivity
+"""The dashboard's planning helpers (sim.app.planning): sizing with its heat map, sensitivity
 with readable names, the forecast from an observed log, and their results in words.
 
 Runs use few replications: these tests check wiring and wording, not the figures
@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from conftest import SCENARIOS, make_scenario
 
-from sim import app_planning as planning
-from sim.errors import InputError
-from sim.observed import MAX_LOG_BYTES, parse_log
-from sim.scenario import load_scenario
+from sim.app import planning
+from sim.core.errors import InputError
+from sim.core.scenario import load_scenario
+from sim.forecast.observed import MAX_LOG_BYTES, parse_log
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_sizeable_lists_the_defaults_first(baseline) -> None:
 
 
 def _result(feasible: bool, answer: dict[str, int], **extra: Any) -> dict[str, Any]:
-    """A sizing result as ``sim.sizing.size`` returns it (only what the app reads)."""
+    """A sizing result as ``sim.planning.sizing.size`` returns it (only what the app reads)."""
 
     def entry(config: dict[str, int], hits: int, meets: bool) -> dict[str, Any]:
         p = hits / 100

@@ -1,4 +1,4 @@
-"""The dashboard's charts (sim.charts): pure functions, data in, Altair chart out.
+"""The dashboard's charts (sim.app.charts): pure functions, data in, Altair chart out.
 
 Each table builder must give the numbers the chart draws; each chart must be a valid
 Vega-Lite spec (Altair validates on ``to_dict``), draw only colours of the Okabe-Ito palette
@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 from conftest import SCENARIOS
 
-from sim import app_state, charts
-from sim.runner import run_replications, simulate
-from sim.scenario import load_scenario
+from sim.app import charts
+from sim.app import state as app_state
+from sim.core.scenario import load_scenario
+from sim.run.runner import run_replications, simulate
 
 ALLOWED_COLOURS = {c.upper() for c in charts.OKABE_ITO.values()} | {charts.GREY.upper(), "WHITE"}
 

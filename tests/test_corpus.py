@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import SCENARIOS
 
-from sim.cli import main
-from sim.yamlio import MAX_BYTES
+from sim.cli.main import main
+from sim.core.yamlio import MAX_BYTES
 
 CORPUS = Path(__file__).parent / "corpus"
 SCENARIO_FILES = sorted((CORPUS / "scenarios").iterdir())

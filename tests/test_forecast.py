@@ -9,12 +9,12 @@ import math
 import pytest
 from conftest import SCENARIOS, make_scenario
 
-from sim.backtest import backtest
-from sim.errors import InputError
-from sim.forecast import forecast, update
-from sim.observed import log_from_patients, observed_state, parse_log
-from sim.runner import simulate
-from sim.scenario import DAYS_PER_MONTH, load_scenario
+from sim.core.errors import InputError
+from sim.core.scenario import DAYS_PER_MONTH, load_scenario
+from sim.forecast.backtest import backtest
+from sim.forecast.forecast import forecast, update
+from sim.forecast.observed import log_from_patients, observed_state, parse_log
+from sim.run.runner import simulate
 
 HEADER = ("patient_id,site,referred_date,consent_date,screen_end_date,screen_failed,"
           "apheresis_date,release_date,infusion_date,outcome,outcome_date\n")
@@ -104,7 +104,7 @@ def test_resumed_patients_finish_and_nobody_is_lost():
     assert [ip.stage for ip in state.in_pathway] == ["screening", "apheresis", "manufacturing",
                                                      "release", "hospital"]
     assert len(state.finished) == 1
-    from sim.model import run_trial
+    from sim.core.model import run_trial
     trial = run_trial(sc, 3, observed=state)
     resumed = trial.patients[:5]
     start = state.start_day
@@ -152,7 +152,7 @@ def test_backtest_coverage_of_the_80_percent_interval():
 def test_the_horizon_stays_put_when_a_forecast_starts_late():
     """A forecast started at day s ends at the scenario's horizon, not at s + horizon;
     an as-of date past the horizon is refused."""
-    from sim.model import run_trial
+    from sim.core.model import run_trial
 
     sc = make_scenario("horizon_days=400", "target.count=1000", "deterioration=null")
     log = _log("P1,A,2016-02-01,2016-02-01,2016-02-10,,2016-05-01,,,,",
@@ -167,7 +167,7 @@ def test_the_horizon_stays_put_when_a_forecast_starts_late():
 def test_patients_in_hospital_beyond_capacity_keep_their_beds():
     """Two patients in hospital and one bed: both are discharged on time, nobody queues,
     and utilisation counts only the simulated window."""
-    from sim.model import run_trial
+    from sim.core.model import run_trial
 
     sc = make_scenario("infusion.beds=1", "infusion.stay_days=20", "deterioration=null",
                        "target.count=1000", "referral.sites.0.rate_per_month=0")
@@ -180,7 +180,7 @@ def test_patients_in_hospital_beyond_capacity_keep_their_beds():
                (dt.date(2016, 6, 26) - dt.date(2016, 1, 4)).days]
     assert [p.discharged for p in trial.patients] == [d + 20 for d in infused]
     assert trial.bed_bookings.n_granted == 0 and trial.bed_bookings.wait_sum == 0
-    from sim.results import summary_row
+    from sim.run.results import summary_row
 
     row = summary_row(trial, 0)
     busy = sum(d + 20 - start for d in infused)

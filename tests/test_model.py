@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import make_scenario
 
-from sim.model import OUTCOMES
-from sim.runner import run_replications, simulate
+from sim.core.model import OUTCOMES
+from sim.run.runner import run_replications, simulate
 
 MILESTONE_ORDER = [
     "referred_day", "consented_day", "screened_day", "apheresis_start_day", "apheresed_day",

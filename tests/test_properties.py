@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_model import check_capacity, check_conservation, check_order
 
-from sim.runner import simulate
+from sim.run.runner import simulate
 
 prob = st.floats(0, 1)
 small_prob = st.floats(0, 0.5)

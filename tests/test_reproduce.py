@@ -6,7 +6,7 @@ import json
 
 from conftest import REFERENCE_WORKLOAD
 
-from sim.cli import main
+from sim.cli.main import main
 
 
 def _run(tmp_path, *extra: str) -> int:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import SCENARIOS, make_scenario
 
-from sim.runner import run_replications
-from sim.scenario import load_scenario
+from sim.core.scenario import load_scenario
+from sim.run.runner import run_replications
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "baseline_seed1_reps40.json")
 
@@ -62,7 +62,7 @@ def test_dask_local_cluster_matches_serial_to_the_byte():
 
 def test_compare_paired_interval_is_narrower_than_unpaired():
     """On a capacity change, the paired interval of the wait difference is the narrower."""
-    from sim.compare import compare
+    from sim.planning.compare import compare
 
     a = make_scenario("manufacturing.suites=1", "referral.sites.0.rate_per_month=5")
     b = make_scenario("manufacturing.suites=2", "referral.sites.0.rate_per_month=5")
@@ -78,8 +78,8 @@ def test_compare_paired_interval_is_narrower_than_unpaired():
 
 def test_precision_stops_when_the_interval_is_tight():
     """--precision adds replications until the relative half-width is met (or the cap)."""
-    from sim.runner import run_to_precision
-    from sim.stats import half_width_ratio
+    from sim.run.runner import run_to_precision
+    from sim.run.stats import half_width_ratio
 
     sc = make_scenario("target.count=10")
     res, rep = run_to_precision(sc, 0.02, 2000, seed=1, first=20)

@@ -18,16 +18,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from sim.distributions import AnyDist, Duration
-from sim.errors import InputError
-from sim.scenario import (
+from sim.core.distributions import AnyDist, Duration
+from sim.core.errors import InputError
+from sim.core.scenario import (
     Scenario,
     load_scenario,
     parse_override,
     parse_scenario,
     with_overrides,
 )
-from sim.yamlio import MAX_BYTES
+from sim.core.yamlio import MAX_BYTES
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "bench" / "reference_workload.yaml"
 REF_TEXT = REFERENCE.read_text(encoding="utf-8")

@@ -10,10 +10,9 @@ import pytest
 from conftest import SCENARIOS, make_scenario
 from test_sweep import planning_main
 
-from sim.errors import InputError
-from sim.runner import run_replications
-from sim.scenario import load_scenario
-from sim.sensitivity import (
+from sim.core.errors import InputError
+from sim.core.scenario import load_scenario
+from sim.planning.sensitivity import (
     OUTPUTS,
     Parameter,
     default_ranges,
@@ -26,6 +25,7 @@ from sim.sensitivity import (
     tornado,
     variant,
 )
+from sim.run.runner import run_replications
 
 RATE = Parameter("referral.sites.0.rate_per_month", 3.0, 2.0, 4.0)
 FLU = Parameter("conditioning.fludarabine_mg_per_m2_per_day", 30.0, 20.0, 40.0)

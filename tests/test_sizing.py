@@ -11,10 +11,9 @@ import pytest
 from conftest import make_scenario
 from test_sweep import BUSY, planning_main
 
-from sim.errors import InputError
-from sim.runner import run_replications
-from sim.scenario import with_overrides
-from sim.sizing import (
+from sim.core.errors import InputError
+from sim.core.scenario import with_overrides
+from sim.planning.sizing import (
     MonotoneSearch,
     capacity_keys,
     format_sizing,
@@ -23,7 +22,8 @@ from sim.sizing import (
     parse_resources,
     size,
 )
-from sim.stats import prob_by
+from sim.run.runner import run_replications
+from sim.run.stats import prob_by
 
 SIZED = ["manufacturing.suites", "infusion.beds", "apheresis.slots"]
 REPS = 40

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import make_scenario
 
-from sim.results import RowTable
-from sim.runner import fan_chart, run_replications
-from sim.stats import (
+from sim.run.results import RowTable
+from sim.run.runner import fan_chart, run_replications
+from sim.run.stats import (
     censored_percentiles,
     day_to_date,
     half_width_ratio,

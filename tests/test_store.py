@@ -18,11 +18,12 @@ import pandas as pd
 import pytest
 from conftest import ROOT, make_scenario
 
-from sim import __version__, store
-from sim.cli import _Parser
-from sim.cli_runs import add_runs_parser, cmd_runs
-from sim.errors import InputError
-from sim.store import FAN_COLUMNS, SCHEMA_VERSION
+from sim.cli.main import _Parser
+from sim.cli.runs import add_runs_parser, cmd_runs
+from sim.core.errors import InputError
+from sim.core.version import __version__
+from sim.io import store
+from sim.io.store import FAN_COLUMNS, SCHEMA_VERSION
 
 SUMMARY = {
     "scenario": "Synthetic",
@@ -105,7 +106,7 @@ def _user_version(path: Path) -> int:
 
 def test_round_trip_of_a_real_run(db: Path) -> None:
     """A simulated run loads back with an equal summary, rows, fan and scenario."""
-    from sim.runner import run_replications
+    from sim.run.runner import run_replications
 
     sc = make_scenario()
     res = run_replications(sc, 3, seed=11)
@@ -421,7 +422,7 @@ WRITER = """
 import sys
 from pathlib import Path
 import numpy as np, pandas as pd
-from sim import store
+from sim.io import store
 
 db, prefix, count, n, marker = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), \
     Path(sys.argv[5])

@@ -11,12 +11,11 @@ import pandas as pd
 import pytest
 from conftest import make_scenario
 
-from sim.cli import _Parser
-from sim.cli_planning import add_planning_parsers, cmd_planning
-from sim.errors import InputError
-from sim.runner import run_replications
-from sim.scenario import with_overrides
-from sim.sweep import (
+from sim.cli.main import _Parser
+from sim.cli.planning import add_planning_parsers, cmd_planning
+from sim.core.errors import InputError
+from sim.core.scenario import with_overrides
+from sim.planning.sweep import (
     ScenarioPool,
     format_sweep,
     grid_points,
@@ -25,6 +24,7 @@ from sim.sweep import (
     sweep,
     sweep_frame,
 )
+from sim.run.runner import run_replications
 
 # A busy trial in which manufacturing suites and beds both bind (30 infused within a year).
 BUSY = (
@@ -36,7 +36,7 @@ BUSY = (
 
 
 def planning_main(argv: list[str]) -> int:
-    """The planning commands as sim.cli.main runs them: InputError -> one line, exit 2."""
+    """The planning commands as sim.cli.main.main runs them: InputError -> one line, exit 2."""
     parser = _Parser(prog="cart-trial-sim")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     add_planning_parsers(sub)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from scipy import stats as sps
 
-from sim.verify import (
+from sim.verify.checks import (
     CHECKS,
     DEFAULT_OUT,
     K_SE,

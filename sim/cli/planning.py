@@ -1,0 +1,221 @@
+"""``cart-trial-sim sweep|size|sensitivity``: capacity planning on common random numbers.
+
+Thin commands over :mod:`sim.planning.sweep`, :mod:`sim.planning.sizing` and
+:mod:`sim.planning.sensitivity`; bad input raises InputError (one line on stderr, exit
+status 2, in :func:`sim.cli.main.main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sim.cli.common import add_sim_options, float_in, int_in, progress_bar
+from sim.core.errors import InputError
+from sim.core.scenario import Scenario, load_scenario, with_overrides
+from sim.planning.sensitivity import (
+    METHODS,
+    default_ranges,
+    format_sensitivity,
+    load_ranges,
+    runs_needed,
+    sensitivity,
+)
+from sim.planning.sizing import (
+    CRITERIA,
+    DEFAULT_MAX_UNITS,
+    format_sizing,
+    parse_costs,
+    parse_resources,
+    size,
+)
+from sim.planning.sweep import format_sweep, parse_grid, sweep, write_sweep
+from sim.run.executors import parse_executor
+
+
+def add_planning_parsers(subparsers: Any) -> None:
+    """Add ``sweep``, ``size`` and ``sensitivity`` to ``subparsers`` (of sim.cli.main)."""
+
+    def common(p: argparse.ArgumentParser, reps: int) -> None:
+        p.add_argument("scenario", help="scenario YAML file")
+        add_sim_options(
+            p,
+            reps,
+            reps_help=f"replications of each configuration; default {reps}",
+            set_help="override a scenario value before planning (repeatable)",
+        )
+        p.add_argument(
+            "--deadline", metavar="YYYY-MM-DD", help="use this deadline instead of the scenario's"
+        )
+
+    sw = subparsers.add_parser(
+        "sweep", help="the main figures at every point of a grid of scenario values"
+    )
+    common(sw, 200)
+    sw.add_argument(
+        "--grid",
+        action="append",
+        required=True,
+        metavar="KEY=V1,V2,...",
+        help="one axis of the grid: a dotted key and its values (or A..B); repeatable",
+    )
+    sw.add_argument("--out", metavar="DIR", help="also write sweep.csv and sweep.json into DIR")
+
+    sz = subparsers.add_parser(
+        "size", help="the cheapest capacities that reach the target by the deadline"
+    )
+    common(sz, 200)
+    sz.add_argument(
+        "--resources",
+        required=True,
+        metavar="KEY,KEY",
+        help="counts to size, e.g. manufacturing.suites,apheresis.slots,infusion.beds",
+    )
+    sz.add_argument(
+        "--probability",
+        required=True,
+        type=float_in(0.0, 1.0, "--probability"),
+        help="wanted probability of reaching the target by the deadline, e.g. 0.8",
+    )
+    sz.add_argument(
+        "--cost",
+        action="append",
+        default=[],
+        metavar="KEY=COST,...",
+        help="cost of one unit of each sized resource (default: every unit costs 1)",
+    )
+    sz.add_argument(
+        "--max",
+        dest="max_units",
+        type=int_in(1, 1000, "--max"),
+        default=DEFAULT_MAX_UNITS,
+        help=f"upper bound of each resource; default {DEFAULT_MAX_UNITS}",
+    )
+    sz.add_argument(
+        "--criterion",
+        choices=CRITERIA,
+        default="estimate",
+        help="meet the probability with the estimate (default) or its Wilson 95%% lower bound",
+    )
+
+    se = subparsers.add_parser(
+        "sensitivity", help="which parameters move the time to target and the probability"
+    )
+    common(se, 100)
+    se.add_argument(
+        "--method",
+        choices=METHODS,
+        default="oat",
+        help="oat: one at a time (tornado); morris: screening; sobol: variance indices",
+    )
+    se.add_argument(
+        "--ranges",
+        metavar="FILE",
+        help="YAML of dotted.key: [low, high] (default: +/-25%% of each number, counts +/-1)",
+    )
+    se.add_argument(
+        "--samples",
+        type=int_in(1, 1_000_000, "--samples"),
+        default=None,
+        help="morris: trajectories (default 10); sobol: base samples, a power of two (default 64)",
+    )
+
+
+def _scenario(args: argparse.Namespace) -> Scenario:
+    sc = load_scenario(args.scenario, args.overrides)
+    return with_deadline(sc, args.deadline) if args.deadline else sc
+
+
+def with_deadline(scenario: Scenario, text: str) -> Scenario:
+    """``scenario`` with ``target.deadline`` set from ``YYYY-MM-DD``."""
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(
+            "must be a date, YYYY-MM-DD", field="--deadline", value=text, has_value=True
+        ) from None
+    try:
+        return with_overrides(scenario, [f"target.deadline={day.isoformat()}"])
+    except InputError as exc:
+        raise InputError(exc.problem, field="--deadline", value=text, has_value=True) from None
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    scenario = _scenario(args)
+    grid = parse_grid(args.grid)
+    executor = parse_executor(args.executor, args.workers)
+    n = 1
+    for values in grid.values():
+        n *= len(values)
+    with progress_bar(n * args.reps, args.quiet, "sweep") as update:
+        result = sweep(scenario, grid, args.reps, args.seed, executor=executor, progress=update)
+    if args.out:
+        write_sweep(result, Path(args.out))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_sweep(result))
+        if args.out:
+            print(f"\nsweep.csv and sweep.json written to {args.out}")
+    return 0
+
+
+def cmd_size(args: argparse.Namespace) -> int:
+    scenario = _scenario(args)
+    resources = parse_resources(args.resources, scenario)
+    costs = parse_costs(args.cost, resources)
+    executor = parse_executor(args.executor, args.workers)
+    with progress_bar(None, args.quiet, "sizing") as update:
+        result = size(
+            scenario,
+            resources,
+            args.probability,
+            reps=args.reps,
+            seed=args.seed,
+            costs=costs,
+            max_units=args.max_units,
+            criterion=args.criterion,
+            executor=executor,
+            progress=update,
+        )
+    print(json.dumps(result, indent=2) if args.json else format_sizing(result))
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    scenario = _scenario(args)
+    params = (
+        load_ranges(args.ranges, scenario, args.method) if args.ranges else default_ranges(scenario)
+    )
+    executor = parse_executor(args.executor, args.workers)
+    samples = args.samples or (10 if args.method == "morris" else 64)
+    runs = runs_needed(args.method, params, samples)
+    with progress_bar(runs * args.reps, args.quiet, f"sensitivity ({runs} runs)") as update:
+        result = sensitivity(
+            scenario,
+            args.method,
+            params,
+            reps=args.reps,
+            seed=args.seed,
+            samples=samples,
+            executor=executor,
+            progress=update,
+        )
+    print(json.dumps(result, indent=2) if args.json else format_sensitivity(result))
+    return 0
+
+
+PLANNING_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "sweep": cmd_sweep,
+    "size": cmd_size,
+    "sensitivity": cmd_sensitivity,
+}
+
+
+def cmd_planning(args: argparse.Namespace) -> int:
+    """Run whichever of ``sweep``, ``size`` and ``sensitivity`` was parsed."""
+    return PLANNING_COMMANDS[args.command](args)

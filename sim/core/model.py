@@ -1,0 +1,627 @@
+"""The trial pathway as SimPy processes: referral to infusion, one process per patient.
+
+Time is in days from the scenario's ``start_date``. The processes read like the protocol:
+:meth:`Trial.patient` walks consent and screening, :meth:`Trial.apheresis`,
+:meth:`Trial.manufacturing`, :meth:`Trial.conditioning_and_infusion`.
+
+Deterioration is a latent time per patient (DESIGN.md section 3.5). A patient whose time
+comes while it waits or holds a resource leaves at that moment. Holding is a timeout cut
+short at that time; waiting in a queue is resolved when a unit frees (the patient's exit is
+recorded at its own time), so no patient carries a condition event or a watcher process.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import simpy
+from simpy.events import Event
+
+from sim.core.draws import PatientDraws
+from sim.core.referral import referral_days
+from sim.core.scenario import Scenario
+from sim.core.streams import Streams
+
+INF = math.inf
+
+
+class Outcome(StrEnum):
+    """The one terminal outcome of every referred patient."""
+
+    INFUSED = "infused"
+    DECLINED_CONSENT = "declined_consent"
+    SCREEN_FAILED = "screen_failed"
+    DETERIORATED = "deteriorated"
+    APHERESIS_FAILED = "apheresis_failed"
+    MANUFACTURING_FAILED = "manufacturing_failed"
+    IN_PATHWAY = "in_pathway"
+
+
+OUTCOMES = tuple(o.value for o in Outcome)
+RESOURCES = ("apheresis", "manufacturing", "beds")
+
+
+class Patient:
+    """One referred patient: milestone days (NaN = not reached), attempts, outcome."""
+
+    __slots__ = (
+        "apheresed",
+        "apheresis_attempts",
+        "apheresis_start",
+        "bed_booked",
+        "bridging_start",
+        "bsa_m2",
+        "collection_start",
+        "conditioned",
+        "consented",
+        "cyclophosphamide_mg",
+        "death",
+        "discharged",
+        "dose_per_kg",
+        "enrolled",
+        "exit",
+        "fludarabine_mg",
+        "icu",
+        "id",
+        "infused",
+        "manufacturing_attempts",
+        "manufacturing_start",
+        "outcome",
+        "referred",
+        "released",
+        "screened",
+        "site",
+    )
+
+    def __init__(self, pid: int, site: int, referred: float, death: float) -> None:
+        nan = math.nan
+        self.id = pid
+        self.site = site
+        self.referred = referred
+        self.death = death
+        self.consented = self.screened = self.enrolled = nan
+        self.apheresis_start = self.collection_start = self.apheresed = nan
+        self.bridging_start = nan
+        self.manufacturing_start = self.released = nan
+        self.bed_booked = self.conditioned = self.infused = self.discharged = nan
+        self.exit = nan
+        self.apheresis_attempts = self.manufacturing_attempts = 0
+        self.bsa_m2 = self.dose_per_kg = nan
+        self.fludarabine_mg = self.cyclophosphamide_mg = 0.0
+        self.icu = False
+        self.outcome = Outcome.IN_PATHWAY
+
+
+STAGES = ("screening", "apheresis", "manufacturing", "release", "hospital")
+
+
+@dataclass(frozen=True)
+class InPathway:
+    """A patient already inside the pathway when a simulation starts late (a forecast).
+
+    ``stage`` is where the patient stands, ``since`` the day that stage began; the milestone
+    days already passed are kept so tables and counts stay whole. Days from the start date.
+    """
+
+    site: int
+    referred: float
+    stage: str
+    since: float
+    consented: float = math.nan
+    screened: float = math.nan
+    apheresed: float = math.nan
+    released: float = math.nan
+    infused: float = math.nan
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The trial as observed up to ``start_day``: finished patients and those still inside."""
+
+    start_day: float
+    in_pathway: tuple[InPathway, ...] = ()
+    finished: tuple[Patient, ...] = ()
+    reached: tuple[tuple[str, float], ...] = ()
+    """(milestone, day) of every milestone already reached, for target counting."""
+
+
+class Station:
+    """Identical units (apheresis slots, manufacturing suites, bed bookings), a FIFO queue.
+
+    Keeps its own time-weighted usage: the area under the queue-length curve, the area under
+    the in-use curve, and the waits of granted requests (ready to start of use).
+    """
+
+    __slots__ = (
+        "_busy_since",
+        "_waiting_since",
+        "busy_area",
+        "capacity",
+        "env",
+        "free",
+        "n_granted",
+        "name",
+        "on_renege",
+        "queue",
+        "queue_area",
+        "wait_sum",
+    )
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        capacity: int,
+        on_renege: Callable[[Patient, Station], None],
+    ) -> None:
+        self.env = env
+        self.name = name
+        self.capacity = capacity
+        self.free = capacity
+        self.queue: deque[tuple[Patient, Event]] = deque()
+        self.on_renege = on_renege
+        self._waiting_since: dict[int, float] = {}
+        self._busy_since: dict[int, float] = {}
+        self.wait_sum = self.queue_area = self.busy_area = 0.0
+        self.n_granted = 0
+
+    # capacity
+    def request(self, p: Patient) -> Event | None:
+        """Take a unit now (returns None) or join the queue (returns the grant event)."""
+        if self.free > 0:
+            self.free -= 1
+            return None
+        ev = Event(self.env)
+        self.queue.append((p, ev))
+        return ev
+
+    def release(self) -> None:
+        """Free a unit: the first waiting patient still in the pathway takes it."""
+        if self.free < 0:  # a unit held above capacity (see :meth:`take`) goes away
+            self.free += 1
+            return
+        now = self.env.now
+        queue = self.queue
+        while queue:
+            p, ev = queue.popleft()
+            if p.death < now:  # deteriorated while waiting: left at p.death
+                self.on_renege(p, self)
+                continue
+            ev.succeed()
+            return
+        self.free += 1
+
+    def take(self, p: Patient) -> None:
+        """Hold a unit without queueing, above capacity if need be: a forecast's patient who
+        already held one when the simulation starts (the log may show more than ``capacity``)."""
+        self.free -= 1
+
+    # usage accounting
+    def ready(self, p: Patient) -> None:
+        self._waiting_since[p.id] = self.env.now
+
+    def begin(self, p: Patient) -> None:
+        """The patient's wait ends now (it starts using, or has booked, a unit)."""
+        wait = self.env.now - self._waiting_since.pop(p.id)
+        self.wait_sum += wait
+        self.queue_area += wait
+        self.n_granted += 1
+
+    def leave_queue(self, p: Patient, at: float) -> None:
+        self.queue_area += at - self._waiting_since.pop(p.id)
+
+    def occupy(self, p: Patient) -> None:
+        self._busy_since[p.id] = self.env.now
+
+    def vacate(self, p: Patient, at: float | None = None) -> None:
+        at = self.env.now if at is None else at
+        self.busy_area += at - self._busy_since.pop(p.id)
+
+    def close(self, end: float) -> None:
+        """Cut what is still waiting or in use at ``end`` (the replication's last day)."""
+        for since in self._waiting_since.values():
+            self.queue_area += max(0.0, end - since)
+        for since in self._busy_since.values():
+            self.busy_area += max(0.0, end - since)
+        self._waiting_since.clear()
+        self._busy_since.clear()
+
+
+class Trial:
+    """One replication of the trial: resources, patients and the pathway processes."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: np.random.SeedSequence | int,
+        keep_log: bool = True,
+        observed: Observed | None = None,
+    ) -> None:
+        sc = self.scenario = scenario
+        self.observed = observed
+        self.start = start = observed.start_day if observed else 0.0
+        """Day the simulation starts: 0, or a forecast's as-of day."""
+        self.env = env = simpy.Environment(initial_time=start)
+        streams = Streams(seed)
+        days, sites = referral_days(sc, streams)
+        if observed:  # referrals up to the start are the observed ones
+            keep = days > start
+            days, sites = days[keep], sites[keep]
+        self.referral_days, self.referral_sites = days, sites
+        self.first_new = len(observed.in_pathway) if observed else 0
+        self.draws = PatientDraws(sc, self.first_new + len(days), streams)
+        self.patients: list[Patient] = []
+        self.log: list[tuple[int, float, str, str]] | None = [] if keep_log else None
+
+        self.apheresis_slots = Station(env, "apheresis", sc.apheresis.slots, self._renege)
+        self.suites = Station(env, "manufacturing", sc.manufacturing.suites, self._renege)
+        self.bed_bookings = Station(env, "beds", sc.infusion.beds, self._renege)
+        self.stations = (self.apheresis_slots, self.suites, self.bed_bookings)
+
+        self.milestone = sc.target.milestone
+        self.target_count = sc.target.count
+        self.reached = {"enrolled": 0, "apheresed": 0, "infused": 0}
+        self.time_to_target = math.nan
+        self.closed = False
+        self.active = 0
+        self.end = math.nan
+        self.done = env.event()
+        self._weekday0 = sc.start_date.weekday()
+
+    # --- running ---------------------------------------------------------------------------
+    def run(self) -> Trial:
+        env = self.env
+        if self.observed is not None:
+            self._start_observed(self.observed)
+        env.process(self.referral())
+        horizon = self.scenario.horizon_days
+        env.timeout(max(0.0, horizon - env.now)).callbacks.append(self._at_horizon)
+        env.run(until=self.done)
+        if math.isnan(self.end):
+            self.end = horizon
+        self._finish()
+        return self
+
+    def _start_observed(self, obs: Observed) -> None:
+        """Count what was already reached, and resume every patient still in the pathway."""
+        for milestone, day in sorted(obs.reached, key=lambda m: m[1]):
+            n = self.reached[milestone] = self.reached[milestone] + 1
+            if milestone == self.milestone and n == self.target_count:
+                self.time_to_target = day
+                self.closed = True
+        now = self.env.now
+        for k, ip in enumerate(obs.in_pathway):
+            # deterioration is drawn afresh from the start (memoryless for an exponential)
+            p = Patient(k, ip.site, ip.referred, now + self.draws.deterioration_days[k])
+            p.consented, p.screened, p.apheresed = ip.consented, ip.screened, ip.apheresed
+            p.released, p.infused = ip.released, ip.infused
+            p.apheresis_start = p.collection_start = ip.apheresed  # the collection used
+            if ip.stage in ("apheresis", "manufacturing", "release", "hospital"):
+                p.enrolled = p.screened
+            if ip.stage in ("manufacturing", "release"):
+                self._start_bridging(p)  # bridging, if any, runs on from the start
+            self.patients.append(p)
+            self.active += 1
+            self._event(p, "resumed", ip.stage)
+            self.env.process(self.patient(p, ip.stage, now - ip.since))
+        if self.closed and self.active == 0:
+            self.end = now
+            self.done.succeed()
+
+    def _at_horizon(self, _: Event) -> None:
+        if not self.done.triggered:
+            self.end = self.scenario.horizon_days
+            self.done.succeed()
+
+    def _finish(self) -> None:
+        end = self.end
+        for station in self.stations:
+            for p, _ in station.queue:  # deteriorated in the queue before the end
+                if p.death < end:
+                    self._renege(p, station)
+            station.queue.clear()
+            station.close(end)
+
+    # --- bookkeeping -----------------------------------------------------------------------
+    def _event(self, p: Patient, what: str, resource: str = "", at: float | None = None) -> None:
+        if self.log is not None:
+            self.log.append((p.id, self.env.now if at is None else at, what, resource))
+
+    def _exit(self, p: Patient, outcome: Outcome, at: float | None = None) -> None:
+        p.outcome = outcome
+        p.exit = self.env.now if at is None else at
+        self._event(p, outcome.value, at=p.exit)
+        self.active -= 1
+        if self.closed and self.active == 0 and not self.done.triggered:
+            self.end = self.env.now
+            self.done.succeed()
+
+    def _renege(self, p: Patient, station: Station) -> None:
+        """``p`` deteriorated at ``p.death`` while waiting for ``station``."""
+        station.leave_queue(p, p.death)
+        self._event(p, "renege", station.name, at=p.death)
+        self._exit(p, Outcome.DETERIORATED, at=p.death)
+
+    def _reach(self, p: Patient, milestone: str) -> None:
+        # day 0 is logged as "infusion"; "infused" is the outcome, logged at discharge
+        self._event(p, "infusion" if milestone == "infused" else milestone)
+        n = self.reached[milestone] = self.reached[milestone] + 1
+        if milestone == self.milestone and n == self.target_count:
+            self.time_to_target = self.env.now
+            self.closed = True  # referral stops; patients inside finish the pathway
+
+    def _spend(self, p: Patient, days: float):
+        """Let ``days`` pass unless the patient deteriorates first; True if it did not."""
+        env = self.env
+        if p.death < env.now + days:
+            yield env.timeout(p.death - env.now)
+            return False
+        if days > 0:
+            yield env.timeout(days)
+        return True
+
+    def _acquire(self, station: Station, p: Patient):
+        """Wait for a unit of ``station`` (the queue is left if the patient deteriorates)."""
+        grant = station.request(p)
+        if grant is not None:
+            yield grant
+
+    def _next_weekday(self, day: float) -> float:
+        """``day`` if it falls Monday-Friday, else the start of the following Monday."""
+        whole = math.floor(day)
+        weekday = (self._weekday0 + whole) % 7
+        return day if weekday < 5 else float(whole + 7 - weekday)
+
+    # --- the pathway -----------------------------------------------------------------------
+    def referral(self):
+        """Referrals from every site, in time order, until the target closes the trial."""
+        env, draws = self.env, self.draws
+        for pid, (day, site) in enumerate(
+            zip(self.referral_days.tolist(), self.referral_sites.tolist(), strict=True),
+            start=self.first_new,
+        ):
+            if day > env.now:
+                yield env.timeout(day - env.now)
+            if self.closed:
+                return
+            p = Patient(pid, site, day, day + draws.deterioration_days[pid])
+            self.patients.append(p)
+            self.active += 1
+            self._event(p, "referred")
+            env.process(self.patient(p))
+
+    def patient(self, p: Patient, stage: str = "referral", elapsed: float = 0.0):
+        """One patient's path from referral to discharge (or from ``stage``, entered
+        ``elapsed`` days ago, for a patient already inside when a forecast starts)."""
+        sc, draws, i = self.scenario, self.draws, p.id
+        if stage == "referral":
+            if draws.consent_u[i] < sc.screening.consent_decline_prob:
+                return self._exit(p, Outcome.DECLINED_CONSENT)
+            p.consented = self.env.now
+            self._event(p, "consented")
+            stage = "screening"
+        if stage == "screening":
+            if not (yield from self._spend(p, max(0.0, draws.screen_days[i] - elapsed))):
+                return self._exit(p, Outcome.DETERIORATED)
+            p.screened = self.env.now
+            self._event(p, "screened")
+            if draws.screen_fails[i]:
+                return self._exit(p, Outcome.SCREEN_FAILED)
+            p.enrolled = p.screened
+            self._reach(p, "enrolled")
+            stage, elapsed = "apheresis", 0.0
+        if stage in ("apheresis", "manufacturing"):
+            if not (yield from self.collect_and_make(p, stage == "manufacturing", elapsed)):
+                return
+            stage = "release"
+        if stage == "release":
+            yield from self.conditioning_and_infusion(p)
+        elif stage == "hospital":
+            yield from self.hospital_stay(p, elapsed)
+
+    def collect_and_make(self, p: Patient, collected: bool = False, elapsed: float = 0.0):
+        """Apheresis then manufacturing, collecting again after a failed batch where the
+        scenario says so. True once a batch is released (False: the patient has left)."""
+        mf = self.scenario.manufacturing
+        cycles = mf.max_attempts if mf.recollect_on_failure else 1
+        for _ in range(cycles):
+            if not collected and not (yield from self.apheresis(p)):
+                return False
+            if (yield from self.manufacturing(p, elapsed)):
+                return True
+            if p.outcome is not Outcome.IN_PATHWAY:
+                return False
+            collected, elapsed = False, 0.0
+        self._exit(p, Outcome.MANUFACTURING_FAILED)
+        return False
+
+    def apheresis(self, p: Patient):
+        """Collect cells on a slot; retry a failed collection. True once collected."""
+        ap, draws, env = self.scenario.apheresis, self.draws, self.env
+        slots = self.apheresis_slots
+        for attempt in range(1, ap.max_attempts + 1):
+            k = p.apheresis_attempts
+            p.apheresis_attempts += 1
+            slots.ready(p)
+            self._event(p, "queue", "apheresis")
+            yield from self._acquire(slots, p)
+            if ap.weekdays_only:
+                start = self._next_weekday(env.now)
+                if start > env.now and not (yield from self._spend(p, start - env.now)):
+                    slots.leave_queue(p, env.now)
+                    self._event(p, "renege", "apheresis")
+                    slots.release()
+                    return self._exit(p, Outcome.DETERIORATED)
+            slots.begin(p)
+            slots.occupy(p)
+            self._event(p, "start", "apheresis")
+            p.collection_start = env.now
+            if math.isnan(p.apheresis_start):
+                p.apheresis_start = env.now
+            collected = yield from self._spend(p, draws.at("apheresis_days", p.id, k))
+            slots.vacate(p)
+            self._event(p, "end", "apheresis")
+            slots.release()
+            if not collected:
+                return self._exit(p, Outcome.DETERIORATED)
+            if not draws.at("apheresis_fails", p.id, k):
+                break
+            self._event(p, "collection_failed")
+            if attempt == ap.max_attempts:
+                return self._exit(p, Outcome.APHERESIS_FAILED)
+            if not (yield from self._spend(p, draws.at("apheresis_retry_days", p.id, k))):
+                return self._exit(p, Outcome.DETERIORATED)
+        if math.isnan(p.apheresed):
+            p.apheresed = env.now
+            self._reach(p, "apheresed")
+            self._start_bridging(p)
+        return True
+
+    def _start_bridging(self, p: Patient) -> None:
+        """Bridging therapy from now stretches the time left to deterioration."""
+        det = self.scenario.deterioration
+        if det is None or det.bridging is None or not self.draws.bridging[p.id]:
+            return
+        now = self.env.now
+        p.bridging_start = now
+        p.death = now + (p.death - now) * det.bridging.time_ratio
+        self._event(p, "bridging_start")
+
+    def manufacturing(self, p: Patient, elapsed: float = 0.0):
+        """Make and release a batch; remake from stored cells on failure unless the scenario
+        says to collect again. True once a batch is released. ``elapsed``: days the first
+        batch had already run when a forecast starts."""
+        mf, draws, env = self.scenario.manufacturing, self.draws, self.env
+        suites = self.suites
+        while p.manufacturing_attempts < mf.max_attempts:
+            k = p.manufacturing_attempts
+            p.manufacturing_attempts += 1
+            make = draws.at("manufacturing_days", p.id, k) - elapsed
+            qc = draws.at("qc_days", p.id, k) + min(make, 0.0)
+            made = True
+            if make > 0:
+                suites.ready(p)
+                self._event(p, "queue", "manufacturing")
+                yield from self._acquire(suites, p)
+                suites.begin(p)
+                suites.occupy(p)
+                self._event(p, "start", "manufacturing")
+                if math.isnan(p.manufacturing_start):
+                    p.manufacturing_start = env.now
+                made = yield from self._spend(p, make)
+                suites.vacate(p)
+                self._event(p, "end", "manufacturing")
+                suites.release()
+            elapsed = 0.0
+            if not made or not (yield from self._spend(p, max(qc, 0.0))):
+                self._exit(p, Outcome.DETERIORATED)
+                return False
+            if not self._batch_failed(p, k):
+                p.released = env.now
+                self._event(p, "released")
+                return True
+            self._event(p, "batch_failed")
+            if mf.recollect_on_failure:
+                if p.manufacturing_attempts >= mf.max_attempts:
+                    break
+                return False
+        self._exit(p, Outcome.MANUFACTURING_FAILED)
+        return False
+
+    def _batch_failed(self, p: Patient, k: int) -> bool:
+        """QC release fails the batch by chance or when its yield is below the minimum dose;
+        a released batch sets the patient's dose (cells/kg), capped at the maximum."""
+        draws, dose = self.draws, self.scenario.dose
+        if draws.at("batch_fails", p.id, k):
+            return True
+        if not draws.has_yield:
+            return False
+        weight = draws.weight_kg[p.id]
+        cells = draws.at("yield_cells", p.id, k)
+        if cells < dose.min_per_kg * weight:
+            return True
+        p.dose_per_kg = min(cells / weight, dose.max_per_kg)
+        return False
+
+    def conditioning_and_infusion(self, p: Patient):
+        """Book a bed, condition from day -L, infuse on day 0, stay; discharge."""
+        sc, draws, env = self.scenario, self.draws, self.env
+        cond, beds = sc.conditioning, self.bed_bookings
+        lead = cond.days_before_infusion
+        stay = draws.stay_days[p.id]
+        beds.ready(p)
+        self._event(p, "queue", "beds")
+        # A booking unit is taken when a bed will be free by day 0, and handed on once the
+        # next patient's day 0 would fall after this patient's discharge.
+        yield from self._acquire(beds, p)
+        beds.begin(p)
+        p.bed_booked = p.conditioned = booked = env.now
+        self._event(p, "bed_booked", "beds")
+        self._condition(p)
+        if not (yield from self._spend(p, lead)):
+            self._event(p, "booking_cancelled", "beds")
+            beds.release()
+            self._dose_given(p, booked, env.now)
+            return self._exit(p, Outcome.DETERIORATED)
+        p.infused = env.now
+        beds.occupy(p)
+        self._event(p, "start", "beds")
+        p.icu = draws.icu[p.id]
+        self._reach(p, "infused")
+        yield from self._stay(p, stay)
+
+    def hospital_stay(self, p: Patient, elapsed: float):
+        """The rest of the stay of a patient infused ``elapsed`` days before a forecast."""
+        beds = self.bed_bookings
+        left = max(0.0, self.draws.stay_days[p.id] - elapsed)
+        beds.take(p)  # already in the bed: no queue, not a request
+        beds.occupy(p)
+        self._event(p, "start", "beds")
+        yield from self._stay(p, left)
+
+    def _stay(self, p: Patient, days: float):
+        """``days`` in the bed from now; the booking is handed on ``days_before_infusion``
+        days before discharge, so the next patient's day 0 is never before it."""
+        env, beds = self.env, self.bed_bookings
+        handover = max(days - self.scenario.conditioning.days_before_infusion, 0.0)
+        if handover > 0:
+            yield env.timeout(handover)
+        self._event(p, "handover", "beds")
+        beds.release()
+        if days - handover > 0:
+            yield env.timeout(days - handover)
+        p.discharged = env.now
+        beds.vacate(p)
+        self._event(p, "end", "beds")
+        self._exit(p, Outcome.INFUSED)
+
+    def _condition(self, p: Patient) -> None:
+        """Lymphodepletion starts now: Mosteller body surface area, planned drug amounts."""
+        i = self.draws
+        p.bsa_m2 = math.sqrt(i.height_cm[p.id] * i.weight_kg[p.id] / 3600.0)
+        self._dose_given(p, self.env.now, math.inf)
+        self._event(p, "conditioning_start")
+
+    def _dose_given(self, p: Patient, start: float, stop: float) -> None:
+        """Fludarabine and cyclophosphamide (mg) of the treatment days begun before ``stop``."""
+        cond = self.scenario.conditioning
+        days = cond.treatment_days
+        if stop < math.inf:
+            days = min(days, max(0, math.ceil(stop - start)))
+        p.fludarabine_mg = cond.fludarabine_mg_per_m2_per_day * p.bsa_m2 * days
+        p.cyclophosphamide_mg = cond.cyclophosphamide_mg_per_m2_per_day * p.bsa_m2 * days
+
+
+def run_trial(
+    scenario: Scenario,
+    seed: np.random.SeedSequence | int,
+    keep_log: bool = True,
+    observed: Observed | None = None,
+) -> Trial:
+    """Simulate one replication and return the finished :class:`Trial`."""
+    return Trial(scenario, seed, keep_log=keep_log, observed=observed).run()

@@ -1,0 +1,596 @@
+"""The run store: saved simulation runs in one SQLite file (a library: no printing).
+
+SQLite rather than DuckDB because several processes may save while another reads: WAL mode
+lets readers go on during a save, and a busy timeout queues writers, where DuckDB's file lock
+admits a single writer process. Each save is one ``BEGIN IMMEDIATE ... COMMIT`` transaction,
+so a process killed mid-save leaves the store as it was before that save.
+
+Layout (schema version 1, kept in ``PRAGMA user_version``; ``PRAGMA application_id`` marks the
+file as a run store so another program's SQLite file is refused rather than written into):
+
+- ``runs``: one row a run (name, created, version, scenario, seed, replications, summary JSON,
+  and the column names and dtypes of the per-replication table);
+- ``replications``: one row a replication, keyed by (run_id, position), its values a JSON
+  array in the run's column order (the columns differ between scenarios, e.g. the screening
+  criteria, so they are not SQL columns);
+- ``fan``: the fan-chart percentiles, one row a (month, series), keyed by (run_id, position).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import sqlite3
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.core.errors import InputError
+from sim.io.files import write_files
+
+ENV_VAR = "CART_TRIAL_SIM_STORE"
+DEFAULT_PATH = Path("runs") / "runs.sqlite"
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x43415254  # "CART": marks the file as a cart-trial-sim run store
+BUSY_TIMEOUT_S = 30.0
+NAME_MAX = 100
+FAN_COLUMNS = ("month", "date", "series", "p5", "p25", "p50", "p75", "p95")
+LIST_COLUMNS = (
+    "name",
+    "created",
+    "scenario_name",
+    "seed",
+    "replications",
+    "version",
+    "prob_target_by_deadline",
+    "target_date_p50",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class StoredRun:
+    """One saved run, as loaded (``rows`` and ``fan`` are fresh frames: yours to change)."""
+
+    name: str
+    created: str  # UTC, ISO 8601
+    version: str  # of cart-trial-sim that made the run
+    scenario_name: str
+    scenario_text: str  # the scenario YAML as run
+    scenario_digest: str
+    seed: int
+    replications: int
+    summary: dict[str, Any]
+    rows: pd.DataFrame  # one row a replication
+    fan: pd.DataFrame  # FAN_COLUMNS; may be empty
+
+
+def store_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The store file: ``path`` if given, else $CART_TRIAL_SIM_STORE, else runs/runs.sqlite."""
+    if path is not None and str(path) != "":
+        return Path(path).expanduser()
+    env = os.environ.get(ENV_VAR, "")
+    return Path(env).expanduser() if env.strip() else DEFAULT_PATH
+
+
+def validate_name(name: Any) -> str:
+    """``name`` if it can name a run (1-100 characters, no control characters), else InputError."""
+    if not isinstance(name, str):
+        raise InputError("a run name must be text", field="run name", value=name, has_value=True)
+    problem = None
+    if not name.strip():
+        problem = "a run name must not be empty"
+    elif len(name) > NAME_MAX:
+        problem = f"a run name has at most {NAME_MAX} characters, not {len(name)}"
+    elif any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in name):
+        problem = "a run name must not contain control characters (tabs, newlines, ...)"
+    elif name != name.strip():
+        problem = "a run name must not start or end with a space"
+    if problem:
+        raise InputError(problem, field="run name", value=name, has_value=True)
+    return name
+
+
+# --- schema and migrations ------------------------------------------------------------------
+
+
+def _create_v1(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created TEXT NOT NULL,
+            version TEXT NOT NULL,
+            scenario_name TEXT NOT NULL,
+            scenario_text TEXT NOT NULL,
+            scenario_digest TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            replications INTEGER NOT NULL,
+            summary TEXT NOT NULL,
+            row_columns TEXT NOT NULL
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE replications (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (run_id, position)
+        ) WITHOUT ROWID"""
+    )
+    conn.execute(
+        """CREATE TABLE fan (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            month INTEGER NOT NULL,
+            date TEXT NOT NULL,
+            series TEXT NOT NULL,
+            p5 REAL, p25 REAL, p50 REAL, p75 REAL, p95 REAL,
+            PRIMARY KEY (run_id, position)
+        ) WITHOUT ROWID"""
+    )
+
+
+Migration = Callable[[sqlite3.Connection], None]
+
+# MIGRATIONS[i] takes a store from schema version i to i + 1. Version 0 is an empty file.
+# To change the layout: append a function, never edit or reorder the ones before it.
+MIGRATIONS: tuple[Migration, ...] = (_create_v1,)
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def _migrate(conn: sqlite3.Connection, source: str, migrations: tuple[Migration, ...]) -> int:
+    """Bring the store to ``len(migrations)`` in one transaction; the version it ends at."""
+    target = len(migrations)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Read again under the write lock: another process may have migrated meanwhile.
+        version = _check_header(conn, source, target)
+        for step in migrations[version:]:
+            step(conn)
+        if version < target:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {target}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return target
+
+
+def _check_header(conn: sqlite3.Connection, source: str, known: int) -> int:
+    """The schema version of the open file; InputError if it is not a store this code reads."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    app = conn.execute("PRAGMA application_id").fetchone()[0]
+    if version == 0 and app == 0:
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if tables:
+            raise InputError(
+                "not a run store: an SQLite file of another program (it has other tables)",
+                source=source,
+            )
+        return 0
+    if app != APPLICATION_ID:
+        raise InputError("not a run store: an SQLite file of another program", source=source)
+    if version > known:
+        raise InputError(
+            f"the run store has schema version {version}, made by a newer cart-trial-sim; "
+            f"this one reads up to version {known} (upgrade cart-trial-sim)",
+            source=source,
+        )
+    return version
+
+
+# --- opening --------------------------------------------------------------------------------
+
+
+def _fail(path: Path, exc: sqlite3.Error) -> InputError:
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    if "locked" in detail or "busy" in detail:
+        problem = f"the run store is busy ({detail}); try again"
+    elif isinstance(exc, sqlite3.OperationalError) and "unable to open" in detail:
+        problem = f"cannot open the run store ({detail})"
+    else:
+        problem = f"not a readable run store, damaged or not SQLite ({detail})"
+    return InputError(problem, source=str(path))
+
+
+@contextmanager
+def _open(
+    path: Path, *, create: bool, migrations: tuple[Migration, ...] = MIGRATIONS
+) -> Iterator[sqlite3.Connection | None]:
+    """A connection to the store at ``path``, at the current schema, closed afterwards.
+
+    Yields None for a store with no runs yet when ``create`` is false (nothing is written).
+    Every sqlite3 error inside the block becomes a one-line InputError naming the file.
+    """
+    if not create and not path.exists():
+        yield None
+        return
+    if path.is_dir():
+        raise InputError("is a folder, not a run store file", source=str(path))
+    if create:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot create the folder of the run store ({exc.strerror})", source=str(path)
+            ) from None
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _fail(path, exc) from None
+    with closing(conn):
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            version = _check_header(conn, str(path), len(migrations))
+            if version == 0 and not create:
+                yield None
+                return
+            if create:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+            if version < len(migrations):
+                _migrate(conn, str(path), migrations)
+            conn.execute("PRAGMA foreign_keys = ON")
+            yield conn
+        except sqlite3.Error as exc:
+            raise _fail(path, exc) from None
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready value: numpy scalars and arrays to Python numbers and lists."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    plain = _plain(value)
+    if plain is value:
+        raise TypeError(f"cannot store a {type(value).__name__} in a run")
+    return plain
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+def _encoded_rows(rows: pd.DataFrame) -> Iterator[str]:
+    columns = [rows[c].tolist() for c in rows.columns]
+    for values in zip(*columns, strict=True):
+        yield _dumps(values)
+
+
+def _none_if_nan(x: Any) -> Any:
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def _fan_records(run_id: int, fan: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
+    for pos, rec in enumerate(fan.itertuples(index=False, name=None)):
+        month, date, series, *pcts = rec
+        yield (run_id, pos, int(month), str(date), str(series), *map(_none_if_nan, pcts))
+
+
+def _empty_fan() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "month": pd.Series(dtype="int64"),
+            "date": pd.Series(dtype="str"),
+            "series": pd.Series(dtype="str"),
+            **{c: pd.Series(dtype="float64") for c in FAN_COLUMNS[3:]},
+        }
+    )
+
+
+# --- the public functions -------------------------------------------------------------------
+
+
+def save_run(
+    name: str,
+    *,
+    scenario_text: str,
+    scenario_digest: str,
+    scenario_name: str,
+    seed: int,
+    replications: int,
+    version: str,
+    summary: dict[str, Any],
+    rows: pd.DataFrame,
+    fan: pd.DataFrame,
+    replace: bool = False,
+    path: str | os.PathLike[str] | None = None,
+) -> None:
+    """Save a run under ``name`` in one transaction: all of it lands, or none of it.
+
+    ``rows`` has one row a replication (``len(rows) == replications``); array cells such as
+    ``vein_to_vein_days`` are stored as JSON lists and load back as lists. ``fan`` has the
+    columns FAN_COLUMNS (it may be empty). A name already saved is an InputError unless
+    ``replace`` is true, when the old run is replaced in the same transaction.
+    """
+    validate_name(name)
+    if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)):
+        raise TypeError("replications must be an integer")
+    if replications < 1:
+        raise ValueError(f"replications must be at least 1, not {replications}")
+    if len(rows) != replications:
+        raise ValueError(f"rows has {len(rows)} rows for {replications} replications")
+    if list(fan.columns) != list(FAN_COLUMNS):
+        raise ValueError(f"fan columns must be {list(FAN_COLUMNS)}, not {list(fan.columns)}")
+    if rows.columns.duplicated().any():
+        raise ValueError("rows has duplicate column names")
+    summary_text = _dumps(summary)
+    columns = _dumps([[str(c), str(rows[c].dtype)] for c in rows.columns])
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    where = store_path(path)
+    with _open(where, create=True) as conn:
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            old = conn.execute("SELECT id FROM runs WHERE name = ?", (name,)).fetchone()
+            if old is not None:
+                if not replace:
+                    raise InputError(
+                        "a run of this name is already saved; use --replace to overwrite it "
+                        "or choose another name",
+                        source=str(where),
+                        field="run",
+                        value=name,
+                        has_value=True,
+                    )
+                _delete(conn, old[0])
+            cur = conn.execute(
+                "INSERT INTO runs (name, created, version, scenario_name, scenario_text, "
+                "scenario_digest, seed, replications, summary, row_columns) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name,
+                    created,
+                    str(version),
+                    str(scenario_name),
+                    str(scenario_text),
+                    str(scenario_digest),
+                    int(seed),
+                    int(replications),
+                    summary_text,
+                    columns,
+                ),
+            )
+            run_id = cur.lastrowid
+            conn.executemany(
+                "INSERT INTO replications (run_id, position, data) VALUES (?, ?, ?)",
+                ((run_id, pos, data) for pos, data in enumerate(_encoded_rows(rows))),
+            )
+            conn.executemany(
+                "INSERT INTO fan (run_id, position, month, date, series, p5, p25, p50, p75, "
+                "p95) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _fan_records(run_id, fan),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+def _delete(conn: sqlite3.Connection, run_id: int) -> None:
+    conn.execute("DELETE FROM replications WHERE run_id = ?", (run_id,))
+    conn.execute("DELETE FROM fan WHERE run_id = ?", (run_id,))
+    conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+
+def _unknown(conn: sqlite3.Connection | None, where: Path, name: Any) -> InputError:
+    names = (
+        [r[0] for r in conn.execute("SELECT name FROM runs ORDER BY created DESC, id DESC")]
+        if conn is not None
+        else []
+    )
+    if not names:
+        problem = "no such run: the store has no saved runs"
+    else:
+        key = name if isinstance(name, str) else str(name)
+        close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+        shown = close + [n for n in names if n not in close]
+        listed = ", ".join(repr(n) for n in shown[:5])
+        more = f" and {len(names) - 5} more (see `runs list`)" if len(names) > 5 else ""
+        problem = f"no such run; saved runs: {listed}{more}"
+    return InputError(problem, source=str(where), field="run", value=name, has_value=True)
+
+
+def _run_id(conn: sqlite3.Connection | None, where: Path, name: Any) -> int:
+    row = None
+    if conn is not None:
+        row = conn.execute("SELECT id FROM runs WHERE name = ?", (str(name),)).fetchone()
+    if row is None:
+        raise _unknown(conn, where, name)
+    return int(row[0])
+
+
+def list_runs(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """The saved runs, oldest first: LIST_COLUMNS (headline figures from each summary)."""
+    where = store_path(path)
+    records = []
+    with _open(where, create=False) as conn:
+        if conn is not None:
+            records = conn.execute(
+                "SELECT name, created, scenario_name, seed, replications, version, summary "
+                "FROM runs ORDER BY created, id"
+            ).fetchall()
+    out = []
+    for *head, summary_text in records:
+        try:
+            summary = json.loads(summary_text)
+        except ValueError:
+            summary = {}
+        target = summary.get("target_date") if isinstance(summary, dict) else None
+        out.append(
+            (
+                *head,
+                summary.get("prob_target_by_deadline") if isinstance(summary, dict) else None,
+                target.get("p50") if isinstance(target, dict) else None,
+            )
+        )
+    frame = pd.DataFrame(out, columns=list(LIST_COLUMNS))
+    frame["prob_target_by_deadline"] = frame["prob_target_by_deadline"].astype("float64")
+    frame["seed"] = frame["seed"].astype("int64")
+    frame["replications"] = frame["replications"].astype("int64")
+    return frame
+
+
+def load_run(name: str, path: str | os.PathLike[str] | None = None) -> StoredRun:
+    """The run saved under ``name``; InputError naming the saved runs if there is none."""
+    where = store_path(path)
+    with _open(where, create=False) as conn:
+        # One read transaction, so a concurrent replace cannot mix two versions of the run.
+        if conn is not None:
+            conn.execute("BEGIN")
+        run_id = _run_id(conn, where, name)
+        assert conn is not None
+        head = conn.execute(
+            "SELECT name, created, version, scenario_name, scenario_text, scenario_digest, "
+            "seed, replications, summary, row_columns FROM runs WHERE id = ?",
+            (run_id,),
+        ).fetchone()
+        data = [
+            r[0]
+            for r in conn.execute(
+                "SELECT data FROM replications WHERE run_id = ? ORDER BY position", (run_id,)
+            )
+        ]
+        fan_rows = conn.execute(
+            f"SELECT {', '.join(FAN_COLUMNS)} FROM fan WHERE run_id = ? ORDER BY position",
+            (run_id,),
+        ).fetchall()
+        conn.execute("COMMIT")
+    (*fields, summary_text, columns_text) = head
+    try:
+        summary = json.loads(summary_text)
+        columns = json.loads(columns_text)
+        rows = _decode_rows(data, columns)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InputError(
+            f"the stored run is damaged ({type(exc).__name__}: {exc})",
+            source=str(where),
+            field="run",
+            value=name,
+            has_value=True,
+        ) from None
+    fan = _empty_fan()
+    if fan_rows:
+        fan = pd.DataFrame(fan_rows, columns=list(FAN_COLUMNS)).astype(fan.dtypes.to_dict())
+    return StoredRun(
+        name=fields[0],
+        created=fields[1],
+        version=fields[2],
+        scenario_name=fields[3],
+        scenario_text=fields[4],
+        scenario_digest=fields[5],
+        seed=int(fields[6]),
+        replications=int(fields[7]),
+        summary=summary,
+        rows=rows,
+        fan=fan,
+    )
+
+
+def _decode_rows(data: list[str], columns: list[list[str]]) -> pd.DataFrame:
+    names = [c[0] for c in columns]
+    values = [json.loads(d) for d in data]
+    by_column: dict[str, Any] = {}
+    for i, (col, dtype) in enumerate(columns):
+        cells = [v[i] for v in values]
+        if dtype == "object":
+            by_column[col] = pd.Series(cells, dtype="object")
+        else:
+            by_column[col] = pd.Series(cells, dtype="object").astype(dtype)
+    return pd.DataFrame(by_column, columns=names)
+
+
+def delete_run(name: str, path: str | os.PathLike[str] | None = None) -> None:
+    """Delete the run saved under ``name``; InputError if there is none."""
+    where = store_path(path)
+    with _open(where, create=False) as conn:
+        if conn is None:
+            raise _unknown(conn, where, name)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            _delete(conn, _run_id(conn, where, name))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+def export_run(
+    name: str, directory: str | os.PathLike[str], path: str | os.PathLike[str] | None = None
+) -> list[Path]:
+    """Write summary.json, scenario.yaml, replications.csv and fan.csv of a run into
+    ``directory`` (created if missing; each file appears whole or not at all)."""
+    run = load_run(name, path)
+    out = Path(directory)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder ({exc.strerror})", source=str(out)) from None
+    rows = run.rows.copy()
+    for col in rows.columns:
+        if rows[col].dtype == object:
+            rows[col] = [c if isinstance(c, str) else _dumps(c) for c in rows[col]]
+    files = {
+        "summary.json": lambda f: f.write(json.dumps(run.summary, indent=2) + "\n"),
+        "scenario.yaml": lambda f: f.write(run.scenario_text),
+        "replications.csv": lambda f: rows.to_csv(f, index=False),
+        "fan.csv": lambda f: run.fan.to_csv(f, index=False),
+    }
+    return write_files(out, files)
+
+
+def save_results(
+    name: str,
+    results: Any,
+    summary: dict[str, Any],
+    *,
+    replace: bool = False,
+    path: str | os.PathLike[str] | None = None,
+) -> None:
+    """Keep a finished run (a :class:`sim.run.runner.Results` and its summary) in the store."""
+    from sim.core.version import __version__
+
+    sc = results.scenario
+    save_run(
+        name,
+        scenario_text=sc.to_yaml(),
+        scenario_digest=sc.digest(),
+        scenario_name=sc.name,
+        seed=results.seed,
+        replications=results.replications,
+        version=__version__,
+        summary=summary,
+        rows=results.frame(),
+        fan=results.fan(),
+        replace=replace,
+        path=store_path(path),
+    )

@@ -1,0 +1,2 @@
+"""Planning on common random numbers: paired comparison, sweeps, capacity sizing and
+sensitivity analysis."""

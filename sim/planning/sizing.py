@@ -1,0 +1,536 @@
+"""Capacity sizing: the cheapest combination of resources that reaches the target by the
+deadline with at least a given probability.
+
+Every configuration runs on the same master seed (common random numbers), so the estimated
+probability is, almost always, non-decreasing in each resource. The search relies on that
+(monotonicity) instead of simulating the full grid:
+
+1. Simulate the all-maximum configuration: if even that misses the probability, no
+   combination within the bounds can reach it (then the search looks for the cheapest
+   configuration that reaches the highest probability found).
+2. From the scenario's own capacities, raise every resource together (steps 1, 2, 4, ...,
+   then bisection) until the probability is met.
+3. Descend: lower each resource in turn (the expensive ones first) by bisection to the least
+   value that still meets it. One pass gives a minimal configuration.
+4. Check cheaper configurations: among the lattice points cheaper than the best so far that
+   no simulated failure dominates, simulate the costliest; a failure rules out everything
+   below it, a success is descended from as in step 3. When none is left, the answer is the
+   cheapest (under monotonicity).
+
+Evaluations are memoised, and a point below a failure (or above a success) is decided
+without simulating. The answer and one unit less of each resource are always simulated, so
+the evidence does not lean on monotonicity; should one unit less meet the probability after
+all (a rare reordering at a downstream bottleneck can break monotonicity on a few seeds), the
+search goes on from there and the result says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.core.errors import InputError
+from sim.core.scenario import Scenario
+from sim.planning.sweep import Progress, ScenarioPool, point_figures, point_scenario
+from sim.run.executors import ExecutorSpec
+from sim.run.stats import rounded, wilson_interval
+
+CAPACITY_NAMES = ("slots", "suites", "beds")
+"""Scenario counts that can be sized: apheresis.slots, manufacturing.suites, infusion.beds."""
+DEFAULT_MAX_UNITS = 10
+MAX_LATTICE = 1_000_000
+"""Above this many configurations the cheaper-point check (step 4) is skipped."""
+CRITERIA = ("estimate", "lower")
+"""Meet the probability with the point estimate, or with the Wilson 95% lower bound."""
+
+Config = tuple[int, ...]
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+
+def capacity_keys(scenario: Scenario) -> list[str]:
+    """Dotted keys of the scenario's sizeable counts (slots, suites, beds)."""
+    out: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{path}.{k}" if path else str(k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}.{i}")
+        elif (
+            isinstance(node, int)
+            and not isinstance(node, bool)
+            and path.rsplit(".", 1)[-1] in CAPACITY_NAMES
+        ):
+            out.append(path)
+
+    walk(scenario.to_dict(), "")
+    return out
+
+
+def parse_resources(texts: str | Sequence[str], scenario: Scenario) -> list[str]:
+    """``"manufacturing.suites,apheresis.slots"`` (or a list of such) -> validated keys."""
+    if isinstance(texts, str):
+        texts = [texts]
+    keys = [k.strip() for t in texts for k in str(t).split(",")]
+    allowed = capacity_keys(scenario)
+    if not keys or any(not k for k in keys):
+        raise InputError(
+            f"give resources separated by commas; sizeable here: {', '.join(allowed)}",
+            source="--resources",
+        )
+    seen: list[str] = []
+    for k in keys:
+        if k not in allowed:
+            raise InputError(
+                f"is not a sizeable count of the scenario; allowed: {', '.join(allowed)}",
+                source="--resources",
+                field=k,
+            )
+        if k in seen:
+            raise InputError("is given twice", source="--resources", field=k)
+        seen.append(k)
+    return seen
+
+
+def parse_costs(texts: Sequence[str] | None, resources: Sequence[str]) -> dict[str, float] | None:
+    """``["manufacturing.suites=250000,apheresis.slots=40000"]`` -> cost of one unit of each.
+
+    None when no costs are given (then every unit costs 1: the fewest units win). Given any,
+    every sized resource needs a positive, finite cost.
+    """
+    if not texts:
+        return None
+    costs: dict[str, float] = {}
+    for text in texts:
+        for part in str(text).split(","):
+            key, eq, raw = part.partition("=")
+            key = key.strip()
+            if not eq or not key:
+                raise InputError(
+                    "a cost is dotted.key=COST, e.g. manufacturing.suites=250000",
+                    source="--cost",
+                    field=part.strip() or "(empty)",
+                )
+            if key not in resources:
+                raise InputError(
+                    f"is not a sized resource; sized: {', '.join(resources)}",
+                    source="--cost",
+                    field=key,
+                )
+            if key in costs:
+                raise InputError("is given twice", source="--cost", field=key)
+            try:
+                value = float(raw)
+            except ValueError:
+                value = math.nan
+            if not (math.isfinite(value) and value > 0):
+                raise InputError(
+                    "must be a number above 0",
+                    source="--cost",
+                    field=key,
+                    value=raw.strip(),
+                    has_value=True,
+                )
+            costs[key] = value
+    missing = [k for k in resources if k not in costs]
+    if missing:
+        raise InputError(
+            f"give a cost for every sized resource; missing: {', '.join(missing)}",
+            source="--cost",
+        )
+    return costs
+
+
+def _current(scenario: Scenario, key: str) -> int:
+    node: Any = scenario.to_dict()
+    for part in key.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return int(node)
+
+
+# --- the search on a monotone predicate (pure) ------------------------------------------------
+
+
+@dataclass
+class MonotoneSearch:
+    """Cheapest point of the lattice ``lower..upper`` where a non-decreasing predicate holds.
+
+    ``feasible`` is called only where memo and dominance cannot decide; ``asked`` lists those
+    calls in order.
+    """
+
+    feasible: Callable[[Config], bool]
+    lower: Config
+    upper: Config
+    costs: Sequence[float]
+    known: dict[Config, bool] = field(default_factory=dict)
+    asked: list[Config] = field(default_factory=list)
+
+    def cost(self, x: Config) -> float:
+        return float(sum(c * v for c, v in zip(self.costs, x, strict=True)))
+
+    def status(self, x: Config) -> bool:
+        if x in self.known:
+            return self.known[x]
+        for y, ok in self.known.items():
+            if ok and all(a >= b for a, b in zip(x, y, strict=True)):
+                return True
+            if not ok and all(a <= b for a, b in zip(x, y, strict=True)):
+                return False
+        ok = bool(self.feasible(x))
+        self.known[x] = ok
+        self.asked.append(x)
+        return ok
+
+    def raise_together(self, start: Config) -> Config | None:
+        """The least feasible point ``start + d`` (each capped at its upper bound), or None."""
+        if not self.status(self.upper):
+            return None
+        if self.status(start):
+            return start
+        top = max(u - s for s, u in zip(start, self.upper, strict=True))
+
+        def at(d: int) -> Config:
+            return tuple(min(s + d, u) for s, u in zip(start, self.upper, strict=True))
+
+        bad, d = 0, 1
+        while d < top and not self.status(at(d)):
+            bad, d = d, d * 2
+        good = min(d, top)
+        while good - bad > 1:
+            mid = (good + bad) // 2
+            if self.status(at(mid)):
+                good = mid
+            else:
+                bad = mid
+        return at(good)
+
+    def descend(self, x: Config) -> Config:
+        """A minimal feasible point below feasible ``x``: each coordinate lowered in turn
+        (costliest first) to the least value that keeps the predicate true."""
+        x = list(x)
+        order = sorted(range(len(x)), key=lambda i: (-self.costs[i], i))
+        for i in order:
+            good, bad = x[i], self.lower[i] - 1
+            while good - bad > 1:
+                mid = (good + bad) // 2
+                if self.status((*x[:i], mid, *x[i + 1 :])):
+                    good = mid
+                else:
+                    bad = mid
+            x[i] = good
+        return tuple(x)
+
+    def ask(self, x: Config) -> bool:
+        """The predicate itself at ``x`` (memoised, never inferred)."""
+        if x not in self.known:
+            self.known[x] = bool(self.feasible(x))
+            self.asked.append(x)
+        return self.known[x]
+
+    def one_less(self, x: Config) -> list[Config]:
+        """``x`` with one unit less of each coordinate above its lower bound."""
+        return [(*x[:i], v - 1, *x[i + 1 :]) for i, v in enumerate(x) if v > self.lower[i]]
+
+    def verified(self, best: Config | None) -> tuple[Config | None, list[Config]]:
+        """``best`` checked by asking the predicate itself at one unit less of each coordinate;
+        where one holds after all (a predicate that is not quite monotone), the descent goes
+        on from it. Returns the final point and the points that contradicted the inference."""
+        contradicted: list[Config] = []
+        while best is not None:
+            below = [y for y in self.one_less(best) if self.ask(y)]
+            if not below:
+                break
+            contradicted.append(below[0])
+            best = self.descend(below[0])
+        return best, contradicted
+
+    def cheapest(self, start: Config, max_lattice: int = MAX_LATTICE) -> tuple[Config | None, bool]:
+        """(the cheapest feasible point or None, whether cheaper points were all ruled out)."""
+        found = self.raise_together(start)
+        if found is None:
+            return None, True
+        best = self.descend(found)
+        axes = [np.arange(lo, hi + 1) for lo, hi in zip(self.lower, self.upper, strict=True)]
+        size = math.prod(len(a) for a in axes)
+        if size > max_lattice:
+            return best, False
+        points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(axes))
+        costs = points @ np.asarray(self.costs, dtype=float)
+        alive = costs < self.cost(best) - 1e-9
+        for y, ok in self.known.items():
+            if not ok:
+                alive &= ~np.all(points <= np.asarray(y), axis=1)
+        while alive.any():
+            idx = np.flatnonzero(alive)
+            # the costliest candidate (ties: the lexicographically largest) is maximal among
+            # the candidates, so a failure there rules out the most
+            pick = idx[np.lexsort((*points[idx].T[::-1], costs[idx]))[-1]]
+            x = tuple(int(v) for v in points[pick])
+            if self.status(x):
+                best = self.descend(x)
+                alive &= costs < self.cost(best) - 1e-9
+            else:
+                alive &= ~np.all(points <= points[pick], axis=1)
+        return best, True
+
+
+# --- sizing by simulation ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The figures of one configuration (all on the same seed)."""
+
+    config: Config
+    hits: int
+    n: int
+    figures: dict[str, Any]
+
+    @property
+    def prob(self) -> float:
+        return self.hits / self.n
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        lo, hi = wilson_interval(self.hits, self.n) or (math.nan, math.nan)
+        return lo, hi
+
+
+class _Evaluator:
+    """Simulates configurations on demand, once each."""
+
+    def __init__(
+        self, scenario: Scenario, resources: Sequence[str], reps: int, seed: int, pool: ScenarioPool
+    ) -> None:
+        self.scenario, self.resources = scenario, list(resources)
+        self.reps, self.seed, self.pool = reps, seed, pool
+        self.done: dict[Config, Evaluation] = {}
+
+    def __call__(self, x: Config) -> Evaluation:
+        if x not in self.done:
+            sc = point_scenario(
+                self.scenario, dict(zip(self.resources, x, strict=True)), "--resources"
+            )
+            (table,) = self.pool.run([sc], self.reps, self.seed)
+            fig = point_figures(sc, table)
+            self.done[x] = Evaluation(x, int(fig["reached_by_deadline"]), len(table), fig)
+        return self.done[x]
+
+
+def meets(hits: int, n: int, probability: float, criterion: str = "estimate") -> bool:
+    """Whether ``hits`` of ``n`` trials meets ``probability`` (point estimate, or the Wilson
+    95% lower bound with ``criterion="lower"``)."""
+    if criterion == "lower":
+        lo, _ = wilson_interval(hits, n) or (0.0, 0.0)
+        return lo >= probability - 1e-12
+    return hits >= probability * n - 1e-9
+
+
+def size(
+    scenario: Scenario,
+    resources: Sequence[str],
+    probability: float,
+    reps: int = 200,
+    seed: int = 1,
+    costs: dict[str, float] | None = None,
+    max_units: int = DEFAULT_MAX_UNITS,
+    criterion: str = "estimate",
+    executor: str | ExecutorSpec = "serial",
+    workers: int | None = None,
+    progress: Progress = None,
+) -> dict[str, Any]:
+    """The cheapest configuration of ``resources`` (each from 1 to ``max_units``) whose
+    probability of reaching the target by the deadline is at least ``probability``, with
+    the evidence (see the module's docstring for the search). Plain data, JSON-ready."""
+    if scenario.deadline_day is None:
+        raise InputError(
+            "sizing needs a deadline: set target.deadline in the scenario or give --deadline",
+            field="target.deadline",
+        )
+    if not 0 < probability <= 1:
+        raise InputError(
+            "must be above 0 and at most 1",
+            field="--probability",
+            value=probability,
+            has_value=True,
+        )
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {CRITERIA}")
+    resources = list(resources)
+    if not resources:
+        raise InputError("give at least one resource to size", field="--resources")
+    unit_costs = [costs[k] for k in resources] if costs else [1.0] * len(resources)
+    current = [_current(scenario, k) for k in resources]
+    lower = tuple(1 for _ in resources)
+    upper = tuple(max_units for _ in resources)
+    start = tuple(min(max(v, 1), max_units) for v in current)
+
+    with ScenarioPool(executor, workers, progress) as pool:
+        evaluate = _Evaluator(scenario, resources, reps, seed, pool)
+
+        def search(pred: Callable[[Config], bool]) -> tuple[Config | None, bool, list[str]]:
+            s = MonotoneSearch(pred, lower, upper, unit_costs)
+            best, exhaustive = s.cheapest(start)
+            best, contradicted = s.verified(best)
+            notes = [
+                f"{_label(resources, y)} met the target on simulation though a configuration "
+                "above it had not (non-monotone seeds); the search went on from there"
+                for y in contradicted
+            ]
+            return best, exhaustive, notes
+
+        def wanted(x: Config) -> bool:
+            e = evaluate(x)
+            return meets(e.hits, e.n, probability, criterion)
+
+        best, exhaustive, notes = search(wanted)
+        feasible = best is not None
+        top = evaluate(upper)
+        if not feasible:
+            need = top.hits
+
+            def as_good_as_top(x: Config) -> bool:
+                return evaluate(x).hits >= need
+
+            best, exhaustive, more = search(as_good_as_top)
+            notes += more
+        assert best is not None
+        evidence = [evaluate(y) if y else None for y in _one_less_or_none(best)]
+
+    def cost_of(x: Config) -> float:
+        return float(sum(c * v for c, v in zip(unit_costs, x, strict=True)))
+
+    def describe(e: Evaluation) -> dict[str, Any]:
+        return {
+            "set": dict(zip(resources, e.config, strict=True)),
+            "cost": cost_of(e.config),
+            "units": int(sum(e.config)),
+            "prob_target_by_deadline": e.prob,
+            "prob_ci95": list(e.ci95),
+            "reached_by_deadline": e.hits,
+            "meets": meets(e.hits, e.n, probability, criterion),
+        }
+
+    answer = describe(evaluate(best))
+    answer["figures"] = evaluate(best).figures
+    one_less = []
+    for key, e in zip(resources, evidence, strict=True):
+        if e is None:
+            one_less.append({"resource": key, "set": None, "note": "already at the minimum, 1"})
+        else:
+            one_less.append({"resource": key, **describe(e)})
+    result = {
+        "scenario": scenario.name,
+        "replications": reps,
+        "seed": seed,
+        "target": scenario.target.as_dict(),
+        "probability_wanted": probability,
+        "criterion": criterion,
+        "resources": resources,
+        "costs": dict(zip(resources, unit_costs, strict=True)) if costs else None,
+        "current": dict(zip(resources, current, strict=True)),
+        "max_units": max_units,
+        "feasible": feasible,
+        "answer": answer if feasible else None,
+        "best_found": None if feasible else answer,
+        "highest_probability": None if feasible else describe(top),
+        "one_unit_less": one_less,
+        "configurations_simulated": len(evaluate.done),
+        "lattice_size": max_units ** len(resources),
+        "cheaper_points_ruled_out": exhaustive,
+        "notes": notes,
+        "evaluations": [describe(e) for e in evaluate.done.values()],
+    }
+    return rounded(result)
+
+
+def _one_less_or_none(x: Config) -> list[Config | None]:
+    return [(*x[:i], v - 1, *x[i + 1 :]) if v > 1 else None for i, v in enumerate(x)]
+
+
+def _label(resources: Sequence[str], x: Config) -> str:
+    return ", ".join(f"{k}={v}" for k, v in zip(resources, x, strict=True))
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def format_sizing(r: dict[str, Any]) -> str:
+    """The answer, its evidence and the search effort in plain words."""
+    t = r["target"]
+    want = f"{100 * r['probability_wanted']:.0f}%"
+    how = " (Wilson 95% lower bound)" if r["criterion"] == "lower" else ""
+    lines = [
+        f"Sizing {', '.join(r['resources'])} for {r['scenario']}",
+        f"  {r['replications']} replications a configuration, seed {r['seed']}, common random "
+        f"numbers; each resource from 1 to {r['max_units']}"
+        + (
+            "; unit costs " + ", ".join(f"{k} {v:,.0f}" for k, v in r["costs"].items())
+            if r["costs"]
+            else "; cost = number of units"
+        ),
+        f"  Wanted: {t['count']} {t['milestone']} by {t['deadline']} with probability at least "
+        f"{want}{how}.",
+        "",
+    ]
+    if r["feasible"]:
+        a = r["answer"]
+        lines.append(f"Answer: {_set(a['set'])}  (cost {a['cost']:,.0f})")
+        lines.append(f"  probability {_p(a)}")
+    else:
+        top, a = r["highest_probability"], r["best_found"]
+        lines += [
+            f"No combination with each resource at most {r['max_units']} reaches {want}{how}.",
+            f"  The highest probability found, with every resource at {r['max_units']}: {_p(top)}",
+            f"  The cheapest configuration reaching that: {_set(a['set'])}  (cost "
+            f"{a['cost']:,.0f}), probability {_p(a)}",
+        ]
+    lines.append("One unit less:")
+    for e in r["one_unit_less"]:
+        if e["set"] is None:
+            lines.append(f"  {e['resource']}: {e['note']}")
+        else:
+            verdict = "meets it" if e["meets"] else "falls short"
+            if not r["feasible"]:
+                verdict = (
+                    "as high"
+                    if e["reached_by_deadline"] >= r["best_found"]["reached_by_deadline"]
+                    else "lower"
+                )
+            v = e["set"][e["resource"]]
+            lines.append(f"  {e['resource']} = {v}: probability {_p(e)}: {verdict}")
+    lines += [
+        "",
+        f"Simulated {r['configurations_simulated']} of {r['lattice_size']:,} configurations"
+        + (
+            "; every cheaper configuration was ruled out (assuming more capacity never lowers "
+            "the probability on common random numbers)."
+            if r["cheaper_points_ruled_out"]
+            else "; the lattice was too large to rule out every cheaper configuration, so the "
+            "answer is minimal (one unit less of anything falls short) but may not be the "
+            "cheapest."
+        ),
+    ]
+    lines += [f"Note: {n}" for n in r["notes"]]
+    return "\n".join(lines)
+
+
+def _set(values: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def _p(e: dict[str, Any]) -> str:
+    lo, hi = e["prob_ci95"]
+    return (
+        f"{100 * e['prob_target_by_deadline']:.1f}% (95% interval {100 * lo:.1f}% to "
+        f"{100 * hi:.1f}%)"
+    )
