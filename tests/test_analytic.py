@@ -8,8 +8,8 @@ import numpy as np
 from conftest import make_scenario
 
 from sim.core.referral import referral_days
-from sim.core.streams import Streams
-from sim.run.runner import replication_seed, run_replications
+from sim.core.streams import Streams, replication_seed
+from sim.run.runner import run_replications
 
 MONTH = 365.25 / 12
 

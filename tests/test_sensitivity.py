@@ -16,7 +16,6 @@ from sim.planning.sensitivity import (
     OUTPUTS,
     Parameter,
     default_ranges,
-    format_sensitivity,
     load_ranges,
     parse_ranges,
     responses,
@@ -25,6 +24,7 @@ from sim.planning.sensitivity import (
     tornado,
     variant,
 )
+from sim.report.planning import format_sensitivity
 from sim.run.runner import run_replications
 
 RATE = Parameter("referral.sites.0.rate_per_month", 3.0, 2.0, 4.0)

@@ -16,12 +16,12 @@ from sim.core.scenario import with_overrides
 from sim.planning.sizing import (
     MonotoneSearch,
     capacity_keys,
-    format_sizing,
     meets,
     parse_costs,
     parse_resources,
     size,
 )
+from sim.report.planning import format_sizing
 from sim.run.runner import run_replications
 from sim.run.stats import prob_by
 

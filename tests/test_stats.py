@@ -10,7 +10,7 @@ import pytest
 from conftest import make_scenario
 
 from sim.run.results import RowTable
-from sim.run.runner import fan_chart, run_replications
+from sim.run.runner import run_replications
 from sim.run.stats import (
     censored_percentiles,
     day_to_date,
@@ -24,6 +24,7 @@ from sim.run.stats import (
     welch_interval,
     wilson_interval,
 )
+from sim.run.summary import fan_chart
 
 
 def test_censored_percentiles_count_unreached_as_beyond_the_horizon():

@@ -16,15 +16,15 @@ from sim.cli.planning import add_planning_parsers, cmd_planning
 from sim.core.errors import InputError
 from sim.core.scenario import with_overrides
 from sim.planning.sweep import (
-    ScenarioPool,
-    format_sweep,
     grid_points,
     parse_grid,
     point_figures,
     sweep,
     sweep_frame,
 )
+from sim.report.planning import format_sweep
 from sim.run.runner import run_replications
+from sim.run.scheduler import Scheduler
 
 # A busy trial in which manufacturing suites and beds both bind (30 infused within a year).
 BUSY = (
@@ -152,14 +152,14 @@ def test_point_figures_without_a_deadline():
     assert fig["infused_mean"] > 0
 
 
-def test_pool_matches_run_replications_on_every_executor_path():
+def test_scheduler_matches_run_replications_on_every_executor_path():
     """The pool (serial, and a process pool of 2 over blocks of many scenarios) gives the
     rows of run_replications to the bit."""
     base = make_scenario()
     scenarios = [with_overrides(base, [f"infusion.beds={b}"]) for b in (1, 2, 3)]
-    with ScenarioPool("serial") as serial, ScenarioPool("process", workers=2) as procs:
-        a = serial.run(scenarios, 8, 3)
-        b = procs.run(scenarios, 8, 3)
+    with Scheduler("serial") as serial, Scheduler("process", workers=2) as procs:
+        a = list(serial.tables(scenarios, 8, 3))
+        b = list(procs.tables(scenarios, 8, 3))
     for sc, ta, tb in zip(scenarios, a, b, strict=True):
         ref = run_replications(sc, 8, seed=3).table
         for key in ref.columns:
@@ -168,11 +168,11 @@ def test_pool_matches_run_replications_on_every_executor_path():
         assert np.array_equal(tb.vein_to_vein, ref.vein_to_vein)
 
 
-def test_pool_reports_progress_in_replications():
+def test_scheduler_reports_progress_in_replications():
     """Progress counts every replication of every scenario once."""
     done = []
-    with ScenarioPool("serial", progress=done.append) as pool:
-        pool.run([make_scenario(), make_scenario()], 3, 1)
+    with Scheduler("serial", progress=done.append) as pool:
+        list(pool.tables([make_scenario(), make_scenario()], 3, 1))
     assert sum(done) == 6
     assert pool.runs == 2
 

@@ -15,7 +15,8 @@ from sim.core.scenario import load_scenario
 from sim.forecast.backtest import backtest
 from sim.forecast.forecast import DEFAULT_PRIOR_PATIENTS, forecast
 from sim.forecast.observed import parse_log, read_log
-from sim.io.files import write_files
+from sim.io.files import write_folder
+from sim.report.forecast import format_backtest, format_forecast
 from sim.run.executors import parse_executor
 
 
@@ -107,7 +108,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         )
     summary = f.summary()
     if args.out:
-        write_files(
+        write_folder(
             Path(args.out),
             {
                 "forecast.json": lambda fh: fh.write(json.dumps(summary, indent=2) + "\n"),
@@ -140,61 +141,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             executor=executor,
             progress=update,
         )
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        cov = result["coverage"]
-        ci = result["coverage_ci95"] or [None, None]
-        print(
-            f"Backtest of {result['scenario']} at {result['as_of']}: {result['judged']} "
-            f"truths judged ({result['already_reached']} had reached the target already)"
-        )
-        if cov is not None:
-            print(
-                f"  the forecast's 80% interval held the truth in {100 * cov:.0f}% "
-                f"(95% interval {100 * ci[0]:.0f}% to {100 * ci[1]:.0f}%); truth below "
-                f"p10 {result['truth_below_p10']}, above p90 {result['truth_above_p90']}"
-            )
+    print(json.dumps(result, indent=2) if args.json else format_backtest(result))
     return 0
-
-
-def format_forecast(s: dict[str, Any]) -> str:
-    o = s["observed"]
-    lines = [
-        f"Observed to {s['as_of']}: {o['referred']} referred, {o['enrolled']} enrolled, "
-        f"{o['infused']} infused, {o['in_pathway']} still in the pathway",
-        "Posterior:",
-    ]
-    for name, site in s["posterior"]["sites"].items():
-        lines.append(
-            f"  {name}: {site['prior_rate_per_month']:.2f} -> "
-            f"{site['posterior_rate_per_month']:.2f} referrals/month "
-            f"({site['observed_referrals']} seen in {site['exposure_months']:.1f} "
-            "months at full rate)"
-        )
-    for key, label in (
-        ("screen_fail_prob", "screen failure"),
-        ("manufacturing_failed_prob", "manufacturing failed (every batch)"),
-    ):
-        b = s["posterior"][key]
-        lines.append(
-            f"  {label}: {b['prior']:.3f} -> {b['posterior_mean']:.3f} "
-            f"({b['observed_failures']:g} of {b['observed_trials']:g} observed)"
-        )
-    for key, label in (
-        ("prior_forecast", "Prior forecast (scenario alone)"),
-        ("updated_forecast", "Updated forecast"),
-    ):
-        f = s[key]
-        d = f["target_date"]
-        p = f["prob_target_by_deadline"]
-        chance = "" if p is None else f"; chance by the deadline {100 * p:.0f}%"
-        far = "beyond the horizon"
-        lines.append(
-            f"{label}: target date median {d['p50'] or far} "
-            f"(80% interval {d['p10'] or far} to {d['p90'] or far}){chance}"
-        )
-    return "\n".join(lines)
 
 
 FORECAST_COMMANDS = {"forecast": cmd_forecast, "backtest": cmd_backtest}

@@ -28,9 +28,10 @@ from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
 from sim.core.version import __version__
 from sim.io import store
-from sim.io.files import write_files
+from sim.io.files import write_folder
 from sim.io.reproduce import find_record, reproduce
-from sim.planning.compare import compare, format_comparison
+from sim.planning.compare import compare
+from sim.report.planning import format_comparison
 from sim.report.summary import format_summary
 from sim.run.executors import parse_executor
 from sim.run.runner import Results, run_replications, run_to_precision
@@ -170,7 +171,7 @@ save_results = store.save_results  # the old spelling, kept for callers of sim.c
 
 def write_outputs(results: Results, summary: dict[str, Any], out: Path) -> None:
     """Write the tables and summary into ``out``; a file appears whole or not at all."""
-    write_files(
+    write_folder(
         out,
         {
             "summary.json": lambda f: f.write(json.dumps(summary, indent=2) + "\n"),

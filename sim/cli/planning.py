@@ -17,10 +17,10 @@ from typing import Any
 from sim.cli.common import add_sim_options, float_in, int_in, progress_bar
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario, load_scenario, with_overrides
+from sim.io.files import write_folder
 from sim.planning.sensitivity import (
     METHODS,
     default_ranges,
-    format_sensitivity,
     load_ranges,
     runs_needed,
     sensitivity,
@@ -28,12 +28,12 @@ from sim.planning.sensitivity import (
 from sim.planning.sizing import (
     CRITERIA,
     DEFAULT_MAX_UNITS,
-    format_sizing,
     parse_costs,
     parse_resources,
     size,
 )
-from sim.planning.sweep import format_sweep, parse_grid, sweep, write_sweep
+from sim.planning.sweep import parse_grid, sweep, sweep_frame
+from sim.report.planning import format_sensitivity, format_sizing, format_sweep
 from sim.run.executors import parse_executor
 
 
@@ -154,7 +154,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     with progress_bar(n * args.reps, args.quiet, "sweep") as update:
         result = sweep(scenario, grid, args.reps, args.seed, executor=executor, progress=update)
     if args.out:
-        write_sweep(result, Path(args.out))
+        write_folder(
+            Path(args.out),
+            {
+                "sweep.json": lambda f: f.write(json.dumps(result, indent=2) + "\n"),
+                "sweep.csv": lambda f: sweep_frame(result).to_csv(f, index=False),
+            },
+        )
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -6,9 +6,8 @@ import argparse
 import json
 from typing import Any
 
-import pandas as pd
-
 from sim.io import store
+from sim.report.runs import format_run, format_run_list
 
 _STORE_HELP = f"run store file (default: ${store.ENV_VAR}, else {store.DEFAULT_PATH.as_posix()})"
 
@@ -59,70 +58,3 @@ def cmd_runs(args: argparse.Namespace) -> int:
     else:  # pragma: no cover - argparse allows only the choices above
         raise AssertionError(action)
     return 0
-
-
-def _pct(x: Any) -> str:
-    return "n/a" if x is None or pd.isna(x) else f"{100 * float(x):.0f}%"
-
-
-def _text(x: Any) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and pd.isna(x)) else str(x)
-
-
-def format_run_list(runs: pd.DataFrame, source: str) -> str:
-    """The saved runs as a text table, oldest first."""
-    if runs.empty:
-        return f"No saved runs in {source}"
-    header = ("name", "created (UTC)", "scenario", "seed", "reps", "P(by deadline)", "median date")
-    table = [
-        (
-            r.name,
-            str(r.created).replace("T", " ").removesuffix("+00:00"),
-            r.scenario_name,
-            str(r.seed),
-            str(r.replications),
-            _pct(r.prob_target_by_deadline),
-            _text(r.target_date_p50),
-        )
-        for r in runs.itertuples(index=False)
-    ]
-    widths = [min(40, max(len(row[i]) for row in [header, *table])) for i in range(len(header))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    return "\n".join([line(header), *(line(row) for row in table)])
-
-
-def format_run(run: store.StoredRun) -> str:
-    """A few lines: what was run, and the headline figures of its summary."""
-    s = run.summary
-    lines = [
-        f"Run: {run.name}  (saved {run.created}, cart-trial-sim {run.version})",
-        f"Scenario: {run.scenario_name}  ({run.replications} replications, seed {run.seed}, "
-        f"digest {run.scenario_digest[:12]})",
-    ]
-    target = s.get("target") or {}
-    if target:
-        deadline = f" by {target['deadline']}" if target.get("deadline") else ""
-        lines.append(f"Target: {target.get('count')} {target.get('milestone')}{deadline}")
-    if s.get("prob_target_by_deadline") is not None:
-        ci = s.get("prob_target_by_deadline_ci95") or [None, None]
-        lines.append(
-            f"  Chance of reaching the target by the deadline: "
-            f"{_pct(s['prob_target_by_deadline'])} (95% interval {_pct(ci[0])} to {_pct(ci[1])})"
-        )
-    dates = s.get("target_date") or {}
-    if dates:
-        beyond = "beyond the horizon"
-        lines.append(
-            f"  Target date: median {dates.get('p50') or beyond}; 80% of trials between "
-            f"{dates.get('p10') or beyond} and {dates.get('p90') or beyond}"
-        )
-    completion = (s.get("primary_completion_date") or {}).get("p50")
-    if "primary_completion_date" in s:
-        lines.append(
-            f"  Primary completion (target + follow-up): median "
-            f"{completion or 'beyond the horizon'}"
-        )
-    return "\n".join(lines)

@@ -22,11 +22,12 @@ from scipy import special
 from sim.core.model import Observed, run_trial
 from sim.core.referral import cumulative_intensity
 from sim.core.scenario import DAYS_PER_MONTH, Scenario
-from sim.core.streams import Streams
+from sim.core.streams import Streams, replication_seed
 from sim.forecast.observed import ObservedLog, observed_state
-from sim.run.executors import ExecutorSpec, parse_executor, run_rows
+from sim.run.executors import ExecutorSpec, as_spec
 from sim.run.results import RowTable, summary_row
-from sim.run.runner import Results, replication_seed, run_replications
+from sim.run.runner import Results, run_replications
+from sim.run.scheduler import run_rows
 from sim.run.stats import rounded
 
 DEFAULT_PRIOR_WEIGHT_MONTHS = 6.0
@@ -289,7 +290,7 @@ def forecast(
     with_prior: bool = True,
 ) -> Forecast:
     """The prior forecast (the scenario alone) and the updated one (from the as-of date)."""
-    spec = executor if isinstance(executor, ExecutorSpec) else parse_executor(executor)
+    spec = as_spec(executor)
     post = update(scenario, log, prior_weight_months, prior_patients)
     state = observed_state(log, scenario)
     updated_sc = posterior_scenario(scenario, post)

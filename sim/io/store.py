@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.errors import InputError
-from sim.io.files import write_files
+from sim.io.files import write_folder
 
 ENV_VAR = "CART_TRIAL_SIM_STORE"
 DEFAULT_PATH = Path("runs") / "runs.sqlite"
@@ -565,7 +565,7 @@ def export_run(
         "replications.csv": lambda f: rows.to_csv(f, index=False),
         "fan.csv": lambda f: run.fan.to_csv(f, index=False),
     }
-    return write_files(out, files)
+    return write_folder(out, files)
 
 
 def save_results(

@@ -82,29 +82,3 @@ def compare(
             {"scenario": run.scenario.name, "minus": scenarios[0].name, "paired": diffs}
         )
     return rounded(out)
-
-
-def format_comparison(c: dict[str, Any]) -> str:
-    """A readable table of paired differences."""
-    lines = [
-        f"Paired comparison on common random numbers ({c['replications']} replications, "
-        f"seed {c['seed']}); differences are scenario minus {c['reference']!r}."
-    ]
-    for block in c["differences"]:
-        lines += [
-            "",
-            f"{block['scenario']} - {block['minus']}:",
-            f"  {'figure':<44}{'mean diff':>11}  {'paired 95% CI':>22}  {'unpaired 95% CI':>22}",
-        ]
-        for key, d in block["paired"].items():
-            lo, hi = d["ci95"]
-            ulo, uhi = d["unpaired_ci95"]
-            lines.append(
-                f"  {c['metrics'][key]:<44}{_f(d['mean']):>11}  "
-                f"{_f(lo) + ' to ' + _f(hi):>22}  {_f(ulo) + ' to ' + _f(uhi):>22}"
-            )
-    return "\n".join(lines)
-
-
-def _f(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.3g}"

@@ -34,9 +34,10 @@ import numpy as np
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario
 from sim.core.yamlio import parse_yaml, read_text
-from sim.planning.sweep import Progress, ScenarioPool, point_scenario
+from sim.planning.sweep import point_scenario
 from sim.run.executors import ExecutorSpec
 from sim.run.results import RowTable
+from sim.run.scheduler import Progress, Scheduler
 from sim.run.stats import prob_by, rounded
 
 METHODS = ("oat", "morris", "sobol")
@@ -338,11 +339,11 @@ def variant(scenario: Scenario, params: Sequence[Parameter], values: Sequence[fl
 
 
 def _run_all(
-    scenarios: Sequence[Scenario], reps: int, seed: int, pool: ScenarioPool
+    scenarios: Sequence[Scenario], reps: int, seed: int, pool: Scheduler
 ) -> list[dict[str, float | None]]:
     return [
         responses(sc, table)
-        for sc, table in zip(scenarios, pool.imap(scenarios, reps, seed), strict=True)
+        for sc, table in zip(scenarios, pool.tables(scenarios, reps, seed), strict=True)
     ]
 
 
@@ -394,7 +395,7 @@ def tornado(
 
 
 def oat(
-    scenario: Scenario, params: Sequence[Parameter], reps: int, seed: int, pool: ScenarioPool
+    scenario: Scenario, params: Sequence[Parameter], reps: int, seed: int, pool: Scheduler
 ) -> dict[str, Any]:
     """One at a time: the base run and each parameter at its low and high end."""
     scenarios = [scenario]
@@ -447,7 +448,7 @@ def morris(
     params: Sequence[Parameter],
     reps: int,
     seed: int,
-    pool: ScenarioPool,
+    pool: Scheduler,
     trajectories: int = 10,
     levels: int = 4,
 ) -> dict[str, Any]:
@@ -474,7 +475,7 @@ def sobol(
     params: Sequence[Parameter],
     reps: int,
     seed: int,
-    pool: ScenarioPool,
+    pool: Scheduler,
     samples: int = 64,
 ) -> dict[str, Any]:
     """Sobol indices from ``samples`` x (parameters + 2) runs (Saltelli's scheme, first and
@@ -553,7 +554,7 @@ def sensitivity(
         raise InputError("there is no parameter to vary", field="ranges")
     if method != "oat":
         _salib()
-    with ScenarioPool(executor, workers, progress) as pool:
+    with Scheduler(executor, workers, progress) as pool:
         if method == "oat":
             body = oat(scenario, params, reps, seed, pool)
         elif method == "morris":
@@ -572,61 +573,3 @@ def sensitivity(
             **body,
         }
     )
-
-
-# --- text --------------------------------------------------------------------------------------
-
-
-def format_sensitivity(r: dict[str, Any], width: int = 30) -> str:
-    """Tornado bars (oat) or index tables (morris, sobol)."""
-    lines = [
-        f"Sensitivity ({r['method']}) of {r['scenario']}: {len(r['parameters'])} parameters, "
-        f"{r['runs']} runs of {r['replications']} replications, seed {r['seed']} (common "
-        "random numbers).",
-    ]
-    name_w = max([len(p["key"]) for p in r["parameters"]] + [9])
-    if r["method"] == "oat":
-        for name, rows in r["tornado"].items():
-            y0 = r["base"][name]
-            top = max([row["swing"] for row in rows] + [0]) or 1.0
-            fmt = ".3f" if name.startswith("prob") else ".0f"
-            lines += ["", f"{OUTPUTS[name]}: {format(y0, fmt)} at the scenario's values"]
-            lines.append(
-                f"  {'parameter':<{name_w}}  {'low .. high':>23}  {'at low .. at high':>19}  swing"
-            )
-            for row in rows:
-                bar = "#" * round(width * row["swing"] / top)
-                rng = f"{row['low']:.4g} .. {row['high']:.4g}"
-                ys = f"{format(row['at_low'], fmt)} .. {format(row['at_high'], fmt)}"
-                lines.append(
-                    f"  {row['parameter']:<{name_w}}  {rng:>23}  {ys:>19}  "
-                    f"{format(row['swing'], fmt)} {bar}"
-                )
-    else:
-        cols = (
-            ("mu_star", "mu_star_conf", "sigma")
-            if r["method"] == "morris"
-            else ("S1", "S1_conf", "ST", "ST_conf")
-        )
-        for name, rows in r["indices"].items():
-            lines += ["", f"{OUTPUTS[name]}:"]
-            lines.append(f"  {'parameter':<{name_w}}" + "".join(f"{c:>14}" for c in cols))
-            for row in rows:
-                lines.append(
-                    f"  {row['parameter']:<{name_w}}" + "".join(f"{_g(row[c]):>14}" for c in cols)
-                )
-        if r["method"] == "morris":
-            lines.append(
-                "\nmu*: mean absolute change of the figure when a parameter moves across its "
-                "range (Morris grid steps); sigma: spread of those changes (interactions)."
-            )
-        else:
-            lines.append(
-                "\nS1: share of the figure's variance due to the parameter alone; ST: with "
-                "its interactions; _conf: half-width of the 95% bootstrap interval."
-            )
-    return "\n".join(lines)
-
-
-def _g(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.4g}"

@@ -35,8 +35,9 @@ import numpy as np
 
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario
-from sim.planning.sweep import Progress, ScenarioPool, point_figures, point_scenario
+from sim.planning.sweep import point_figures, point_scenario
 from sim.run.executors import ExecutorSpec
+from sim.run.scheduler import Progress, Scheduler
 from sim.run.stats import rounded, wilson_interval
 
 CAPACITY_NAMES = ("slots", "suites", "beds")
@@ -309,7 +310,7 @@ class _Evaluator:
     """Simulates configurations on demand, once each."""
 
     def __init__(
-        self, scenario: Scenario, resources: Sequence[str], reps: int, seed: int, pool: ScenarioPool
+        self, scenario: Scenario, resources: Sequence[str], reps: int, seed: int, pool: Scheduler
     ) -> None:
         self.scenario, self.resources = scenario, list(resources)
         self.reps, self.seed, self.pool = reps, seed, pool
@@ -320,7 +321,7 @@ class _Evaluator:
             sc = point_scenario(
                 self.scenario, dict(zip(self.resources, x, strict=True)), "--resources"
             )
-            (table,) = self.pool.run([sc], self.reps, self.seed)
+            (table,) = self.pool.tables([sc], self.reps, self.seed)
             fig = point_figures(sc, table)
             self.done[x] = Evaluation(x, int(fig["reached_by_deadline"]), len(table), fig)
         return self.done[x]
@@ -374,7 +375,7 @@ def size(
     upper = tuple(max_units for _ in resources)
     start = tuple(min(max(v, 1), max_units) for v in current)
 
-    with ScenarioPool(executor, workers, progress) as pool:
+    with Scheduler(executor, workers, progress) as pool:
         evaluate = _Evaluator(scenario, resources, reps, seed, pool)
 
         def search(pred: Callable[[Config], bool]) -> tuple[Config | None, bool, list[str]]:
@@ -459,78 +460,3 @@ def _one_less_or_none(x: Config) -> list[Config | None]:
 
 def _label(resources: Sequence[str], x: Config) -> str:
     return ", ".join(f"{k}={v}" for k, v in zip(resources, x, strict=True))
-
-
-# --- text ------------------------------------------------------------------------------------
-
-
-def format_sizing(r: dict[str, Any]) -> str:
-    """The answer, its evidence and the search effort in plain words."""
-    t = r["target"]
-    want = f"{100 * r['probability_wanted']:.0f}%"
-    how = " (Wilson 95% lower bound)" if r["criterion"] == "lower" else ""
-    lines = [
-        f"Sizing {', '.join(r['resources'])} for {r['scenario']}",
-        f"  {r['replications']} replications a configuration, seed {r['seed']}, common random "
-        f"numbers; each resource from 1 to {r['max_units']}"
-        + (
-            "; unit costs " + ", ".join(f"{k} {v:,.0f}" for k, v in r["costs"].items())
-            if r["costs"]
-            else "; cost = number of units"
-        ),
-        f"  Wanted: {t['count']} {t['milestone']} by {t['deadline']} with probability at least "
-        f"{want}{how}.",
-        "",
-    ]
-    if r["feasible"]:
-        a = r["answer"]
-        lines.append(f"Answer: {_set(a['set'])}  (cost {a['cost']:,.0f})")
-        lines.append(f"  probability {_p(a)}")
-    else:
-        top, a = r["highest_probability"], r["best_found"]
-        lines += [
-            f"No combination with each resource at most {r['max_units']} reaches {want}{how}.",
-            f"  The highest probability found, with every resource at {r['max_units']}: {_p(top)}",
-            f"  The cheapest configuration reaching that: {_set(a['set'])}  (cost "
-            f"{a['cost']:,.0f}), probability {_p(a)}",
-        ]
-    lines.append("One unit less:")
-    for e in r["one_unit_less"]:
-        if e["set"] is None:
-            lines.append(f"  {e['resource']}: {e['note']}")
-        else:
-            verdict = "meets it" if e["meets"] else "falls short"
-            if not r["feasible"]:
-                verdict = (
-                    "as high"
-                    if e["reached_by_deadline"] >= r["best_found"]["reached_by_deadline"]
-                    else "lower"
-                )
-            v = e["set"][e["resource"]]
-            lines.append(f"  {e['resource']} = {v}: probability {_p(e)}: {verdict}")
-    lines += [
-        "",
-        f"Simulated {r['configurations_simulated']} of {r['lattice_size']:,} configurations"
-        + (
-            "; every cheaper configuration was ruled out (assuming more capacity never lowers "
-            "the probability on common random numbers)."
-            if r["cheaper_points_ruled_out"]
-            else "; the lattice was too large to rule out every cheaper configuration, so the "
-            "answer is minimal (one unit less of anything falls short) but may not be the "
-            "cheapest."
-        ),
-    ]
-    lines += [f"Note: {n}" for n in r["notes"]]
-    return "\n".join(lines)
-
-
-def _set(values: dict[str, int]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in values.items())
-
-
-def _p(e: dict[str, Any]) -> str:
-    lo, hi = e["prob_ci95"]
-    return (
-        f"{100 * e['prob_target_by_deadline']:.1f}% (95% interval {100 * lo:.1f}% to "
-        f"{100 * hi:.1f}%)"
-    )

@@ -4,136 +4,33 @@ Every point runs with the same master seed, so replication ``r`` of each point m
 patients at the same times (common random numbers): differences between points are caused by
 the values swept, not by chance, and more capacity never hurts on the same seeds.
 
-:class:`ScenarioPool` runs the replications of many scenarios on one executor (serial, a
-process pool, or a Dask cluster) that stays open across calls; sizing and sensitivity use it
-too. The figures of a point are a pure function of its per-replication rows
-(:func:`point_figures`).
+The points run on one :class:`sim.run.scheduler.Scheduler`; the figures of a point are a
+pure function of its per-replication rows (:func:`point_figures`).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import os
-import tempfile
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.core.errors import InputError
 from sim.core.model import RESOURCES
 from sim.core.scenario import Scenario, with_overrides
 from sim.core.yamlio import parse_yaml
-from sim.run.executors import ExecutorSpec, WorkerPool, parse_executor, rows_block, runs_in_process
+from sim.run.executors import ExecutorSpec
 from sim.run.results import RowTable
+from sim.run.scheduler import Progress, Scheduler
 from sim.run.stats import censored_percentiles, prob_by, rounded, wilson_interval
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_GRID_POINTS = 10_000
 """A sweep of more points than this is refused (split it, or narrow the grid)."""
-
-Progress = Callable[[int], None] | None
-
-
-# --- running many scenarios -----------------------------------------------------------------
-
-
-class ScenarioPool:
-    """Runs the replications of many scenarios on one executor, kept open across calls.
-
-    ``run(scenarios, reps, seed)[i]`` has the same rows as
-    ``run_replications(scenarios[i], reps, seed).table``, whatever the executor and the
-    number of workers: replication ``r`` is seeded by the master seed and ``r`` only.
-    Use it as a context manager so the worker processes (or the Dask cluster) are closed.
-    """
-
-    def __init__(
-        self,
-        executor: str | ExecutorSpec = "serial",
-        workers: int | None = None,
-        progress: Progress = None,
-    ) -> None:
-        self.spec = (
-            executor if isinstance(executor, ExecutorSpec) else parse_executor(executor, workers)
-        )
-        self._workers = WorkerPool(self.spec, workers)
-        self.workers = self._workers.workers
-        self.progress = progress
-        self.runs = 0
-        """Scenarios simulated so far (each of ``reps`` replications)."""
-
-    def __enter__(self) -> ScenarioPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._workers.close()
-
-    def run(self, scenarios: Sequence[Scenario], reps: int, seed: int) -> list[RowTable]:
-        """The per-replication rows of each scenario, in order."""
-        return list(self.imap(scenarios, reps, seed))
-
-    def imap(self, scenarios: Iterable[Scenario], reps: int, seed: int) -> Iterator[RowTable]:
-        """Like :meth:`run`, one table at a time; only a window of scenarios is in flight,
-        so memory stays bounded however many scenarios there are."""
-        if reps < 1:
-            raise ValueError("reps must be at least 1")
-        scenarios = list(scenarios)
-        if not scenarios:
-            return
-        if runs_in_process(self._workers.spec, reps * len(scenarios)):
-            for sc in scenarios:
-                yield self._serial(sc, reps, seed)
-            return
-
-        def submit(*args: Any) -> Any:
-            return self._workers.submit(rows_block, *args)
-
-        bounds = _bounds(reps, len(scenarios), self.workers)
-        in_flight = max(4 * self.workers, len(bounds))
-        pending: deque[list[tuple[Any, int]]] = deque()
-        todo = iter(scenarios)
-
-        def fill() -> None:
-            while sum(len(p) for p in pending) < in_flight:
-                sc = next(todo, None)
-                if sc is None:
-                    return
-                pending.append([(submit(sc, seed, a, b), b - a) for a, b in bounds])
-
-        fill()
-        while pending:
-            parts = []
-            for fut, n in pending.popleft():
-                parts.append(fut.result())
-                if self.progress is not None:
-                    self.progress(n)
-            self.runs += 1
-            yield RowTable.concat(parts)
-            fill()
-
-    def _serial(self, scenario: Scenario, reps: int, seed: int) -> RowTable:
-        parts = []
-        step = 50 if self.progress is not None else reps
-        for a in range(0, reps, step):
-            b = min(a + step, reps)
-            parts.append(rows_block(scenario, seed, a, b))
-            if self.progress is not None:
-                self.progress(b - a)
-        self.runs += 1
-        return RowTable.concat(parts)
-
-
-def _bounds(reps: int, n_scenarios: int, workers: int) -> list[tuple[int, int]]:
-    """Blocks of replications of one scenario: enough blocks in all to keep workers busy."""
-    per = max(1, math.ceil(4 * workers / n_scenarios))
-    size = min(250, max(1, math.ceil(reps / per)))
-    return [(a, min(a + size, reps)) for a in range(0, reps, size)]
 
 
 # --- the figures of one point ------------------------------------------------------------------
@@ -307,9 +204,9 @@ def sweep(
     points = grid_points(grid)
     scenarios = [point_scenario(scenario, p) for p in points]  # all validated before running
     rows = []
-    with ScenarioPool(executor, workers, progress) as pool:
+    with Scheduler(executor, workers, progress) as scheduler:
         for point, sc, table in zip(
-            points, scenarios, pool.imap(scenarios, reps, seed), strict=True
+            points, scenarios, scheduler.tables(scenarios, reps, seed), strict=True
         ):
             rows.append({"set": point, **point_figures(sc, table)})
     return rounded(
@@ -326,94 +223,11 @@ def sweep(
 
 def sweep_frame(result: dict[str, Any]) -> pd.DataFrame:
     """One row a grid point: the swept keys, then the figures."""
+    import pandas as pd
+
     keys = list(result["grid"])
     records = [
         {**{k: p["set"][k] for k in keys}, **{k: v for k, v in p.items() if k != "set"}}
         for p in result["points"]
     ]
     return pd.DataFrame.from_records(records)
-
-
-def write_sweep(result: dict[str, Any], out: Path) -> list[Path]:
-    """Write ``sweep.json`` and ``sweep.csv`` into ``out``; each file appears whole or not at
-    all."""
-    import json
-
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the folder ({exc.strerror})", source=str(out)) from None
-    files = {
-        "sweep.json": lambda f: f.write(json.dumps(result, indent=2) + "\n"),
-        "sweep.csv": lambda f: sweep_frame(result).to_csv(f, index=False),
-    }
-    written = []
-    for name, write in files.items():
-        target = out / name
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
-            with os.fdopen(fd, "w", newline="") as fh:
-                write(fh)
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise InputError(f"cannot write ({exc.strerror})", source=str(target)) from None
-        written.append(target)
-    return written
-
-
-def format_sweep(result: dict[str, Any]) -> str:
-    """A readable table of the sweep, one line a grid point."""
-    t = result["target"]
-    deadline = f" by {t['deadline']}" if t["deadline"] else ""
-    lines = [
-        f"Sweep of {result['scenario']} ({result['replications']} replications a point, seed "
-        f"{result['seed']}, common random numbers); target {t['count']} {t['milestone']}"
-        f"{deadline}.",
-        "",
-    ]
-    keys = list(result["grid"])
-    heads = [*keys, "P(deadline)", "95% interval", "median d", "p10-p90 d", "reached"]
-    heads += ["infused", "deteriorated", "vein-to-vein d"]
-    heads += [f"{r} util/wait" for r in RESOURCES]
-    table = []
-    for p in result["points"]:
-        row = [str(p["set"][k]) for k in keys]
-        row += [
-            _pct(p["prob_target_by_deadline"]),
-            _interval(p["prob_ci95_low"], p["prob_ci95_high"]),
-            _num(p["time_to_target_p50_days"], ".0f"),
-            f"{_num(p['time_to_target_p10_days'], '.0f')}-"
-            f"{_num(p['time_to_target_p90_days'], '.0f')}",
-            _pct(p["reached_fraction"]),
-            _num(p["infused_mean"]),
-            _num(p["deteriorated_mean"]),
-            _num(p["vein_to_vein_mean_days"]),
-        ]
-        row += [
-            f"{_pct(p[f'{r}_utilization'])}/{_num(p[f'{r}_mean_wait_days'], '.2f')}"
-            for r in RESOURCES
-        ]
-        table.append(row)
-    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(heads)]
-    lines.append("  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True)))
-    for row in table:
-        lines.append("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
-    lines += [
-        "",
-        "P(deadline): share of trials reaching the target by the deadline (Wilson 95% interval);"
-        " days to target n/a = beyond the horizon; util/wait = mean utilisation / mean wait in"
-        " days.",
-    ]
-    return "\n".join(lines)
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.0f}%"
-
-
-def _num(x: float | None, fmt: str = ".1f") -> str:
-    return "n/a" if x is None else format(x, fmt)
-
-
-def _interval(lo: float | None, hi: float | None) -> str:
-    return "n/a" if lo is None or hi is None else f"{100 * lo:.0f}-{100 * hi:.0f}%"

@@ -1,21 +1,34 @@
-"""A readable text table of a summary (the ``run`` command's default output)."""
+"""A run's summary as readable text (the ``run`` command's default output)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-
-def _num(x: float | None, fmt: str = ".1f") -> str:
-    return "n/a" if x is None else format(x, fmt)
+from sim.report.text import BEYOND, chance, days, num, pct
 
 
-def _days(x: float | None) -> str:
-    """Days, or where a percentile falls among the trials that never reach the target."""
-    return "beyond the horizon" if x is None else f"{x:.1f}"
+def target_lines(s: dict[str, Any]) -> list[str]:
+    """The chance by the deadline, the target date and the primary completion of a summary
+    (each where the summary has it)."""
+    lines = []
+    if s.get("prob_target_by_deadline") is not None:
+        ci = s.get("prob_target_by_deadline_ci95") or [None, None]
+        lines.append(
+            "  Chance of reaching the target by the deadline: "
+            f"{chance(s['prob_target_by_deadline'], ci)}"
+        )
+    dates = s.get("target_date") or {}
+    if dates:
+        lines.append(
+            f"  Target date: median {dates.get('p50') or BEYOND}; 80% of trials between "
+            f"{dates.get('p10') or BEYOND} and {dates.get('p90') or BEYOND}"
+        )
+    return lines
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.0f}%"
+def completion_line(s: dict[str, Any]) -> str:
+    p50 = (s.get("primary_completion_date") or {}).get("p50")
+    return f"  Primary completion (target + follow-up): median {p50 or BEYOND}"
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -27,25 +40,14 @@ def format_summary(s: dict[str, Any]) -> str:
         f"start {s['start_date']})",
         f"Target: {t['count']} {t['milestone']}"
         + (f" by {t['deadline']}" if t["deadline"] else ""),
-    ]
-    if s["prob_target_by_deadline"] is not None:
-        lo, hi = s["prob_target_by_deadline_ci95"]
-        lines.append(
-            f"  Chance of reaching the target by the deadline: "
-            f"{_pct(s['prob_target_by_deadline'])} (95% interval {_pct(lo)} to {_pct(hi)})"
-        )
-    d = s["target_date"]
-    lines += [
-        f"  Target date: median {d['p50'] or 'beyond the horizon'}; 80% of trials between "
-        f"{d['p10'] or 'beyond the horizon'} and {d['p90'] or 'beyond the horizon'}",
-        f"  Days to target: median {_days(tt['p50'])}, p10 {_days(tt['p10'])}, p90 "
-        f"{_days(tt['p90'])}; reached in {_pct(tt['reached_fraction'])} of trials",
-        f"  Primary completion (target + follow-up): median "
-        f"{s['primary_completion_date']['p50'] or 'beyond the horizon'}",
+        *target_lines(s),
+        f"  Days to target: median {days(tt['p50'])}, p10 {days(tt['p10'])}, p90 "
+        f"{days(tt['p90'])}; reached in {pct(tt['reached_fraction'])} of trials",
+        completion_line(s),
         "",
         "Patient flow (mean per trial):",
         "  " + " -> ".join(f"{k} {v:.1f}" for k, v in s["funnel"].items()),
-        f"  share of enrolled patients infused: {_pct(s['share_enrolled_infused'])}",
+        f"  share of enrolled patients infused: {pct(s['share_enrolled_infused'])}",
         "Outcomes (mean per trial):",
         "  " + ", ".join(f"{k} {v:.1f}" for k, v in s["outcomes"].items()),
         "",
@@ -54,14 +56,14 @@ def format_summary(s: dict[str, Any]) -> str:
     ]
     for name, r in s["resources"].items():
         lines.append(
-            f"{name:<15}{r['capacity']:>9}{_pct(r['utilization']):>13}"
-            f"{_num(r['mean_wait_days'], '.2f'):>15}{_num(r['mean_queue_length'], '.3f'):>12}"
+            f"{name:<15}{r['capacity']:>9}{pct(r['utilization']):>13}"
+            f"{num(r['mean_wait_days'], '.2f'):>15}{num(r['mean_queue_length'], '.3f'):>12}"
         )
     v = s["vein_to_vein_days"]
     lines += [
         "",
-        f"Vein-to-vein (apheresis to infusion), days: mean {_num(v['mean'])}, median "
-        f"{_num(v['p50'])}, p90 {_num(v['p90'])}",
+        f"Vein-to-vein (apheresis to infusion), days: mean {num(v['mean'])}, median "
+        f"{num(v['p50'])}, p90 {num(v['p90'])}",
         f"Per trial: {s['bed_days']:.0f} bed-days, {s['icu_days']:.0f} ICU-days, "
         f"fludarabine {s['fludarabine_mg'] / 1000:.1f} g, cyclophosphamide "
         f"{s['cyclophosphamide_mg'] / 1000:.1f} g",

@@ -21,7 +21,6 @@ import math
 import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -39,10 +38,11 @@ from sim.core.errors import InputError
 from sim.core.model import OUTCOMES, RESOURCES, run_trial
 from sim.core.referral import referral_days
 from sim.core.scenario import DAYS_PER_MONTH, Scenario, load_scenario, validate_scenario
-from sim.core.streams import Streams
+from sim.core.streams import Streams, replication_seed
 from sim.core.version import __version__
+from sim.io.files import write_file
 from sim.run.results import FUNNEL
-from sim.run.runner import Replication, replication_seed, run_replications, simulate
+from sim.run.runner import Replication, run_replications, simulate
 from sim.run.stats import wilson_interval
 
 DEFAULT_OUT = "docs/validation.md"
@@ -1089,18 +1089,6 @@ def format_report(groups: Sequence[CheckGroup], cfg: VerifyConfig, command: str)
     return "\n".join(lines)
 
 
-def write_report(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"cannot write the report ({exc.strerror})", source=str(path)) from None
-
-
 def verify(
     cfg: VerifyConfig,
     out: str | Path = DEFAULT_OUT,
@@ -1124,7 +1112,7 @@ def verify(
     groups = run_checks(cfg, checks, workers=workers, progress=show)
     out = Path(out)
     text = format_report(groups, cfg, command or command_line(cfg, out.as_posix()))
-    write_report(out, text)
+    write_file(out, text)
     _, total, failed = summary_counts(groups)
     took = time.perf_counter() - start
     if failed:

@@ -1,0 +1,198 @@
+"""The planning tools' answers as text: paired comparison, sweep, sizing, sensitivity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sim.core.model import RESOURCES
+from sim.report.text import assignments, chance, num, pct, pct_interval
+
+
+def format_comparison(c: dict[str, Any]) -> str:
+    """A readable table of paired differences."""
+    lines = [
+        f"Paired comparison on common random numbers ({c['replications']} replications, "
+        f"seed {c['seed']}); differences are scenario minus {c['reference']!r}."
+    ]
+    for block in c["differences"]:
+        lines += [
+            "",
+            f"{block['scenario']} - {block['minus']}:",
+            f"  {'figure':<44}{'mean diff':>11}  {'paired 95% CI':>22}  {'unpaired 95% CI':>22}",
+        ]
+        for key, d in block["paired"].items():
+            lo, hi = d["ci95"]
+            ulo, uhi = d["unpaired_ci95"]
+            lines.append(
+                f"  {c['metrics'][key]:<44}{num(d['mean'], '.3g'):>11}  "
+                f"{_both(lo, hi):>22}  {_both(ulo, uhi):>22}"
+            )
+    return "\n".join(lines)
+
+
+def format_sweep(result: dict[str, Any]) -> str:
+    """A readable table of the sweep, one line a grid point."""
+    t = result["target"]
+    deadline = f" by {t['deadline']}" if t["deadline"] else ""
+    lines = [
+        f"Sweep of {result['scenario']} ({result['replications']} replications a point, seed "
+        f"{result['seed']}, common random numbers); target {t['count']} {t['milestone']}"
+        f"{deadline}.",
+        "",
+    ]
+    keys = list(result["grid"])
+    heads = [*keys, "P(deadline)", "95% interval", "median d", "p10-p90 d", "reached"]
+    heads += ["infused", "deteriorated", "vein-to-vein d"]
+    heads += [f"{r} util/wait" for r in RESOURCES]
+    table = []
+    for p in result["points"]:
+        row = [str(p["set"][k]) for k in keys]
+        row += [
+            pct(p["prob_target_by_deadline"]),
+            pct_interval(p["prob_ci95_low"], p["prob_ci95_high"], sep="-"),
+            num(p["time_to_target_p50_days"], ".0f"),
+            f"{num(p['time_to_target_p10_days'], '.0f')}-"
+            f"{num(p['time_to_target_p90_days'], '.0f')}",
+            pct(p["reached_fraction"]),
+            num(p["infused_mean"]),
+            num(p["deteriorated_mean"]),
+            num(p["vein_to_vein_mean_days"]),
+        ]
+        row += [
+            f"{pct(p[f'{r}_utilization'])}/{num(p[f'{r}_mean_wait_days'], '.2f')}"
+            for r in RESOURCES
+        ]
+        table.append(row)
+    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(heads)]
+    lines.append("  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True)))
+    for row in table:
+        lines.append("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+    lines += [
+        "",
+        "P(deadline): share of trials reaching the target by the deadline (Wilson 95% interval);"
+        " days to target n/a = beyond the horizon; util/wait = mean utilisation / mean wait in"
+        " days.",
+    ]
+    return "\n".join(lines)
+
+
+def format_sizing(r: dict[str, Any]) -> str:
+    """The answer, its evidence and the search effort in plain words."""
+    t = r["target"]
+    want = f"{100 * r['probability_wanted']:.0f}%"
+    how = " (Wilson 95% lower bound)" if r["criterion"] == "lower" else ""
+    lines = [
+        f"Sizing {', '.join(r['resources'])} for {r['scenario']}",
+        f"  {r['replications']} replications a configuration, seed {r['seed']}, common random "
+        f"numbers; each resource from 1 to {r['max_units']}"
+        + (
+            "; unit costs " + ", ".join(f"{k} {v:,.0f}" for k, v in r["costs"].items())
+            if r["costs"]
+            else "; cost = number of units"
+        ),
+        f"  Wanted: {t['count']} {t['milestone']} by {t['deadline']} with probability at least "
+        f"{want}{how}.",
+        "",
+    ]
+    if r["feasible"]:
+        a = r["answer"]
+        lines.append(f"Answer: {assignments(a['set'])}  (cost {a['cost']:,.0f})")
+        lines.append(f"  probability {_chance(a)}")
+    else:
+        top, a = r["highest_probability"], r["best_found"]
+        lines += [
+            f"No combination with each resource at most {r['max_units']} reaches {want}{how}.",
+            f"  The highest probability found, with every resource at {r['max_units']}: "
+            f"{_chance(top)}",
+            f"  The cheapest configuration reaching that: {assignments(a['set'])}  (cost "
+            f"{a['cost']:,.0f}), probability {_chance(a)}",
+        ]
+    lines.append("One unit less:")
+    for e in r["one_unit_less"]:
+        if e["set"] is None:
+            lines.append(f"  {e['resource']}: {e['note']}")
+        else:
+            verdict = "meets it" if e["meets"] else "falls short"
+            if not r["feasible"]:
+                verdict = (
+                    "as high"
+                    if e["reached_by_deadline"] >= r["best_found"]["reached_by_deadline"]
+                    else "lower"
+                )
+            v = e["set"][e["resource"]]
+            lines.append(f"  {e['resource']} = {v}: probability {_chance(e)}: {verdict}")
+    lines += [
+        "",
+        f"Simulated {r['configurations_simulated']} of {r['lattice_size']:,} configurations"
+        + (
+            "; every cheaper configuration was ruled out (assuming more capacity never lowers "
+            "the probability on common random numbers)."
+            if r["cheaper_points_ruled_out"]
+            else "; the lattice was too large to rule out every cheaper configuration, so the "
+            "answer is minimal (one unit less of anything falls short) but may not be the "
+            "cheapest."
+        ),
+    ]
+    lines += [f"Note: {n}" for n in r["notes"]]
+    return "\n".join(lines)
+
+
+def format_sensitivity(r: dict[str, Any], width: int = 30) -> str:
+    """Tornado bars (oat) or index tables (morris, sobol)."""
+    lines = [
+        f"Sensitivity ({r['method']}) of {r['scenario']}: {len(r['parameters'])} parameters, "
+        f"{r['runs']} runs of {r['replications']} replications, seed {r['seed']} (common "
+        "random numbers).",
+    ]
+    name_w = max([len(p["key"]) for p in r["parameters"]] + [9])
+    if r["method"] == "oat":
+        for name, rows in r["tornado"].items():
+            y0 = r["base"][name]
+            top = max([row["swing"] for row in rows] + [0]) or 1.0
+            fmt = ".3f" if name.startswith("prob") else ".0f"
+            lines += ["", f"{r['outputs'][name]}: {format(y0, fmt)} at the scenario's values"]
+            lines.append(
+                f"  {'parameter':<{name_w}}  {'low .. high':>23}  {'at low .. at high':>19}  swing"
+            )
+            for row in rows:
+                bar = "#" * round(width * row["swing"] / top)
+                rng = f"{row['low']:.4g} .. {row['high']:.4g}"
+                ys = f"{format(row['at_low'], fmt)} .. {format(row['at_high'], fmt)}"
+                lines.append(
+                    f"  {row['parameter']:<{name_w}}  {rng:>23}  {ys:>19}  "
+                    f"{format(row['swing'], fmt)} {bar}"
+                )
+    else:
+        cols = (
+            ("mu_star", "mu_star_conf", "sigma")
+            if r["method"] == "morris"
+            else ("S1", "S1_conf", "ST", "ST_conf")
+        )
+        for name, rows in r["indices"].items():
+            lines += ["", f"{r['outputs'][name]}:"]
+            lines.append(f"  {'parameter':<{name_w}}" + "".join(f"{c:>14}" for c in cols))
+            for row in rows:
+                lines.append(
+                    f"  {row['parameter']:<{name_w}}"
+                    + "".join(f"{num(row[c], '.4g'):>14}" for c in cols)
+                )
+        if r["method"] == "morris":
+            lines.append(
+                "\nmu*: mean absolute change of the figure when a parameter moves across its "
+                "range (Morris grid steps); sigma: spread of those changes (interactions)."
+            )
+        else:
+            lines.append(
+                "\nS1: share of the figure's variance due to the parameter alone; ST: with "
+                "its interactions; _conf: half-width of the 95% bootstrap interval."
+            )
+    return "\n".join(lines)
+
+
+def _both(lo: float | None, hi: float | None) -> str:
+    """Both ends of an interval, each ``n/a`` where missing."""
+    return f"{num(lo, '.3g')} to {num(hi, '.3g')}"
+
+
+def _chance(e: dict[str, Any]) -> str:
+    return chance(e["prob_target_by_deadline"], e["prob_ci95"], digits=1)

@@ -1,0 +1,130 @@
+"""The summary across replications (DESIGN.md section 6) and the fan chart's data: pure
+functions of the per-replication rows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.core.model import OUTCOMES, RESOURCES
+from sim.core.scenario import DAYS_PER_MONTH, Scenario
+from sim.core.version import __version__
+from sim.run.results import FUNNEL, RowTable
+from sim.run.stats import (
+    censored_percentiles,
+    day_to_date,
+    mean_ci,
+    pooled_quantiles,
+    prob_by,
+    ratio_ci,
+    rounded,
+    wilson_interval,
+)
+
+if TYPE_CHECKING:  # pandas is imported where tables are built, not for summary-only runs
+    import pandas as pd
+
+
+FAN_PERCENTILES = (5, 25, 50, 75, 95)
+
+
+def fan_chart(scenario: Scenario, table: RowTable) -> pd.DataFrame:
+    """Month, date, series (enrolled|infused) and p5/p25/p50/p75/p95 of the cumulative count."""
+    import pandas as pd
+
+    frames = []
+    months = np.arange(1, table.enrolled_by_month.shape[1] + 1)
+    dates = [day_to_date(scenario.start_date, m * DAYS_PER_MONTH) for m in months]
+    for series, matrix in (
+        ("enrolled", table.enrolled_by_month),
+        ("infused", table.infused_by_month),
+    ):
+        q = np.percentile(matrix, FAN_PERCENTILES, axis=0)
+        frame = pd.DataFrame({"month": months, "date": dates, "series": series})
+        for k, p in enumerate(FAN_PERCENTILES):
+            frame[f"p{p}"] = q[k]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _mean(table: RowTable, key: str) -> float:
+    return float(np.mean(table[key]))
+
+
+def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
+    """The summary JSON of DESIGN.md section 6 from per-replication rows (a pure function)."""
+    sc = scenario
+    n = len(table)
+    start = sc.start_date
+    ttt = table["time_to_target_days"]
+    reached = ~np.isnan(ttt)
+    pct = censored_percentiles(ttt)
+    pcomp = censored_percentiles(ttt + sc.follow_up_days)
+    ci = mean_ci(ttt[reached])
+
+    deadline_day = sc.deadline_day
+    prob = interval = None
+    if deadline_day is not None:
+        hits, total = prob_by(ttt, deadline_day)
+        prob = hits / total
+        interval = wilson_interval(hits, total)
+
+    resources = {}
+    for res in RESOURCES:
+        granted = table[f"{res}.granted"]
+        wait = ratio_ci(table[f"{res}.wait_sum_days"], granted)
+        util = mean_ci(table[f"{res}.utilization"])
+        queue = mean_ci(table[f"{res}.mean_queue_length"])
+        resources[res] = {
+            "capacity": int(table[f"{res}.capacity"][0]),
+            "utilization": util["mean"],
+            "mean_wait_days": wait["ratio"],
+            "mean_queue_length": queue["mean"],
+            "requests_granted": float(granted.sum()) / n,
+            "utilization_ci95": [util["ci_low"], util["ci_high"]],
+            "mean_wait_days_ci95": [wait["ci_low"], wait["ci_high"]],
+            "mean_queue_length_ci95": [queue["ci_low"], queue["ci_high"]],
+        }
+
+    enrolled = float(table["enrolled"].sum())
+    infused = float(table["infused"].sum())
+    overrun = table["overrun_days"]
+    summary = {
+        "scenario": sc.name,
+        "scenario_digest": sc.digest(),
+        "version": __version__,
+        "replications": n,
+        "seed": seed,
+        "start_date": start.isoformat(),
+        "target": sc.target.as_dict(),
+        "time_to_target_days": {
+            "mean": ci["mean"],
+            "mean_ci95": [ci["ci_low"], ci["ci_high"]],
+            **pct,
+            "reached_fraction": float(reached.mean()),
+        },
+        "target_date": {k: day_to_date(start, v) for k, v in pct.items()},
+        "primary_completion_date": {k: day_to_date(start, v) for k, v in pcomp.items()},
+        "prob_target_by_deadline": prob,
+        "prob_target_by_deadline_ci95": list(interval) if interval else None,
+        "funnel": {k: _mean(table, k) for k in FUNNEL},
+        "outcomes": {k: _mean(table, f"outcome.{k}") for k in OUTCOMES},
+        "share_enrolled_infused": infused / enrolled if enrolled else None,
+        "screen_fail_by_criterion": {
+            k: _mean(table, f"criterion.{k}") for k in sc.screening.criteria
+        },
+        "resources": resources,
+        "vein_to_vein_days": pooled_quantiles(table.vein_to_vein.astype(float)),
+        "overrun": {
+            "days_mean": float(np.nanmean(overrun)) if reached.any() else None,
+            "beyond_target_mean": _mean(table, "beyond_target"),
+        },
+        "bed_days": _mean(table, "bed_days"),
+        "icu_days": _mean(table, "icu_days"),
+        "icu_patients": _mean(table, "icu_patients"),
+        "fludarabine_mg": _mean(table, "fludarabine_mg"),
+        "cyclophosphamide_mg": _mean(table, "cyclophosphamide_mg"),
+        "end_days_mean": _mean(table, "end_days"),
+    }
+    return rounded(summary)
