@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import make_scenario
 
-from sim.core.model import OUTCOMES
+from sim.core.patient import OUTCOMES
 from sim.run.runner import run_replications, simulate
 
 MILESTONE_ORDER = [

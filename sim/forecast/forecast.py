@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from sim.core.model import Observed, run_trial
+from sim.core.model import run_trial
+from sim.core.patient import Observed
 from sim.core.referral import cumulative_intensity
 from sim.core.scenario import DAYS_PER_MONTH, Scenario
 from sim.core.streams import Streams, replication_seed

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sim.core.errors import InputError
-from sim.core.model import OUTCOMES, InPathway, Observed, Outcome, Patient
+from sim.core.patient import OUTCOMES, InPathway, Observed, Outcome, Patient
 from sim.core.scenario import Scenario
 from sim.core.yamlio import decode_text
 

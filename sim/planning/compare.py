@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.model import RESOURCES
 from sim.core.scenario import Scenario
+from sim.core.station import RESOURCES
 from sim.run.executors import ExecutorSpec
 from sim.run.runner import Results, run_replications
 from sim.run.stats import paired_difference, rounded, welch_interval

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.core.errors import InputError
-from sim.core.model import RESOURCES
 from sim.core.scenario import Scenario, with_overrides
+from sim.core.station import RESOURCES
 from sim.core.yamlio import parse_yaml
 from sim.run.executors import ExecutorSpec
 from sim.run.results import RowTable

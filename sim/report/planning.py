@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.core.model import RESOURCES
+from sim.core.station import RESOURCES
 from sim.report.text import assignments, chance, num, pct, pct_interval
 
 

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.core.model import OUTCOMES, RESOURCES, Outcome, Trial
+from sim.core.model import Trial
+from sim.core.patient import OUTCOMES, Outcome
 from sim.core.scenario import DAYS_PER_MONTH
+from sim.core.station import RESOURCES
 
 if TYPE_CHECKING:  # pandas is imported where tables are built, not for summary-only runs
     import pandas as pd

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.core.model import OUTCOMES, RESOURCES
+from sim.core.patient import OUTCOMES
 from sim.core.scenario import DAYS_PER_MONTH, Scenario
+from sim.core.station import RESOURCES
 from sim.core.version import __version__
 from sim.run.results import FUNNEL, RowTable
 from sim.run.stats import (

@@ -35,9 +35,11 @@ import simpy
 from scipy import stats as sps
 
 from sim.core.errors import InputError
-from sim.core.model import OUTCOMES, RESOURCES, run_trial
+from sim.core.model import run_trial
+from sim.core.patient import OUTCOMES
 from sim.core.referral import referral_days
 from sim.core.scenario import DAYS_PER_MONTH, Scenario, load_scenario, validate_scenario
+from sim.core.station import RESOURCES
 from sim.core.streams import Streams, replication_seed
 from sim.core.version import __version__
 from sim.io.files import write_file
