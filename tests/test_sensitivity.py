@@ -12,12 +12,9 @@ from test_sweep import planning_main
 
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
+from sim.planning.ranges import Parameter, default_ranges, load_ranges, parse_ranges
 from sim.planning.sensitivity import (
     OUTPUTS,
-    Parameter,
-    default_ranges,
-    load_ranges,
-    parse_ranges,
     responses,
     runs_needed,
     sensitivity,

@@ -13,8 +13,8 @@ from test_sweep import BUSY, planning_main
 
 from sim.core.errors import InputError
 from sim.core.scenario import with_overrides
+from sim.planning.search import MonotoneSearch
 from sim.planning.sizing import (
-    MonotoneSearch,
     capacity_keys,
     meets,
     parse_costs,

@@ -15,13 +15,8 @@ from sim.cli.main import _Parser
 from sim.cli.planning import add_planning_parsers, cmd_planning
 from sim.core.errors import InputError
 from sim.core.scenario import with_overrides
-from sim.planning.sweep import (
-    grid_points,
-    parse_grid,
-    point_figures,
-    sweep,
-    sweep_frame,
-)
+from sim.planning.grid import grid_points, parse_grid
+from sim.planning.sweep import point_figures, sweep, sweep_frame
 from sim.report.planning import format_sweep
 from sim.run.runner import run_replications
 from sim.run.scheduler import Scheduler

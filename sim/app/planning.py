@@ -30,10 +30,12 @@ from sim.core.scenario import Scenario
 from sim.core.yamlio import decode_text
 from sim.forecast.forecast import forecast
 from sim.forecast.observed import MAX_LOG_BYTES, ObservedLog
-from sim.planning.sensitivity import Parameter, default_ranges, parse_ranges, runs_needed
+from sim.planning.grid import point_scenario
+from sim.planning.ranges import Parameter, default_ranges, parse_ranges
+from sim.planning.sensitivity import runs_needed
 from sim.planning.sensitivity import sensitivity as run_oat
 from sim.planning.sizing import capacity_keys, size
-from sim.planning.sweep import point_scenario, sweep, sweep_frame
+from sim.planning.sweep import sweep, sweep_frame
 from sim.run.executors import ExecutorSpec
 
 Progress = Callable[[int], None] | None

@@ -4,10 +4,12 @@ progress bars on stderr, and writing output files whole or not at all."""
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sim.run.executors import EXECUTORS
 
@@ -116,3 +118,15 @@ def progress_bar(
         yield bar.update
     finally:
         bar.close()
+
+
+def answer(args: argparse.Namespace, data: Any, text: Callable[[Any], str], *notes: str) -> None:
+    """Print ``data`` as JSON with ``--json``, else as ``text(data)`` followed by the notes
+    that apply (empty ones are left out)."""
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return
+    print(text(data))
+    for note in notes:
+        if note:
+            print(note)

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import add_sim_options, int_in, progress_bar
+from sim.cli.common import add_sim_options, answer, int_in, progress_bar
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
 from sim.forecast.backtest import backtest
@@ -117,7 +117,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                 "observed.csv": lambda fh: log.frame.to_csv(fh, index=False),
             },
         )
-    print(json.dumps(summary, indent=2) if args.json else format_forecast(summary))
+    answer(args, summary, format_forecast)
     return 0
 
 
@@ -141,7 +141,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             executor=executor,
             progress=update,
         )
-    print(json.dumps(result, indent=2) if args.json else format_backtest(result))
+    answer(args, result, format_backtest)
     return 0
 
 

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from sim.cli.common import (
     MAX_REPS,
     add_sim_options,
+    answer,
     float_in,
     int_in,
     progress_bar,
@@ -155,14 +156,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_outputs(results, summary, Path(args.out))
     if args.save is not None:
         store.save_results(args.save, results, summary, replace=args.replace, path=args.store)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(format_summary(summary))
-        if args.out:
-            print(f"\nTables written to {args.out}")
-        if args.save is not None:
-            print(f"Saved as {args.save!r} in {store.store_path(args.store)}")
+    saved = f"Saved as {args.save!r} in {store.store_path(args.store)}"
+    answer(
+        args,
+        summary,
+        format_summary,
+        f"\nTables written to {args.out}" if args.out else "",
+        saved if args.save is not None else "",
+    )
     return 0
 
 
@@ -198,7 +199,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     executor = parse_executor(args.executor, args.workers)
     with progress_bar(args.reps * len(scenarios), args.quiet) as update:
         result = compare(scenarios, args.reps, args.seed, executor=executor, progress=update)
-    print(json.dumps(result, indent=2) if args.json else format_comparison(result))
+    answer(args, result, format_comparison)
     return 0
 
 

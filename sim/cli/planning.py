@@ -14,17 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import add_sim_options, float_in, int_in, progress_bar
+from sim.cli.common import add_sim_options, answer, float_in, int_in, progress_bar
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario, load_scenario, with_overrides
 from sim.io.files import write_folder
-from sim.planning.sensitivity import (
-    METHODS,
-    default_ranges,
-    load_ranges,
-    runs_needed,
-    sensitivity,
-)
+from sim.planning.grid import parse_grid
+from sim.planning.ranges import default_ranges, load_ranges
+from sim.planning.sensitivity import METHODS, runs_needed, sensitivity
 from sim.planning.sizing import (
     CRITERIA,
     DEFAULT_MAX_UNITS,
@@ -32,7 +28,7 @@ from sim.planning.sizing import (
     parse_resources,
     size,
 )
-from sim.planning.sweep import parse_grid, sweep, sweep_frame
+from sim.planning.sweep import sweep, sweep_frame
 from sim.report.planning import format_sensitivity, format_sizing, format_sweep
 from sim.run.executors import parse_executor
 
@@ -40,7 +36,8 @@ from sim.run.executors import parse_executor
 def add_planning_parsers(subparsers: Any) -> None:
     """Add ``sweep``, ``size`` and ``sensitivity`` to ``subparsers`` (of sim.cli.main)."""
 
-    def common(p: argparse.ArgumentParser, reps: int) -> None:
+    def command(name: str, help: str, reps: int) -> argparse.ArgumentParser:
+        p = subparsers.add_parser(name, help=help)
         p.add_argument("scenario", help="scenario YAML file")
         add_sim_options(
             p,
@@ -51,11 +48,9 @@ def add_planning_parsers(subparsers: Any) -> None:
         p.add_argument(
             "--deadline", metavar="YYYY-MM-DD", help="use this deadline instead of the scenario's"
         )
+        return p
 
-    sw = subparsers.add_parser(
-        "sweep", help="the main figures at every point of a grid of scenario values"
-    )
-    common(sw, 200)
+    sw = command("sweep", "the main figures at every point of a grid of scenario values", 200)
     sw.add_argument(
         "--grid",
         action="append",
@@ -65,10 +60,7 @@ def add_planning_parsers(subparsers: Any) -> None:
     )
     sw.add_argument("--out", metavar="DIR", help="also write sweep.csv and sweep.json into DIR")
 
-    sz = subparsers.add_parser(
-        "size", help="the cheapest capacities that reach the target by the deadline"
-    )
-    common(sz, 200)
+    sz = command("size", "the cheapest capacities that reach the target by the deadline", 200)
     sz.add_argument(
         "--resources",
         required=True,
@@ -102,20 +94,17 @@ def add_planning_parsers(subparsers: Any) -> None:
         help="meet the probability with the estimate (default) or its Wilson 95%% lower bound",
     )
 
-    se = subparsers.add_parser(
-        "sensitivity", help="which parameters move the time to target and the probability"
+    se = command("sensitivity", "which parameters move the time to target and the probability", 100)
+    se.add_argument(
+        "--ranges",
+        metavar="FILE",
+        help="YAML of dotted.key: [low, high] (default: +/-25%% of each number, counts +/-1)",
     )
-    common(se, 100)
     se.add_argument(
         "--method",
         choices=METHODS,
         default="oat",
         help="oat: one at a time (tornado); morris: screening; sobol: variance indices",
-    )
-    se.add_argument(
-        "--ranges",
-        metavar="FILE",
-        help="YAML of dotted.key: [low, high] (default: +/-25%% of each number, counts +/-1)",
     )
     se.add_argument(
         "--samples",
@@ -161,12 +150,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 "sweep.csv": lambda f: sweep_frame(result).to_csv(f, index=False),
             },
         )
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(format_sweep(result))
-        if args.out:
-            print(f"\nsweep.csv and sweep.json written to {args.out}")
+    written = f"\nsweep.csv and sweep.json written to {args.out}" if args.out else ""
+    answer(args, result, format_sweep, written)
     return 0
 
 
@@ -188,7 +173,7 @@ def cmd_size(args: argparse.Namespace) -> int:
             executor=executor,
             progress=update,
         )
-    print(json.dumps(result, indent=2) if args.json else format_sizing(result))
+    answer(args, result, format_sizing)
     return 0
 
 
@@ -211,7 +196,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             executor=executor,
             progress=update,
         )
-    print(json.dumps(result, indent=2) if args.json else format_sensitivity(result))
+    answer(args, result, format_sensitivity)
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Every point runs with the same master seed, so replication ``r`` of each point meets the same
 patients at the same times (common random numbers): differences between points are caused by
-the values swept, not by chance, and more capacity never hurts on the same seeds.
+the values swept, not by chance.
 
 The points run on one :class:`sim.run.scheduler.Scheduler`; the figures of a point are a
 pure function of its per-replication rows (:func:`point_figures`).
@@ -10,17 +10,14 @@ pure function of its per-replication rows (:func:`point_figures`).
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.core.errors import InputError
-from sim.core.scenario import Scenario, with_overrides
+from sim.core.scenario import Scenario
 from sim.core.station import RESOURCES
-from sim.core.yamlio import parse_yaml
+from sim.planning.grid import grid_points, point_scenario
 from sim.run.executors import ExecutorSpec
 from sim.run.results import RowTable
 from sim.run.scheduler import Progress, Scheduler
@@ -28,9 +25,6 @@ from sim.run.stats import censored_percentiles, prob_by, rounded, wilson_interva
 
 if TYPE_CHECKING:
     import pandas as pd
-
-MAX_GRID_POINTS = 10_000
-"""A sweep of more points than this is refused (split it, or narrow the grid)."""
 
 
 # --- the figures of one point ------------------------------------------------------------------
@@ -75,110 +69,6 @@ def point_figures(scenario: Scenario, table: RowTable) -> dict[str, Any]:
         out[f"{res}_utilization"] = float(np.mean(table[f"{res}.utilization"]))
         out[f"{res}_mean_wait_days"] = wait / granted if granted else None
     return out
-
-
-# --- the grid ----------------------------------------------------------------------------------
-
-
-def parse_grid(texts: Sequence[str]) -> dict[str, list[Any]]:
-    """``["manufacturing.suites=1,2,3", "apheresis.slots=1..3"]`` -> key -> values.
-
-    Values are YAML scalars separated by commas; ``A..B`` is every whole number from A to B.
-    """
-    grid: dict[str, list[Any]] = {}
-    for text in texts:
-        if not isinstance(text, str) or "=" not in text:
-            raise InputError(
-                "a grid axis is dotted.key=V1,V2,... or dotted.key=A..B, "
-                "e.g. manufacturing.suites=1,2,3",
-                source="--grid",
-                field=str(text),
-            )
-        key, _, raw = text.partition("=")
-        key = key.strip()
-        if not key or any(not part.strip() for part in key.split(".")):
-            raise InputError(
-                "a grid axis is dotted.key=V1,V2,..., e.g. manufacturing.suites=1,2,3",
-                source="--grid",
-                field=text,
-            )
-        if key in grid:
-            raise InputError("is given twice; give each key one --grid", source="--grid", field=key)
-        values = _grid_values(key, raw)
-        grid[key] = values
-    n = math.prod(len(v) for v in grid.values()) if grid else 0
-    if n > MAX_GRID_POINTS:
-        raise InputError(
-            f"the grid has {n:,} points; at most {MAX_GRID_POINTS:,} are allowed in one sweep",
-            source="--grid",
-        )
-    return grid
-
-
-def _grid_values(key: str, raw: str) -> list[Any]:
-    raw = raw.strip()
-    if ".." in raw and "," not in raw:
-        a, _, b = raw.partition("..")
-        try:
-            lo, hi = int(a), int(b)
-        except ValueError:
-            raise InputError(
-                "a range is A..B with whole numbers A <= B",
-                source="--grid",
-                field=key,
-                value=raw,
-                has_value=True,
-            ) from None
-        if lo > hi or hi - lo >= MAX_GRID_POINTS:
-            raise InputError(
-                f"a range is A..B with A <= B and at most {MAX_GRID_POINTS:,} values",
-                source="--grid",
-                field=key,
-                value=raw,
-                has_value=True,
-            )
-        return list(range(lo, hi + 1))
-    parts = [p.strip() for p in raw.split(",")]
-    if not raw or any(not p for p in parts):
-        raise InputError(
-            "needs values separated by commas, e.g. 1,2,3",
-            source="--grid",
-            field=key,
-            value=raw,
-            has_value=True,
-        )
-    values = []
-    for p in parts:
-        v = parse_yaml(p, f"--grid {key}")
-        if v in values:
-            raise InputError("repeats a value", source="--grid", field=key, value=p, has_value=True)
-        values.append(v)
-    return values
-
-
-def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Every combination, the last key varying fastest."""
-    keys = list(grid)
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
-
-
-def point_scenario(scenario: Scenario, point: dict[str, Any], source: str = "--grid") -> Scenario:
-    """``scenario`` with the point's values, validated (errors name ``source``)."""
-    overrides = [f"{k}={_yaml_scalar(v)}" for k, v in point.items()]
-    try:
-        return with_overrides(scenario, overrides, source=source)
-    except InputError as exc:
-        raise exc.with_source(source) if exc.source == "--set" else exc from None
-
-
-def _yaml_scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
 
 
 # --- the sweep ---------------------------------------------------------------------------------
