@@ -13,8 +13,9 @@ from sim.cli.common import add_sim_options, answer, int_in, progress_bar
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
 from sim.forecast.backtest import backtest
-from sim.forecast.forecast import DEFAULT_PRIOR_PATIENTS, forecast
+from sim.forecast.forecast import forecast
 from sim.forecast.observed import parse_log, read_log
+from sim.forecast.posterior import DEFAULT_PRIOR_PATIENTS
 from sim.io.files import write_folder
 from sim.report.forecast import format_backtest, format_forecast
 from sim.run.executors import parse_executor

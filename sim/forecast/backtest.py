@@ -9,18 +9,51 @@ from collections.abc import Callable
 from typing import Any
 
 from sim.core.scenario import Scenario
-from sim.forecast.forecast import forecast
+from sim.forecast.forecast import plan
 from sim.forecast.observed import log_from_patients, parse_log
 from sim.run.executors import ExecutorSpec
-from sim.run.runner import simulate
+from sim.run.runner import Results, simulate
+from sim.run.scheduler import Scheduler
 from sim.run.stats import rounded, wilson_interval
 
 TRUTH_SEED_OFFSET = 1_000_000
 """Truth trials use seeds from here, so they never share streams with the forecasts."""
+BATCH = 32
+"""Truths whose forecasts are in flight together (bounds memory for many truths)."""
 
 
 def _bound(x: float | None) -> float:
     return math.inf if x is None else x
+
+
+def _truth(scenario: Scenario, as_of: dt.date, seed: int, k: int) -> dict[str, Any]:
+    """Truth ``k``: its time to target and, unless reached by the as-of date, the plan of
+    the forecast made from its log cut at that date."""
+    truth = simulate(scenario, TRUTH_SEED_OFFSET + seed, replication=k)
+    t_true = truth.row["time_to_target_days"]
+    t_true = math.inf if math.isnan(t_true) else t_true
+    cut = float((as_of - scenario.start_date).days) + 1.0
+    if t_true < cut:  # reached before the as-of date: nothing left to forecast
+        return {"trial": k, "already_reached": True}
+    text = log_from_patients(truth.patients, scenario, as_of)
+    log = parse_log(text, scenario, as_of, source=f"<truth {k}>")
+    return {"trial": k, "already_reached": False, "truth": t_true, "plan": plan(scenario, log)}
+
+
+def _judge(case: dict[str, Any], updated: Results) -> dict[str, Any]:
+    t = updated.summary()["time_to_target_days"]
+    lo, hi = _bound(t["p10"]), _bound(t["p90"])
+    t_true = case["truth"]
+    return {
+        "trial": case["trial"],
+        "already_reached": False,
+        "truth": t_true,
+        "p10": t["p10"],
+        "p90": t["p90"],
+        "covered": lo <= t_true <= hi,
+        "below": t_true < lo,
+        "above": t_true > hi,
+    }
 
 
 def backtest(
@@ -34,40 +67,27 @@ def backtest(
 ) -> dict[str, Any]:
     """Coverage of the forecast's p10-p90 interval of the time to target over ``trials``
     truths drawn from ``scenario`` (a truth that never reaches the target lies beyond the
-    horizon, as does an interval bound that is None)."""
-    cases = []
-    for k in range(trials):
-        truth = simulate(scenario, TRUTH_SEED_OFFSET + seed, replication=k)
-        t_true = truth.row["time_to_target_days"]
-        t_true = math.inf if math.isnan(t_true) else t_true
-        cut = float((as_of - scenario.start_date).days) + 1.0
-        if t_true < cut:  # reached before the as-of date: nothing left to forecast
-            cases.append({"trial": k, "already_reached": True})
-            if progress:
-                progress(1)
-            continue
-        text = log_from_patients(truth.patients, scenario, as_of)
-        log = parse_log(text, scenario, as_of, source=f"<truth {k}>")
-        f = forecast(scenario, log, reps, seed + k, executor=executor, with_prior=False)
-        t = f.updated.summary()["time_to_target_days"]
-        lo, hi = _bound(t["p10"]), _bound(t["p90"])
-        cases.append(
-            {
-                "trial": k,
-                "already_reached": False,
-                "truth": t_true,
-                "p10": t["p10"],
-                "p90": t["p90"],
-                "covered": lo <= t_true <= hi,
-                "below": t_true < lo,
-                "above": t_true > hi,
+    horizon, as does an interval bound that is None). Truth ``k`` is forecast with seed
+    ``seed + k``; the forecasts of a batch of truths run together on one scheduler."""
+    cases: list[dict[str, Any]] = []
+    with Scheduler(executor) as scheduler:
+        for start in range(0, trials, BATCH):
+            batch = [
+                _truth(scenario, as_of, seed, k) for k in range(start, min(start + BATCH, trials))
+            ]
+            todo = [c for c in batch if not c["already_reached"]]
+            jobs = [c["plan"].job(reps, seed + c["trial"]) for c in todo]
+            judged = {
+                c["trial"]: _judge(c, Results(c["plan"].scenario, seed + c["trial"], table))
+                for c, table in zip(todo, scheduler.run(jobs), strict=True)
             }
-        )
-        if progress:
-            progress(1)
-    judged = [c for c in cases if not c["already_reached"]]
-    covered = sum(c["covered"] for c in judged)
-    n = len(judged)
+            for c in batch:
+                cases.append(judged.get(c["trial"], c))
+                if progress:
+                    progress(1)
+    judged_cases = [c for c in cases if not c["already_reached"]]
+    covered = sum(c["covered"] for c in judged_cases)
+    n = len(judged_cases)
     interval = wilson_interval(covered, n) if n else None
     return rounded(
         {
@@ -80,8 +100,8 @@ def backtest(
             "nominal": 0.8,
             "coverage": covered / n if n else None,
             "coverage_ci95": list(interval) if interval else None,
-            "truth_below_p10": sum(c["below"] for c in judged),
-            "truth_above_p90": sum(c["above"] for c in judged),
-            "cases": [{k: v for k, v in c.items()} for c in cases],
+            "truth_below_p10": sum(c["below"] for c in judged_cases),
+            "truth_above_p90": sum(c["above"] for c in judged_cases),
+            "cases": cases,
         }
     )
