@@ -25,7 +25,8 @@ from pydantic import (
     Field,
     model_validator,
 )
-from scipy import special
+
+from sim.core import special
 
 _CONFIG = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 

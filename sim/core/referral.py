@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special
 
+from sim.core import special
 from sim.core.scenario import DAYS_PER_MONTH, Scenario, Site
 from sim.core.streams import Streams
 

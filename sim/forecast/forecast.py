@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from scipy import special
-
+from sim.core import special
 from sim.core.model import run_trial
 from sim.core.patient import Observed
 from sim.core.scenario import Scenario

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special
 
+from sim.core import special
 from sim.core.referral import cumulative_intensity
 from sim.core.scenario import DAYS_PER_MONTH, Scenario
 from sim.forecast.observed import ObservedLog

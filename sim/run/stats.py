@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import special
+
+from sim.core.special import norm_ppf, t_ppf
 
 PERCENTILES = (10, 50, 90)
 
@@ -45,7 +46,7 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float | N
     mean = float(arr.mean())
     if n < 2:
         return {"mean": mean, "ci_low": None, "ci_high": None, "n": 1}
-    half = float(special.stdtrit(n - 1, 0.5 + level / 2) * arr.std(ddof=1) / math.sqrt(n))
+    half = float(t_ppf(0.5 + level / 2, n - 1) * arr.std(ddof=1) / math.sqrt(n))
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": int(n)}
 
 
@@ -53,12 +54,15 @@ def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float,
     """Wilson score interval of a binomial proportion."""
     if n <= 0:
         return None
-    z = float(special.ndtri(0.5 + level / 2))
+    z = norm_ppf(0.5 + level / 2)
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at 0 or n successes the bound is exactly 0 or 1 (not a rounding error either side)
+    lo = 0.0 if successes <= 0 else max(0.0, centre - half)
+    hi = 1.0 if successes >= n else min(1.0, centre + half)
+    return lo, hi
 
 
 def day_to_date(start: dt.date, day: float | None) -> str | None:
@@ -123,7 +127,7 @@ def welch_interval(
     if se == 0:
         return [diff, diff]
     dof = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
-    half = float(special.stdtrit(dof, 0.5 + level / 2)) * se
+    half = t_ppf(0.5 + level / 2, dof) * se
     return [diff - half, diff + half]
 
 
@@ -150,5 +154,5 @@ def ratio_ci(
         return {"ratio": ratio, "ci_low": None, "ci_high": None}
     resid = x - ratio * y
     se = math.sqrt(resid.var(ddof=1) / n) / y.mean()
-    half = float(special.stdtrit(n - 1, 0.5 + level / 2)) * se
+    half = float(t_ppf(0.5 + level / 2, n - 1)) * se
     return {"ratio": ratio, "ci_low": ratio - half, "ci_high": ratio + half}
