@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from sim.io.files import write_file
+from sim.run.scheduler import Scheduler
 from sim.verify.eliana import check_eliana
 from sim.verify.fixed import check_fixed_sums
 from sim.verify.invariants import check_invariants
@@ -45,24 +46,16 @@ def run_checks(
     workers: int = 1,
     progress: Callable[[CheckGroup], None] | None = None,
 ) -> list[CheckGroup]:
-    """Run ``checks`` (in parallel processes when ``workers > 1``); results in check order."""
-    if workers <= 1 or len(checks) <= 1:
-        groups = []
-        for check in checks:
-            group = _timed(check, cfg)
+    """Run ``checks`` (in parallel processes when ``workers > 1``); results in check order,
+    ``progress`` called with each group as it is taken in that order."""
+    executor = "process" if workers > 1 else "serial"
+    groups = []
+    with Scheduler(executor, workers=max(1, min(workers, len(checks)))) as scheduler:
+        for group in scheduler.map(partial(_timed, cfg=cfg), checks):
             if progress is not None:
                 progress(group)
             groups.append(group)
-        return groups
-    with ProcessPoolExecutor(max_workers=min(workers, len(checks))) as pool:
-        futures = [pool.submit(_timed, check, cfg) for check in checks]
-        groups = []
-        for fut in futures:
-            group = fut.result()
-            if progress is not None:
-                progress(group)
-            groups.append(group)
-        return groups
+    return groups
 
 
 def verify(
