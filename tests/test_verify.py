@@ -15,25 +15,14 @@ from pathlib import Path
 import pytest
 from scipy import stats as sps
 
-from sim.verify.checks import (
-    CHECKS,
-    DEFAULT_OUT,
-    K_SE,
-    CheckGroup,
-    VerifyConfig,
-    add_verify_parser,
-    check_fixed_sums,
-    check_referral_counts,
-    cmd_verify,
-    compare_share,
-    eliana_cohort,
-    erlang_c_wait,
-    negbin_moments,
-    pk_wait,
-    shipped_scenario,
-    verify,
-    within_se,
-)
+from sim.cli.verify import add_verify_parser, cmd_verify
+from sim.verify import CHECKS, DEFAULT_OUT, CheckGroup, VerifyConfig, verify
+from sim.verify.eliana import compare_share, eliana_cohort
+from sim.verify.fixed import check_fixed_sums
+from sim.verify.queueing import erlang_c_wait, pk_wait
+from sim.verify.records import K_SE, within_se
+from sim.verify.referral import check_referral_counts, negbin_moments
+from sim.verify.scenarios import shipped_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = VerifyConfig.fast().scaled(0.4)

@@ -25,6 +25,7 @@ from sim.cli.common import (
 from sim.cli.forecast import FORECAST_COMMANDS, add_forecast_parsers
 from sim.cli.planning import PLANNING_COMMANDS, add_planning_parsers
 from sim.cli.runs import add_runs_parser, cmd_runs
+from sim.cli.verify import add_verify_parser, cmd_verify
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
 from sim.core.version import __version__
@@ -36,7 +37,6 @@ from sim.report.planning import format_comparison
 from sim.report.summary import format_summary
 from sim.run.executors import parse_executor
 from sim.run.runner import Results, run_replications, run_to_precision
-from sim.verify.checks import add_verify_parser, cmd_verify
 
 STORE_HELP = f"run store file (default: ${store.ENV_VAR}, else {store.DEFAULT_PATH.as_posix()})"
 

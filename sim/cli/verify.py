@@ -1,0 +1,52 @@
+"""``python -m sim verify``: run the verification checks and write the Markdown report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from sim.core.errors import InputError
+from sim.verify import CHECKS, DEFAULT_OUT, CheckFn, VerifyConfig, verify
+
+
+def add_verify_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """``verify [--full] [--out FILE] [--workers N] [--quiet]`` on the CLI's subparsers."""
+    p = subparsers.add_parser(
+        "verify",
+        help="check the model against queueing theory, invariants and the ELIANA funnel",
+        description="Run the verification and validation checks and write a Markdown report. "
+        "Exit status 0 when every check passes, 1 when any fails.",
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="more replications and tighter checks (a few minutes); default: the fast subset",
+    )
+    p.add_argument(
+        "--out", default=DEFAULT_OUT, metavar="FILE", help=f"report file (default {DEFAULT_OUT})"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes running checks at once (default: the cores available, at most 6)",
+    )
+    p.add_argument("--quiet", action="store_true", help="only the one-line summary")
+    return p
+
+
+def cmd_verify(args: argparse.Namespace, checks: Sequence[CheckFn] = CHECKS) -> int:
+    """``python -m sim verify``: exit status 0 if every check passes, 1 if any fails."""
+    cfg = VerifyConfig.full() if args.full else VerifyConfig.fast()
+    workers = args.workers
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if workers < 1:
+        raise InputError("must be at least 1", field="--workers", value=workers, has_value=True)
+    status, _ = verify(
+        cfg, args.out, checks=checks, workers=min(workers, len(checks)), quiet=args.quiet
+    )
+    return status
