@@ -9,53 +9,67 @@ Import the package (``from sim.app import charts``): every public name of its mo
 re-exported here.
 """
 
-from .forecast import (
-    CONTINUES,
-    CYCLE,
-    DEADLINE_COLOUR,
-    DETERIORATED,
-    FAN_SUBTITLE,
-    FUNNEL_STEPS,
-    GANTT_STAGES,
-    GREY,
-    HEAT_LOW,
-    OKABE_ITO,
-    OUTCOME_SHAPES,
-    RESOURCE_COLOURS,
-    RESOURCE_LABELS,
+from .capacity import (
     RESOURCE_METRICS,
-    SEGMENT_COLOURS,
-    SERIES_COLOURS,
-    STAGE_COLOURS,
-    STEP_LOSS_REASON,
-    TORNADO_ENDS,
-    TORNADO_ROW_PX,
-    as_datetime,
-    compare_fan_chart,
-    criteria_chart,
-    criteria_table,
-    fan_chart,
-    fan_table,
-    funnel_chart,
-    funnel_table,
-    gantt_chart,
-    gantt_table,
-    observed_fan_chart,
-    observed_table,
-    outcome_table,
     queue_charts,
     queue_table,
-    referrals_chart,
     resource_charts,
     resource_table,
-    sizing_heatmap_chart,
-    sizing_heatmap_table,
-    target_date_chart,
-    target_date_table,
-    tornado_chart,
-    tornado_table,
     vein_to_vein_chart,
     vein_to_vein_table,
+)
+from .flow import (
+    CONTINUES,
+    DETERIORATED,
+    FUNNEL_STEPS,
+    SEGMENT_COLOURS,
+    STEP_LOSS_REASON,
+    criteria_chart,
+    criteria_table,
+    funnel_chart,
+    funnel_table,
+)
+from .forecast import (
+    FAN_SUBTITLE,
+    fan_chart,
+    fan_table,
+    referrals_chart,
+    target_date_chart,
+    target_date_table,
+)
+from .patients import (
+    GANTT_STAGES,
+    OUTCOME_SHAPES,
+    STAGE_COLOURS,
+    gantt_chart,
+    gantt_table,
+    outcome_table,
+)
+from .planning import (
+    compare_fan_chart,
+    observed_fan_chart,
+    observed_table,
+)
+from .sensitivity import (
+    TORNADO_ENDS,
+    TORNADO_ROW_PX,
+    tornado_chart,
+    tornado_table,
+)
+from .sizing import (
+    HEAT_LOW,
+    sizing_heatmap_chart,
+    sizing_heatmap_table,
+)
+from .theme import (
+    CYCLE,
+    DEADLINE_COLOUR,
+    GREY,
+    OKABE_ITO,
+    RESOURCE_COLOURS,
+    RESOURCE_LABELS,
+    SERIES_COLOURS,
+    as_datetime,
 )
 
 __all__ = [
