@@ -11,16 +11,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .theme import (
-    OKABE_ITO,
-    RESOURCE_COLOURS,
-    RESOURCE_LABELS,
-    _date_tip,
-    _date_x,
-    as_datetime,
-)
-
-# --- capacity --------------------------------------------------------------------------------
+from .theme import OKABE_ITO, RESOURCE_COLOURS, RESOURCE_LABELS, _date_tip, _date_x, as_datetime
 
 RESOURCE_METRICS = (
     ("utilization", "Utilisation", "Busy time (% of capacity)"),

@@ -8,12 +8,7 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
-from .theme import (
-    GREY,
-    OKABE_ITO,
-)
-
-# --- patient flow ----------------------------------------------------------------------------
+from .theme import GREY, OKABE_ITO
 
 FUNNEL_STEPS = (
     ("referred", "Referred"),

@@ -11,14 +11,15 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from sim.report.text import date_label
+
 from .theme import (
-    CYCLE,
     GREY,
     OKABE_ITO,
     SERIES_COLOURS,
+    _category_colour,
     _date_tip,
     _date_x,
-    _day_label,
     _deadline_layer,
     as_datetime,
 )
@@ -30,13 +31,7 @@ def referrals_chart(expected: pd.DataFrame, *, deadline: dt.date | None) -> alt.
     """Expected referrals per month of each site as the scenario sets them (stacked), from
     a table of site, date and referrals (see ``app_state.expected_referrals``)."""
     sites = list(dict.fromkeys(expected["site"]))
-    colour = alt.Color(
-        "site:N",
-        title="Referring site",
-        sort=sites,
-        scale=alt.Scale(domain=sites, range=[CYCLE[i % len(CYCLE)] for i in range(len(sites))]),
-        legend=alt.Legend(orient="top", columns=1, labelLimit=600),
-    )
+    colour = _category_colour("site", "Referring site", sites)
     area = (
         alt.Chart(expected)
         .mark_area(opacity=0.8, interpolate="step-before")
@@ -94,35 +89,60 @@ def _fan_layers(fan: pd.DataFrame, target_count: int, milestone: str) -> list[al
     inner = (
         alt.Chart(shaded).mark_area(opacity=0.4).encode(x=x, y="p25:Q", y2="p75:Q", color=colour)
     )
-    edges = [
-        alt.Chart(lined)
-        .mark_line(strokeWidth=1.2, strokeDash=[4, 3])
-        .encode(x=x, y=alt.Y(f"{p}:Q", title=y_title), color=colour, detail="series:N")
-        for p in ("p5", "p95")
-    ]
-    median = (
-        alt.Chart(data)
-        .mark_line(strokeWidth=2.5)
-        .encode(
-            x=x,
-            y=alt.Y("p50:Q", title=y_title),
-            color=colour,
-            tooltip=[
-                _date_tip("date", "month end"),
-                alt.Tooltip("series:N", title="patients"),
-                alt.Tooltip("p50:Q", title="median", format=".0f"),
-                alt.Tooltip("p5:Q", title="5th percentile", format=".0f"),
-                alt.Tooltip("p95:Q", title="95th percentile", format=".0f"),
-            ],
-        )
+    lines = _percentile_lines(
+        alt.Chart(lined),
+        alt.Chart(data),
+        x=x,
+        y_title=y_title,
+        colour=colour,
+        detail="series:N",
+        tips=[_date_tip("date", "month end"), alt.Tooltip("series:N", title="patients")],
     )
     target = pd.DataFrame({"y": [target_count], "label": [f"target: {target_count} {milestone}"]})
-    t_base = alt.Chart(target)
-    target_rule = t_base.mark_rule(color=OKABE_ITO["black"], strokeDash=[2, 2]).encode(y="y:Q")
-    target_text = t_base.mark_text(align="left", baseline="bottom", dx=4, dy=-3).encode(
-        x=alt.value(0), y="y:Q", text="label:N"
+    target_text = (
+        alt.Chart(target)
+        .mark_text(align="left", baseline="bottom", dx=4, dy=-3)
+        .encode(x=alt.value(0), y="y:Q", text="label:N")
     )
-    return [outer, inner, *edges, median, target_rule, target_text]
+    return [outer, inner, *lines, _target_rule(target), target_text]
+
+
+def _percentile_lines(
+    edges: alt.Chart,
+    median: alt.Chart,
+    *,
+    x: alt.X,
+    y_title: str,
+    colour: alt.Color,
+    detail: str,
+    tips: list[alt.Tooltip],
+) -> list[alt.Chart]:
+    """Dashed lines at the 5th and the 95th percentile (of the data of ``edges``), then a
+    solid line at the median (of the data of ``median``) whose tooltip is ``tips`` and the
+    three percentiles (patients)."""
+    dashed = [
+        edges.mark_line(strokeWidth=1.2, strokeDash=[4, 3]).encode(
+            x=x, y=alt.Y(f"{p}:Q", title=y_title), color=colour, detail=detail
+        )
+        for p in ("p5", "p95")
+    ]
+    solid = median.mark_line(strokeWidth=2.5).encode(
+        x=x,
+        y=alt.Y("p50:Q", title=y_title),
+        color=colour,
+        tooltip=[
+            *tips,
+            alt.Tooltip("p50:Q", title="median", format=".0f"),
+            alt.Tooltip("p5:Q", title="5th percentile", format=".0f"),
+            alt.Tooltip("p95:Q", title="95th percentile", format=".0f"),
+        ],
+    )
+    return [*dashed, solid]
+
+
+def _target_rule(target: pd.DataFrame) -> alt.Chart:
+    """The target count (column ``y``, patients) as a dotted horizontal rule."""
+    return alt.Chart(target).mark_rule(color=OKABE_ITO["black"], strokeDash=[2, 2]).encode(y="y:Q")
 
 
 FAN_SUBTITLE = (
@@ -190,7 +210,7 @@ def target_date_chart(
     horizon = start_date + dt.timedelta(days=math.floor(horizon_days))
     subtitle = (
         f"{missed} of {ttt.size} simulated trials ({100 * missed / max(ttt.size, 1):.0f}%) "
-        f"do not reach it by the end of the horizon ({_day_label(horizon)})."
+        f"do not reach it by the end of the horizon ({date_label(horizon)})."
     )
     colours = {
         "by the deadline": OKABE_ITO["blue"],

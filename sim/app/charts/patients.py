@@ -9,16 +9,7 @@ import math
 import altair as alt
 import pandas as pd
 
-from .theme import (
-    _UTC,
-    GREY,
-    OKABE_ITO,
-    _date_tip,
-    _date_x,
-    as_datetime,
-)
-
-# --- patients (one replication) --------------------------------------------------------------
+from .theme import _UTC, GREY, OKABE_ITO, _date_tip, _date_x, as_datetime
 
 # (stage, from column, to column): a bar from the first day to the second (or to the exit
 # day when the patient left during the stage)

@@ -10,20 +10,21 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .forecast import FAN_SUBTITLE, _fan_layers, fan_table
+from sim.report.text import date_label
+
+from .forecast import FAN_SUBTITLE, _fan_layers, _percentile_lines, _target_rule, fan_table
 from .theme import (
-    _UTC,
-    CYCLE,
     GREY,
     OKABE_ITO,
+    _category_colour,
     _date_tip,
     _date_x,
-    _day_label,
+    _day_rule,
     _deadline_layer,
     as_datetime,
 )
 
-# --- comparison ------------------------------------------------------------------------------
+# --- comparison of runs ----------------------------------------------------------------------
 
 
 def compare_fan_chart(
@@ -43,41 +44,18 @@ def compare_fan_chart(
         frames.append(f)
     data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     labels = [label for label, _ in fans]
-    colour = alt.Color(
-        "run:N",
-        title="Run",
-        sort=labels,
-        scale=alt.Scale(domain=labels, range=[CYCLE[i % len(CYCLE)] for i in range(len(labels))]),
-        legend=alt.Legend(orient="top", columns=1, labelLimit=600),
-    )
-    x = _date_x(title="Date (end of month)")
-    y_title = f"Patients {series} (cumulative count)"
     base = alt.Chart(data)
-    edges = [
-        base.mark_line(strokeWidth=1.2, strokeDash=[4, 3]).encode(
-            x=x, y=alt.Y(f"{p}:Q", title=y_title), color=colour, detail="run:N"
-        )
-        for p in ("p5", "p95")
-    ]
-    line = base.mark_line(strokeWidth=2.5).encode(
-        x=x,
-        y=alt.Y("p50:Q", title=y_title),
-        color=colour,
-        tooltip=[
-            alt.Tooltip("run:N"),
-            _date_tip("date", "month end"),
-            alt.Tooltip("p50:Q", title="median", format=".0f"),
-            alt.Tooltip("p5:Q", title="5th percentile", format=".0f"),
-            alt.Tooltip("p95:Q", title="95th percentile", format=".0f"),
-        ],
+    layers = _percentile_lines(
+        base,
+        base,
+        x=_date_x(title="Date (end of month)"),
+        y_title=f"Patients {series} (cumulative count)",
+        colour=_category_colour("run", "Run", labels),
+        detail="run:N",
+        tips=[alt.Tooltip("run:N"), _date_tip("date", "month end")],
     )
-    layers: list[alt.Chart] = [*edges, line]
     if target_count is not None:
-        layers.append(
-            alt.Chart(pd.DataFrame({"y": [target_count]}))
-            .mark_rule(color=OKABE_ITO["black"], strokeDash=[2, 2])
-            .encode(y="y:Q")
-        )
+        layers.append(_target_rule(pd.DataFrame({"y": [target_count]})))
     layers += _deadline_layer(deadline)
     return alt.layer(*layers).properties(
         height=440,  # the whole chart's: title, legend and axes included
@@ -88,7 +66,7 @@ def compare_fan_chart(
     )
 
 
-# --- planning: forecast from observed data ---------------------------------------------------
+# --- forecast from observed data ------------------------------------------------------------
 
 
 def observed_table(
@@ -124,16 +102,17 @@ def observed_fan_chart(
     fan: pd.DataFrame,
     observed: Mapping[str, Sequence[float]],
     *,
-    start_date: dt.date,
-    as_of: dt.date,
     target_count: int,
     milestone: str,
     deadline: dt.date | None,
+    start_date: dt.date,
+    as_of: dt.date,
     title: str = "Updated forecast: cumulative patients enrolled and infused",
 ) -> alt.LayerChart:
     """The updated fan (simulated from the as-of date on, the observed patients in place)
-    with the observed cumulative counts drawn over it as black steps, the as-of date, the
-    target and the deadline marked."""
+    with the observed cumulative counts (patients, from ``observed``: each series' days
+    since ``start_date``) drawn over it as black steps, the as-of date, the target and the
+    deadline marked; the fan's arguments as in :func:`fan_chart`."""
     steps = observed_table(observed, start_date, as_of)
     x = _date_x(title="Date (end of month)")
     line = (
@@ -150,14 +129,12 @@ def observed_fan_chart(
             ],
         )
     )
-    mark = pd.DataFrame(
-        {"date": [pd.Timestamp(as_of)], "label": [f"observed to {_day_label(as_of)}"]}
+    as_of_mark = _day_rule(
+        as_of,
+        f"observed to {date_label(as_of)}",
+        rule={"color": GREY, "strokeWidth": 2},
+        text={"align": "right", "baseline": "top", "dx": -4, "dy": 4, "color": OKABE_ITO["black"]},
     )
-    m_base = alt.Chart(mark)
-    as_of_rule = m_base.mark_rule(color=GREY, strokeWidth=2).encode(x=alt.X("date:T", scale=_UTC))
-    as_of_text = m_base.mark_text(
-        align="right", baseline="top", dx=-4, dy=4, color=OKABE_ITO["black"]
-    ).encode(x=alt.X("date:T", scale=_UTC), y=alt.value(0), text="label:N")
     counts = ", ".join(
         f"{int(steps[steps['series'] == s]['patients'].max())} {s}"
         for s in observed
@@ -165,13 +142,12 @@ def observed_fan_chart(
     )
     layers = [
         *_fan_layers(fan, target_count, milestone),
-        as_of_rule,
-        as_of_text,
+        *as_of_mark,
         line,
         *_deadline_layer(deadline),
     ]
     subtitle = [
-        f"Black steps: observed to {_day_label(as_of)} ({counts}); after it, the simulated "
+        f"Black steps: observed to {date_label(as_of)} ({counts}); after it, the simulated "
         "trials continue from where each observed patient stands.",
         FAN_SUBTITLE,
     ]

@@ -9,11 +9,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from .theme import (
-    OKABE_ITO,
-)
-
-# --- planning: sensitivity -------------------------------------------------------------------
+from .theme import OKABE_ITO
 
 TORNADO_ROW_PX = 32
 """Height of one parameter's pair of bars, in pixels."""

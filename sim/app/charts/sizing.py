@@ -9,12 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .theme import (
-    GREY,
-    OKABE_ITO,
-)
-
-# --- planning: capacity sizing ---------------------------------------------------------------
+from .theme import GREY, OKABE_ITO
 
 HEAT_LOW = "white"
 """The low end of the heat map's scale (white to Okabe-Ito blue: one hue, light to dark, so

@@ -1,16 +1,18 @@
 """What every chart shares: the Okabe-Ito palette and the colour of each series,
-resource and mark, the calendar-date axis and tooltip, and the deadline rule."""
+resource and mark, the calendar-date axis and tooltip, and a labelled rule at a day (the
+deadline)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
-# --- palette ---------------------------------------------------------------------------------
+from sim.report.text import date_label
 
 OKABE_ITO = {
     "black": "#000000",
@@ -56,7 +58,8 @@ _UTC = alt.Scale(type="utc")  # dates are calendar days: no shift by the viewer'
 _DATE_AXIS = alt.Axis(format="%b %Y", labelAngle=0)
 
 
-def _date_x(field: str = "date", title: str = "Date", **kwargs) -> alt.X:
+def _date_x(field: str = "date", title: str = "Date", **kwargs: Any) -> alt.X:
+    """A calendar-date x axis (UTC, month and year labels)."""
     return alt.X(f"{field}:T", title=title, scale=_UTC, axis=_DATE_AXIS, **kwargs)
 
 
@@ -67,31 +70,52 @@ def _date_tip(field: str, title: str | None = None) -> alt.Tooltip:
 
 
 def as_datetime(start_date: dt.date, days: Sequence[float] | np.ndarray) -> pd.Series:
-    """Calendar times of day numbers counted from ``start_date`` (NaN stays NaT)."""
+    """Calendar times of day numbers (days) counted from ``start_date`` (NaN stays NaT)."""
     arr = np.asarray(days, dtype=float)
     return pd.Series(pd.Timestamp(start_date) + pd.to_timedelta(arr, unit="D"))
 
 
-def _day_label(d: dt.date | pd.Timestamp) -> str:
-    return f"{d.day} {d:%b %Y}"
+def _category_colour(field: str, title: str, categories: list[str]) -> alt.Color:
+    """Colour by an open-ended set of categories (sites, runs), in the given order through
+    :data:`CYCLE`, with the legend on top, one a line."""
+    return alt.Color(
+        f"{field}:N",
+        title=title,
+        sort=categories,
+        scale=alt.Scale(
+            domain=categories, range=[CYCLE[i % len(CYCLE)] for i in range(len(categories))]
+        ),
+        legend=alt.Legend(orient="top", columns=1, labelLimit=600),
+    )
+
+
+def _day_rule(
+    day: dt.date, label: str, *, rule: Mapping[str, Any], text: Mapping[str, Any]
+) -> list[alt.Chart]:
+    """A vertical rule at a calendar day and its label at the top of the chart; ``rule`` and
+    ``text`` are the properties of the two marks."""
+    base = alt.Chart(pd.DataFrame({"date": [pd.Timestamp(day)], "label": [label]}))
+    x = alt.X("date:T", scale=_UTC)
+    return [
+        base.mark_rule(**rule).encode(x=x),
+        base.mark_text(**text).encode(x=x, y=alt.value(0), text="label:N"),
+    ]
 
 
 def _deadline_layer(deadline: dt.date | None) -> list[alt.Chart]:
-    """A dashed vertical rule at the deadline, labelled."""
+    """A dashed vertical rule at the deadline, labelled (none without a deadline)."""
     if deadline is None:
         return []
-    frame = pd.DataFrame(
-        {"date": [pd.Timestamp(deadline)], "label": [f"deadline {_day_label(deadline)}"]}
+    return _day_rule(
+        deadline,
+        f"deadline {date_label(deadline)}",
+        rule={"color": DEADLINE_COLOUR, "strokeDash": [6, 3], "strokeWidth": 2},
+        text={
+            "align": "left",
+            "baseline": "top",
+            "dx": 4,
+            "dy": 4,
+            "color": DEADLINE_COLOUR,
+            "fontWeight": "bold",
+        },
     )
-    base = alt.Chart(frame)
-    rule = base.mark_rule(color=DEADLINE_COLOUR, strokeDash=[6, 3], strokeWidth=2).encode(
-        x=alt.X("date:T", scale=_UTC)
-    )
-    text = base.mark_text(
-        align="left", baseline="top", dx=4, dy=4, color=DEADLINE_COLOUR, fontWeight="bold"
-    ).encode(
-        x=alt.X("date:T", scale=_UTC),
-        y=alt.value(0),
-        text="label:N",
-    )
-    return [rule, text]
