@@ -104,8 +104,9 @@ def resource_charts(
 
 
 def queue_table(timeline: pd.DataFrame, start_date: dt.date, end_day: float) -> pd.DataFrame:
-    """Units in use and queue length of each resource over time in one replication, as
-    steps (one row per change, plus the start and the end), in long format."""
+    """Units in use and patients waiting (counts) at each resource over one replication, as
+    steps: one row per change, plus day 0 and ``end_day`` (days since ``start_date``). Long
+    format: resource, label, measure, day, date, patients."""
     frames = []
     for resource, sub in timeline.groupby("resource", sort=False):
         sub = sub.sort_values("time", kind="stable").drop_duplicates("time", keep="last")
@@ -138,7 +139,8 @@ def queue_charts(
     capacities: Mapping[str, int],
 ) -> list[alt.LayerChart]:
     """Per resource, a chart of its units in use (shaded) and patients waiting for it
-    (line) over one simulated trial, as steps."""
+    (line) over one simulated trial, as steps (counts; ``end_day`` in days since
+    ``start_date``; ``capacities``: units of each resource, in the chart's title)."""
     data = queue_table(timeline, start_date, end_day)
     colour = alt.Color(
         "measure:N",
@@ -182,7 +184,8 @@ def queue_charts(
 
 
 def vein_to_vein_table(days: Sequence[float], bin_days: float = 1.0) -> pd.DataFrame:
-    """Histogram of vein-to-vein days: bin start, end, count and percent of all values."""
+    """Histogram of vein-to-vein time: bin start and end (days, bins ``bin_days`` wide),
+    count and percent of all values."""
     arr = np.asarray(days, dtype=float)
     arr = arr[np.isfinite(arr)]
     if arr.size == 0:

@@ -116,7 +116,8 @@ def criteria_table(by_criterion: Mapping[str, float]) -> pd.DataFrame:
 
 
 def criteria_chart(by_criterion: Mapping[str, float]) -> alt.Chart:
-    """Patients failing each screening criterion (a patient may fail several)."""
+    """Patients failing each screening criterion (mean per simulated trial; a patient may
+    fail several)."""
     data = criteria_table(by_criterion)
     return (
         alt.Chart(data)

@@ -62,7 +62,8 @@ def referrals_chart(expected: pd.DataFrame, *, deadline: dt.date | None) -> alt.
 
 
 def fan_table(fan: pd.DataFrame) -> pd.DataFrame:
-    """The fan-chart frame (month, date, series, p5...p95) with ``date`` as a datetime."""
+    """The fan-chart frame (month, date, series, p5...p95: percentiles of the cumulative
+    count, patients) with ``date`` as a datetime."""
     out = fan.copy()
     out["date"] = pd.to_datetime(out["date"])
     return out

@@ -34,8 +34,9 @@ def compare_fan_chart(
     target_count: int | None = None,
     deadline: dt.date | None = None,
 ) -> alt.LayerChart:
-    """The fan of one series (cumulative infused, by default) of several runs overlaid: the
-    median and the 5th to 95th percentile band of each, a colour a run."""
+    """The fan of one series (cumulative infused, by default; patients) of several runs
+    overlaid: the median and the 5th to 95th percentile band of each, a colour a run, with
+    the target count and the deadline when given."""
     frames = []
     for label, fan in fans:
         f = fan_table(fan)

@@ -27,7 +27,8 @@ def sizing_heatmap_table(
     """One cell a configuration, from a sweep's table (one row a point, the swept keys and
     ``prob_target_by_deadline`` with its ``prob_ci95_low``/``_high``): ``row`` and ``column``
     (the two swept counts), ``percent`` and ``low``/``high`` (the probability and its Wilson
-    95% interval, in %), ``meets`` (at least ``wanted``), ``chosen`` and the cell's text."""
+    95% interval, in %), ``meets`` (at least ``wanted``, a share), ``chosen`` and the cell's
+    text."""
     out = pd.DataFrame(
         {
             "row": points[rows].astype(int).to_numpy(),
@@ -70,8 +71,8 @@ def sizing_heatmap_chart(
 ) -> alt.LayerChart:
     """The probability of reaching the target by the deadline over a grid of two capacities
     (rows x columns): the cell's colour and text are the probability, with its 95% interval
-    beneath; cells meeting the wanted probability carry a tick; the chosen configuration is
-    outlined in black."""
+    beneath; cells meeting the wanted probability (``wanted``, a share) carry a tick; the
+    chosen configuration is outlined in black."""
     data = sizing_heatmap_table(points, rows=rows, columns=columns, chosen=chosen, wanted=wanted)
     data["mark"] = np.where(data["chosen"], chosen_label, "")
     x = alt.X("column:O", title=column_title, axis=alt.Axis(labelAngle=0))
