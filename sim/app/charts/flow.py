@@ -1,0 +1,145 @@
+"""Patient flow: the funnel from referral to infusion, with the patients lost at each
+step by reason, and the screen failures by criterion."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import altair as alt
+import pandas as pd
+
+from .theme import GREY, OKABE_ITO
+
+FUNNEL_STEPS = (
+    ("referred", "Referred"),
+    ("consented", "Consented"),
+    ("enrolled", "Enrolled (passed screening)"),
+    ("apheresed", "Apheresed (cells collected)"),
+    ("manufactured", "Product released"),
+    ("conditioned", "Conditioned"),
+    ("infused", "Infused"),
+)
+# The loss a step's own failure explains; the rest of a step's loss left by deterioration
+# (or was still in the pathway at the end of the horizon).
+STEP_LOSS_REASON = {
+    "referred": ("declined_consent", "declined consent"),
+    "consented": ("screen_failed", "failed screening"),
+    "enrolled": ("apheresis_failed", "apheresis failed"),
+    "apheresed": ("manufacturing_failed", "manufacturing failed"),
+}
+CONTINUES = "went on to the next step"
+DETERIORATED = "deteriorated or still in pathway"
+SEGMENT_COLOURS = {
+    CONTINUES: OKABE_ITO["blue"],
+    "declined consent": GREY,
+    "failed screening": OKABE_ITO["yellow"],
+    "apheresis failed": OKABE_ITO["sky_blue"],
+    "manufacturing failed": OKABE_ITO["reddish_purple"],
+    DETERIORATED: OKABE_ITO["vermillion"],
+    "infused": OKABE_ITO["bluish_green"],
+}
+
+
+def funnel_table(funnel: Mapping[str, float], outcomes: Mapping[str, float]) -> pd.DataFrame:
+    """The funnel as bar segments: for each step, the patients (mean per trial) who went on
+    to the next step, and those lost before it by reason. Columns: step, order, segment,
+    start, end, patients."""
+    rows = []
+    keys = [k for k, _ in FUNNEL_STEPS]
+    for i, (key, label) in enumerate(FUNNEL_STEPS):
+        here = float(funnel.get(key) or 0.0)
+        if i == len(keys) - 1:
+            rows.append((label, i, "infused", 0.0, here, here))
+            break
+        nxt = min(float(funnel.get(keys[i + 1]) or 0.0), here)
+        rows.append((label, i, CONTINUES, 0.0, nxt, nxt))
+        lost = here - nxt
+        x = nxt
+        if key in STEP_LOSS_REASON:
+            outcome, reason = STEP_LOSS_REASON[key]
+            own = min(float(outcomes.get(outcome) or 0.0), lost)
+            if own > 0:
+                rows.append((label, i, reason, x, x + own, own))
+                x += own
+                lost -= own
+        if lost > 1e-9:
+            rows.append((label, i, DETERIORATED, x, x + lost, lost))
+    return pd.DataFrame(rows, columns=["step", "order", "segment", "start", "end", "patients"])
+
+
+def funnel_chart(funnel: Mapping[str, float], outcomes: Mapping[str, float]) -> alt.Chart:
+    """Referred to infused: each bar is the patients reaching a step (mean per simulated
+    trial), split into those who went on and those lost before the next step, by reason."""
+    data = funnel_table(funnel, outcomes)
+    order = [label for _, label in FUNNEL_STEPS]
+    present = [s for s in SEGMENT_COLOURS if s in set(data["segment"])]
+    return (
+        alt.Chart(data)
+        .mark_bar(height={"band": 0.75})
+        .encode(
+            y=alt.Y("step:N", sort=order, title=None, axis=alt.Axis(labelLimit=220)),
+            x=alt.X("start:Q", title="Patients (mean per simulated trial)"),
+            x2="end:Q",
+            color=alt.Color(
+                "segment:N",
+                title="At this step",
+                sort=present,
+                scale=alt.Scale(domain=present, range=[SEGMENT_COLOURS[s] for s in present]),
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
+            ),
+            tooltip=[
+                alt.Tooltip("step:N"),
+                alt.Tooltip("segment:N", title="patients who"),
+                alt.Tooltip("patients:Q", title="patients per trial", format=".2f"),
+            ],
+        )
+        .properties(
+            height=alt.Step(40),
+            title=alt.TitleParams(
+                "Patient flow, referral to infusion",
+                subtitle="Bar length: patients reaching the step; coloured end: lost before "
+                "the next step, by reason.",
+            ),
+        )
+    )
+
+
+def criteria_table(by_criterion: Mapping[str, float]) -> pd.DataFrame:
+    """Screen failures by criterion (mean patients per trial), largest first."""
+    frame = pd.DataFrame(
+        {
+            "criterion": [k.replace("_", " ") for k in by_criterion],
+            "patients": [float(v or 0.0) for v in by_criterion.values()],
+        }
+    )
+    return frame.sort_values("patients", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def criteria_chart(by_criterion: Mapping[str, float]) -> alt.Chart:
+    """Patients failing each screening criterion (mean per simulated trial; a patient may
+    fail several)."""
+    data = criteria_table(by_criterion)
+    return (
+        alt.Chart(data)
+        .mark_bar(color=OKABE_ITO["orange"])
+        .encode(
+            y=alt.Y(
+                "criterion:N",
+                sort=list(data["criterion"]),
+                title=None,
+                axis=alt.Axis(labelLimit=260),
+            ),
+            x=alt.X("patients:Q", title="Patients failing it (mean per simulated trial)"),
+            tooltip=[
+                alt.Tooltip("criterion:N"),
+                alt.Tooltip("patients:Q", title="patients per trial", format=".2f"),
+            ],
+        )
+        .properties(
+            height=alt.Step(22),
+            title=alt.TitleParams(
+                "Screen failures by criterion",
+                subtitle="A patient may fail several criteria; each is counted.",
+            ),
+        )
+    )

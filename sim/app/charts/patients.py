@@ -1,0 +1,163 @@
+"""The patients of one simulated trial: a Gantt chart of each patient's stages and
+where the patient left the pathway."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import altair as alt
+import pandas as pd
+
+from .theme import _UTC, GREY, OKABE_ITO, _date_tip, _date_x, as_datetime
+
+# (stage, from column, to column): a bar from the first day to the second (or to the exit
+# day when the patient left during the stage)
+GANTT_STAGES = (
+    ("screening", "referred_day", "screened_day"),
+    ("waiting for apheresis", "enrolled_day", "apheresis_start_day"),
+    ("apheresis", "apheresis_start_day", "apheresed_day"),
+    ("waiting for a suite", "apheresed_day", "manufacturing_start_day"),
+    ("manufacturing and QC", "manufacturing_start_day", "released_day"),
+    ("waiting for a bed", "released_day", "conditioning_start_day"),
+    ("conditioning", "conditioning_start_day", "infused_day"),
+    ("inpatient stay", "infused_day", "discharged_day"),
+)
+STAGE_COLOURS = {
+    "screening": OKABE_ITO["sky_blue"],
+    "waiting for apheresis": GREY,
+    "apheresis": OKABE_ITO["orange"],
+    "waiting for a suite": GREY,
+    "manufacturing and QC": OKABE_ITO["blue"],
+    "waiting for a bed": GREY,
+    "conditioning": OKABE_ITO["reddish_purple"],
+    "inpatient stay": OKABE_ITO["bluish_green"],
+}
+OUTCOME_SHAPES = {
+    "infused": "circle",
+    "declined_consent": "triangle-down",
+    "screen_failed": "square",
+    "deteriorated": "cross",
+    "apheresis_failed": "diamond",
+    "manufacturing_failed": "triangle-up",
+    "in_pathway": "triangle-right",
+}
+
+
+def _patient_label(pid: int) -> str:
+    return f"patient {pid + 1}"
+
+
+def gantt_table(patients: pd.DataFrame, start_date: dt.date) -> pd.DataFrame:
+    """One row per patient and stage reached: patient, label, stage, start and end (dates),
+    days. A stage cut short (the patient left) ends at the exit day; waits of no length and
+    stages never reached are left out."""
+    out = []
+    for rec in patients.itertuples(index=False):
+        r = rec._asdict()
+        exit_day = r.get("exit_day", math.nan)
+        for stage, a, b in GANTT_STAGES:
+            start = r.get(a, math.nan)
+            end = r.get(b, math.nan)
+            if start is None or math.isnan(start):
+                continue
+            if end is None or math.isnan(end):
+                if exit_day is None or math.isnan(exit_day) or exit_day < start:
+                    continue
+                if stage == "inpatient stay" and exit_day <= start:
+                    continue
+                end = exit_day
+            if end - start <= 1e-9:
+                continue
+            out.append((int(r["patient"]), stage, float(start), float(end)))
+    frame = pd.DataFrame(out, columns=["patient", "stage", "start_day", "end_day"])
+    frame["label"] = frame["patient"].map(_patient_label)
+    frame["start"] = as_datetime(start_date, frame["start_day"]).to_numpy()
+    frame["end"] = as_datetime(start_date, frame["end_day"]).to_numpy()
+    frame["days"] = frame["end_day"] - frame["start_day"]
+    return frame[["patient", "label", "stage", "start", "end", "days"]]
+
+
+def outcome_table(patients: pd.DataFrame, start_date: dt.date) -> pd.DataFrame:
+    """Each patient's outcome and the date the patient left the pathway (NaT if still in)."""
+    frame = pd.DataFrame(
+        {
+            "patient": patients["patient"].astype(int),
+            "label": patients["patient"].astype(int).map(_patient_label),
+            "outcome": patients["outcome"].astype(str),
+            "date": as_datetime(start_date, patients["exit_day"]).to_numpy(),
+        }
+    )
+    frame["outcome_label"] = frame["outcome"].str.replace("_", " ")
+    return frame
+
+
+def gantt_chart(patients: pd.DataFrame, *, start_date: dt.date, title: str) -> alt.LayerChart:
+    """A row per patient (in order of referral), a bar per stage coloured by stage, and the
+    patient's outcome marked where the patient left the pathway."""
+    bars_data = gantt_table(patients, start_date)
+    marks_data = outcome_table(patients, start_date).dropna(subset=["date"])
+    order = [_patient_label(p) for p in patients.sort_values("referred_day")["patient"]]
+    stages = [s for s, _, _ in GANTT_STAGES]
+    outcomes = [o.replace("_", " ") for o in OUTCOME_SHAPES]
+    y = alt.Y(
+        "label:N",
+        sort=order,
+        title="Patient (in order of referral)",
+        axis=alt.Axis(labelFontSize=9, labelLimit=90),
+    )
+    bars = (
+        alt.Chart(bars_data)
+        .mark_bar(height={"band": 0.8})
+        .encode(
+            x=_date_x("start", title="Date"),
+            x2="end:T",
+            y=y,
+            color=alt.Color(
+                "stage:N",
+                title="Stage",
+                sort=stages,
+                scale=alt.Scale(domain=stages, range=[STAGE_COLOURS[s] for s in stages]),
+                legend=alt.Legend(orient="right", labelLimit=200),
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="patient"),
+                alt.Tooltip("stage:N"),
+                _date_tip("start"),
+                _date_tip("end"),
+                alt.Tooltip("days:Q", format=".1f", title="days"),
+            ],
+        )
+    )
+    marks = (
+        alt.Chart(marks_data)
+        .mark_point(filled=True, size=42, color=OKABE_ITO["black"], opacity=0.9)
+        .encode(
+            x=alt.X("date:T", scale=_UTC),
+            y=y,
+            shape=alt.Shape(
+                "outcome_label:N",
+                title="Outcome (where the patient left)",
+                scale=alt.Scale(domain=outcomes, range=list(OUTCOME_SHAPES.values())),
+                legend=alt.Legend(orient="right", labelLimit=200, titleLimit=260),
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="patient"),
+                alt.Tooltip("outcome_label:N", title="outcome"),
+                _date_tip("date", "left on"),
+            ],
+        )
+    )
+    n = max(len(order), 1)
+    row = 12 if n <= 120 else max(3, 1440 // n)
+    return (
+        alt.layer(bars, marks)
+        .resolve_legend(color="independent", shape="independent")
+        .properties(
+            height=alt.Step(row),
+            title=alt.TitleParams(
+                title, subtitle="Scroll on the chart to zoom in time, drag to move along it."
+            ),
+        )
+        .interactive(bind_y=False)
+    )

@@ -1,0 +1,137 @@
+"""One-at-a-time sensitivity: how far each parameter, moved alone across its range,
+swings a figure, as a tornado."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from .theme import OKABE_ITO
+
+TORNADO_ROW_PX = 32
+"""Height of one parameter's pair of bars, in pixels."""
+TORNADO_ENDS = {
+    "low end of its range": OKABE_ITO["orange"],
+    "high end of its range": OKABE_ITO["blue"],
+}
+
+
+def tornado_table(
+    rows: Sequence[Mapping[str, Any]],
+    base: float,
+    *,
+    scale: float = 1.0,
+    top: int | None = None,
+) -> pd.DataFrame:
+    """Two bars a parameter, from the figure at the scenario's values (``base``) to the
+    figure with the parameter at the low and at the high end of its range; parameters by
+    swing, largest first (``top``: only the first so many). ``rows`` are those of
+    :func:`sim.planning.sensitivity.tornado` (``parameter``, ``low``, ``high``, ``at_low``,
+    ``at_high``, ``swing``; ``label`` if given names the parameter). Figures times ``scale``
+    (100: a probability in %). Columns: parameter, label, order, end, setting, start, stop,
+    change, swing."""
+    ordered = sorted(rows, key=lambda r: (-float(r["swing"]), str(r["parameter"])))
+    if top is not None:
+        ordered = ordered[:top]
+    out = []
+    b = float(base) * scale
+    for i, r in enumerate(ordered):
+        label = str(r.get("label") or r["parameter"])
+        for end, setting, at in (
+            ("low end of its range", r["low"], r["at_low"]),
+            ("high end of its range", r["high"], r["at_high"]),
+        ):
+            v = float(at) * scale
+            out.append(
+                (
+                    str(r["parameter"]),
+                    label,
+                    i,
+                    end,
+                    float(setting),
+                    b,
+                    v,
+                    v - b,
+                    float(r["swing"]) * scale,
+                )
+            )
+    columns = ["parameter", "label", "order", "end", "setting", "start", "stop", "change", "swing"]
+    return pd.DataFrame(out, columns=columns)
+
+
+def tornado_chart(
+    rows: Sequence[Mapping[str, Any]],
+    base: float,
+    *,
+    x_title: str,
+    title: str,
+    scale: float = 1.0,
+    fmt: str = ".0f",
+    unit: str = "",
+    top: int | None = 15,
+) -> alt.LayerChart:
+    """One-at-a-time sensitivity as a tornado: for each parameter (largest swing on top) a
+    bar to the figure at the low end of its range and one to the figure at the high end,
+    both from the figure at the scenario's values (the vertical rule, its value labelled
+    with ``unit``); ``top``: only the parameters of the largest swings."""
+    data = tornado_table(rows, base, scale=scale, top=top)
+    b = float(base) * scale
+    order = list(dict.fromkeys(data["label"]))
+    y = alt.Y(
+        "label:N",
+        sort=order,
+        title=None,
+        scale=alt.Scale(paddingInner=0.35),
+        axis=alt.Axis(labelLimit=420, labelFontSize=12),
+    )
+    ends = list(TORNADO_ENDS)
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=y,
+            yOffset=alt.YOffset("end:N", sort=ends),
+            x=alt.X("start:Q", title=x_title, scale=alt.Scale(zero=False)),
+            x2="stop:Q",
+            color=alt.Color(
+                "end:N",
+                title="Parameter at the",
+                sort=ends,
+                scale=alt.Scale(domain=ends, range=list(TORNADO_ENDS.values())),
+                legend=alt.Legend(orient="top", direction="horizontal"),
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="parameter"),
+                alt.Tooltip("parameter:N", title="scenario key"),
+                alt.Tooltip("end:N", title="at the"),
+                alt.Tooltip("setting:Q", title="set to", format=".4g"),
+                alt.Tooltip("stop:Q", title="figure there", format=fmt),
+                alt.Tooltip("change:Q", title="change", format="+" + fmt),
+            ],
+        )
+    )
+    ref = pd.DataFrame({"x": [b], "label": [f"scenario's values: {format(b, fmt)}{unit}"]})
+    rule = (
+        alt.Chart(ref)
+        .mark_rule(color=OKABE_ITO["black"], strokeWidth=1.5)
+        .encode(x=alt.X("x:Q", title=x_title))
+    )
+    text = (
+        alt.Chart(ref)
+        .mark_text(align="left", baseline="bottom", dx=4, dy=-2, color=OKABE_ITO["black"])
+        .encode(x="x:Q", y=alt.value(0), text="label:N")
+    )
+    hidden = max(0, len(rows) - len(order))
+    subtitle = [
+        "Each parameter moved alone to the low and the high end of its range, the others at "
+        "the scenario's values; largest swing first."
+    ]
+    if hidden:
+        subtitle.append(f"{hidden} more parameters with smaller swings are not drawn.")
+    return alt.layer(bars, rule, text).properties(
+        height=TORNADO_ROW_PX * max(len(order), 1) + 40,
+        title=alt.TitleParams(title, subtitle=subtitle),
+    )

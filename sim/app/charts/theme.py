@@ -1,0 +1,121 @@
+"""What every chart shares: the Okabe-Ito palette and the colour of each series,
+resource and mark, the calendar-date axis and tooltip, and a labelled rule at a day (the
+deadline)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from sim.report.text import date_label
+
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+GREY = "#9E9E9E"
+"""Waiting, in the patient timeline (grey reads the same to every kind of colour vision)."""
+CYCLE = [
+    OKABE_ITO[k]
+    for k in (
+        "blue",
+        "orange",
+        "bluish_green",
+        "vermillion",
+        "reddish_purple",
+        "sky_blue",
+        "yellow",
+        "black",
+    )
+]
+"""Colours for an open-ended set of categories (scenarios in a comparison), in order."""
+
+SERIES_COLOURS = {"enrolled": OKABE_ITO["orange"], "infused": OKABE_ITO["blue"]}
+RESOURCE_COLOURS = {
+    "apheresis": OKABE_ITO["orange"],
+    "manufacturing": OKABE_ITO["blue"],
+    "beds": OKABE_ITO["bluish_green"],
+}
+RESOURCE_LABELS = {
+    "apheresis": "Apheresis slots",
+    "manufacturing": "Manufacturing suites",
+    "beds": "Beds",
+}
+DEADLINE_COLOUR = OKABE_ITO["black"]
+
+_UTC = alt.Scale(type="utc")  # dates are calendar days: no shift by the viewer's time zone
+_DATE_AXIS = alt.Axis(format="%b %Y", labelAngle=0)
+
+
+def _date_x(field: str = "date", title: str = "Date", **kwargs: Any) -> alt.X:
+    """A calendar-date x axis (UTC, month and year labels)."""
+    return alt.X(f"{field}:T", title=title, scale=_UTC, axis=_DATE_AXIS, **kwargs)
+
+
+def _date_tip(field: str, title: str | None = None) -> alt.Tooltip:
+    """A tooltip showing a calendar day (UTC, as the axes)."""
+    kw = {} if title is None else {"title": title}
+    return alt.Tooltip(f"{field}:T", format="%d %b %Y", timeUnit="utcyearmonthdate", **kw)
+
+
+def as_datetime(start_date: dt.date, days: Sequence[float] | np.ndarray) -> pd.Series:
+    """Calendar times of day numbers (days) counted from ``start_date`` (NaN stays NaT)."""
+    arr = np.asarray(days, dtype=float)
+    return pd.Series(pd.Timestamp(start_date) + pd.to_timedelta(arr, unit="D"))
+
+
+def _category_colour(field: str, title: str, categories: list[str]) -> alt.Color:
+    """Colour by an open-ended set of categories (sites, runs), in the given order through
+    :data:`CYCLE`, with the legend on top, one a line."""
+    return alt.Color(
+        f"{field}:N",
+        title=title,
+        sort=categories,
+        scale=alt.Scale(
+            domain=categories, range=[CYCLE[i % len(CYCLE)] for i in range(len(categories))]
+        ),
+        legend=alt.Legend(orient="top", columns=1, labelLimit=600),
+    )
+
+
+def _day_rule(
+    day: dt.date, label: str, *, rule: Mapping[str, Any], text: Mapping[str, Any]
+) -> list[alt.Chart]:
+    """A vertical rule at a calendar day and its label at the top of the chart; ``rule`` and
+    ``text`` are the properties of the two marks."""
+    base = alt.Chart(pd.DataFrame({"date": [pd.Timestamp(day)], "label": [label]}))
+    x = alt.X("date:T", scale=_UTC)
+    return [
+        base.mark_rule(**rule).encode(x=x),
+        base.mark_text(**text).encode(x=x, y=alt.value(0), text="label:N"),
+    ]
+
+
+def _deadline_layer(deadline: dt.date | None) -> list[alt.Chart]:
+    """A dashed vertical rule at the deadline, labelled (none without a deadline)."""
+    if deadline is None:
+        return []
+    return _day_rule(
+        deadline,
+        f"deadline {date_label(deadline)}",
+        rule={"color": DEADLINE_COLOUR, "strokeDash": [6, 3], "strokeWidth": 2},
+        text={
+            "align": "left",
+            "baseline": "top",
+            "dx": 4,
+            "dy": 4,
+            "color": DEADLINE_COLOUR,
+            "fontWeight": "bold",
+        },
+    )
