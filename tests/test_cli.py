@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import REFERENCE_WORKLOAD as REFERENCE
 
 from sim.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "bench" / "reference_workload.yaml"
+
 REF = str(REFERENCE)
 SMALL = ["--reps", "2", "--executor", "serial", "--quiet"]
 BAD_SCENARIO = "{bad}"

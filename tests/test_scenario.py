@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from conftest import REFERENCE_WORKLOAD as REFERENCE
+from conftest import SHARED_WORKLOAD
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
@@ -29,7 +31,6 @@ from sim.core.scenario import (
 )
 from sim.core.yamlio import MAX_BYTES
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "bench" / "reference_workload.yaml"
 REF_TEXT = REFERENCE.read_text(encoding="utf-8")
 
 _FAST = settings(
@@ -759,3 +760,14 @@ def test_negative_values_allowed_outside_durations() -> None:
     assert _DIST.validate_python(spec).lowest == -2
     with pytest.raises(ValueError, match="at least 0"):
         _DURATION.validate_python(spec)
+
+
+@pytest.mark.skipif(
+    not SHARED_WORKLOAD.exists(),
+    reason="the shared reference workload is not beside this checkout (a user's clone)",
+)
+def test_the_shared_reference_workload_loads_and_matches_the_copy():
+    """The contract is pinned by the shared workload itself: it must load, and the copy the
+    suite uses must be the same scenario."""
+    shared = load_scenario(str(SHARED_WORKLOAD))
+    assert shared == load_scenario(str(REFERENCE))

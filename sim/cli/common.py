@@ -1,5 +1,5 @@
-"""Pieces every command shares: number arguments with ranges, the simulation options,
-progress bars on stderr, and writing output files whole or not at all."""
+"""Pieces every command shares: the list of commands, number arguments with ranges, the
+simulation options, progress bars on stderr, and printing an answer as text or JSON."""
 
 from __future__ import annotations
 
@@ -7,13 +7,53 @@ import argparse
 import json
 import math
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sim.io.store import DEFAULT_PATH, ENV_VAR
 from sim.run.executors import EXECUTORS
 
 MAX_REPS = 10_000_000
+STORE_HELP = f"run store file (default: ${ENV_VAR}, else {DEFAULT_PATH.as_posix()})"
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("sim.cli.run", "simulate a scenario and summarise the forecast"),
+    "compare": ("sim.cli.run", "paired comparison of scenarios (common random numbers)"),
+    "validate": ("sim.cli.run", "check scenario files"),
+    "reproduce": (
+        "sim.cli.run",
+        "re-run a saved run or an --out folder and confirm identical results",
+    ),
+    "runs": ("sim.cli.runs", "list, show, export or delete saved runs"),
+    "verify": (
+        "sim.cli.verify",
+        "check the model against queueing theory, invariants and the ELIANA funnel",
+    ),
+    "sweep": ("sim.cli.planning", "the main figures at every point of a grid of scenario values"),
+    "size": ("sim.cli.planning", "the cheapest capacities that reach the target by the deadline"),
+    "sensitivity": (
+        "sim.cli.planning",
+        "which parameters move the time to target and the probability",
+    ),
+    "forecast": ("sim.cli.forecast", "update the forecast from an observed patient log"),
+    "backtest": (
+        "sim.cli.forecast",
+        "coverage of the forecast's 80%% interval on simulated truths",
+    ),
+}
+"""Each command: the module that defines its options (``PARSERS``) and runs it
+(``COMMANDS``), and its one-line help. The module is imported only when the command runs."""
+
+Fill = Callable[[argparse.ArgumentParser], None]
+"""Adds a command's arguments to its (sub)parser."""
+
+
+def add_subcommands(subparsers: Any, fills: dict[str, Fill]) -> None:
+    """A subparser for each command of ``fills``, with its help and arguments."""
+    for name, fill in fills.items():
+        fill(subparsers.add_parser(name, help=COMMANDS[name][1]))
 
 
 def int_in(low: int, high: int, what: str) -> Callable[[str], int]:
@@ -94,26 +134,49 @@ def add_sim_options(
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+class _LateBar:
+    """A tqdm bar on stderr that exists only once the work has lasted ``delay`` seconds, so
+    a quick command neither draws nor imports it."""
+
+    def __init__(self, total: int | None, desc: str, delay: float) -> None:
+        self.total, self.desc, self.delay = total, desc, delay
+        self.started = time.monotonic()
+        self.done = 0
+        self.bar: Any = None
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar is None:
+            if time.monotonic() - self.started < self.delay:
+                return
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=self.total,
+                initial=self.done - n,
+                unit="rep",
+                file=sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
+                desc=self.desc,
+            )
+        self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 @contextmanager
 def progress_bar(
-    total: int | None, quiet: bool, desc: str = "replications"
+    total: int | None, quiet: bool, desc: str = "replications", delay: float = 1.0
 ) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr, shown after a second; yields its update function (None
-    when quiet) and closes the bar however the work ends."""
+    """A progress bar on stderr, shown once the work has lasted ``delay`` seconds; yields
+    its update function (None when quiet) and closes the bar however the work ends."""
     if quiet:
         yield None
         return
-    from tqdm import tqdm
-
-    bar = tqdm(
-        total=total,
-        unit="rep",
-        delay=1.0,
-        file=sys.stderr,
-        leave=False,
-        dynamic_ncols=True,
-        desc=desc,
-    )
+    bar = _LateBar(total, desc, delay)
     try:
         yield bar.update
     finally:

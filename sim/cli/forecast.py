@@ -9,12 +9,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import add_sim_options, answer, int_in, progress_bar
+from sim.cli.common import add_sim_options, add_subcommands, answer, int_in, progress_bar
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
-from sim.forecast.backtest import backtest
-from sim.forecast.forecast import forecast
-from sim.forecast.observed import parse_log, read_log
 from sim.forecast.posterior import DEFAULT_PRIOR_PATIENTS
 from sim.io.files import write_folder
 from sim.report.forecast import format_backtest, format_forecast
@@ -38,24 +35,22 @@ def _positive(text: str) -> float:
     return value
 
 
-def add_forecast_parsers(sub: Any) -> None:
-    """Add ``forecast`` and ``backtest`` to the command line's subparsers."""
-    fc = sub.add_parser("forecast", help="update the forecast from an observed patient log")
-    fc.add_argument("scenario", help="scenario YAML file (the prior)")
-    fc.add_argument(
+def _forecast_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file (the prior)")
+    p.add_argument(
         "--observed",
         required=True,
         metavar="LOG.csv",
         help="observed log: one row a patient (see scenarios/observed_example.csv)",
     )
-    fc.add_argument(
+    p.add_argument(
         "--as-of",
         required=True,
         type=_date,
         metavar="DATE",
         help="the date the log is complete to (YYYY-MM-DD)",
     )
-    fc.add_argument(
+    p.add_argument(
         "--prior-weight",
         type=_positive,
         default=None,
@@ -63,7 +58,7 @@ def add_forecast_parsers(sub: Any) -> None:
         help="worth of the scenario's referral rates, in months of observation "
         "(default: the scenario's rate_shape / rate, else 6)",
     )
-    fc.add_argument(
+    p.add_argument(
         "--prior-patients",
         type=_positive,
         default=DEFAULT_PRIOR_PATIENTS,
@@ -71,31 +66,33 @@ def add_forecast_parsers(sub: Any) -> None:
         help="worth of the scenario's failure probabilities, in "
         f"patients (default {DEFAULT_PRIOR_PATIENTS:g})",
     )
-    add_sim_options(fc, 200, min_reps=2)
-    fc.add_argument(
+    add_sim_options(p, 200, min_reps=2)
+    p.add_argument(
         "--out",
         metavar="DIR",
         help="write forecast.json, fan_prior.csv, fan_updated.csv and observed.csv into DIR",
     )
 
-    bt = sub.add_parser(
-        "backtest", help="coverage of the forecast's 80%% interval on simulated truths"
-    )
-    bt.add_argument("scenario", help="scenario YAML file (truth and prior)")
-    bt.add_argument("--as-of", required=True, type=_date, metavar="DATE")
-    bt.add_argument(
+
+def _backtest_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file (truth and prior)")
+    p.add_argument("--as-of", required=True, type=_date, metavar="DATE")
+    p.add_argument(
         "--trials",
         type=int_in(1, 100_000, "--trials"),
         default=100,
         help="simulated truths to forecast; default 100",
     )
-    add_sim_options(bt, 100, min_reps=2, reps_help="replications of each forecast")
+    add_sim_options(p, 100, min_reps=2, reps_help="replications of each forecast")
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
+    from sim.forecast.forecast import forecast
+    from sim.forecast.observed import read_observed
+
     executor = parse_executor(args.executor, args.workers)
     scenario = load_scenario(args.scenario, args.overrides)
-    log = parse_log(read_log(args.observed), scenario, args.as_of, source=args.observed)
+    log = read_observed(args.observed, scenario, args.as_of)
     with progress_bar(2 * args.reps, args.quiet) as update:
         f = forecast(
             scenario,
@@ -123,6 +120,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
+    from sim.forecast.backtest import backtest
+
     executor = parse_executor(args.executor, args.workers)
     scenario = load_scenario(args.scenario, args.overrides)
     if args.as_of < scenario.start_date:
@@ -146,4 +145,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-FORECAST_COMMANDS = {"forecast": cmd_forecast, "backtest": cmd_backtest}
+PARSERS = {"forecast": _forecast_args, "backtest": _backtest_args}
+COMMANDS = {"forecast": cmd_forecast, "backtest": cmd_backtest}
+
+
+def add_forecast_parsers(subparsers: Any) -> None:
+    """Add ``forecast`` and ``backtest`` to ``subparsers``."""
+    add_subcommands(subparsers, PARSERS)

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import add_sim_options, answer, float_in, int_in, progress_bar
+from sim.cli.common import (
+    add_sim_options,
+    add_subcommands,
+    answer,
+    float_in,
+    int_in,
+    progress_bar,
+)
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario, load_scenario, with_overrides
 from sim.io.files import write_folder
@@ -33,80 +40,83 @@ from sim.report.planning import format_sensitivity, format_sizing, format_sweep
 from sim.run.executors import parse_executor
 
 
-def add_planning_parsers(subparsers: Any) -> None:
-    """Add ``sweep``, ``size`` and ``sensitivity`` to ``subparsers`` (of sim.cli.main)."""
+def _planning_options(p: argparse.ArgumentParser, reps: int) -> None:
+    """The scenario, the simulation options and ``--deadline``, common to every planning
+    command."""
+    p.add_argument("scenario", help="scenario YAML file")
+    add_sim_options(
+        p,
+        reps,
+        reps_help=f"replications of each configuration; default {reps}",
+        set_help="override a scenario value before planning (repeatable)",
+    )
+    p.add_argument(
+        "--deadline", metavar="YYYY-MM-DD", help="use this deadline instead of the scenario's"
+    )
 
-    def command(name: str, help: str, reps: int) -> argparse.ArgumentParser:
-        p = subparsers.add_parser(name, help=help)
-        p.add_argument("scenario", help="scenario YAML file")
-        add_sim_options(
-            p,
-            reps,
-            reps_help=f"replications of each configuration; default {reps}",
-            set_help="override a scenario value before planning (repeatable)",
-        )
-        p.add_argument(
-            "--deadline", metavar="YYYY-MM-DD", help="use this deadline instead of the scenario's"
-        )
-        return p
 
-    sw = command("sweep", "the main figures at every point of a grid of scenario values", 200)
-    sw.add_argument(
+def _sweep_args(p: argparse.ArgumentParser) -> None:
+    _planning_options(p, 200)
+    p.add_argument(
         "--grid",
         action="append",
         required=True,
         metavar="KEY=V1,V2,...",
         help="one axis of the grid: a dotted key and its values (or A..B); repeatable",
     )
-    sw.add_argument("--out", metavar="DIR", help="also write sweep.csv and sweep.json into DIR")
+    p.add_argument("--out", metavar="DIR", help="also write sweep.csv and sweep.json into DIR")
 
-    sz = command("size", "the cheapest capacities that reach the target by the deadline", 200)
-    sz.add_argument(
+
+def _size_args(p: argparse.ArgumentParser) -> None:
+    _planning_options(p, 200)
+    p.add_argument(
         "--resources",
         required=True,
         metavar="KEY,KEY",
         help="counts to size, e.g. manufacturing.suites,apheresis.slots,infusion.beds",
     )
-    sz.add_argument(
+    p.add_argument(
         "--probability",
         required=True,
         type=float_in(0.0, 1.0, "--probability"),
         help="wanted probability of reaching the target by the deadline, e.g. 0.8",
     )
-    sz.add_argument(
+    p.add_argument(
         "--cost",
         action="append",
         default=[],
         metavar="KEY=COST,...",
         help="cost of one unit of each sized resource (default: every unit costs 1)",
     )
-    sz.add_argument(
+    p.add_argument(
         "--max",
         dest="max_units",
         type=int_in(1, 1000, "--max"),
         default=DEFAULT_MAX_UNITS,
         help=f"upper bound of each resource; default {DEFAULT_MAX_UNITS}",
     )
-    sz.add_argument(
+    p.add_argument(
         "--criterion",
         choices=CRITERIA,
         default="estimate",
         help="meet the probability with the estimate (default) or its Wilson 95%% lower bound",
     )
 
-    se = command("sensitivity", "which parameters move the time to target and the probability", 100)
-    se.add_argument(
+
+def _sensitivity_args(p: argparse.ArgumentParser) -> None:
+    _planning_options(p, 100)
+    p.add_argument(
         "--ranges",
         metavar="FILE",
         help="YAML of dotted.key: [low, high] (default: +/-25%% of each number, counts +/-1)",
     )
-    se.add_argument(
+    p.add_argument(
         "--method",
         choices=METHODS,
         default="oat",
         help="oat: one at a time (tornado); morris: screening; sobol: variance indices",
     )
-    se.add_argument(
+    p.add_argument(
         "--samples",
         type=int_in(1, 1_000_000, "--samples"),
         default=None,
@@ -200,13 +210,19 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
-PLANNING_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+PARSERS = {"sweep": _sweep_args, "size": _size_args, "sensitivity": _sensitivity_args}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sweep": cmd_sweep,
     "size": cmd_size,
     "sensitivity": cmd_sensitivity,
 }
 
 
+def add_planning_parsers(subparsers: Any) -> None:
+    """Add ``sweep``, ``size`` and ``sensitivity`` to ``subparsers``."""
+    add_subcommands(subparsers, PARSERS)
+
+
 def cmd_planning(args: argparse.Namespace) -> int:
     """Run whichever of ``sweep``, ``size`` and ``sensitivity`` was parsed."""
-    return PLANNING_COMMANDS[args.command](args)
+    return COMMANDS[args.command](args)

@@ -6,35 +6,33 @@ import argparse
 import json
 from typing import Any
 
+from sim.cli.common import STORE_HELP, add_subcommands
 from sim.io import store
 from sim.report.runs import format_run, format_run_list
 
-_STORE_HELP = f"run store file (default: ${store.ENV_VAR}, else {store.DEFAULT_PATH.as_posix()})"
 
-
-def add_runs_parser(subparsers: Any) -> None:
-    """Add the ``runs`` command (with list, show, export, delete) to ``subparsers``."""
-    runs = subparsers.add_parser("runs", help="list, show, export or delete saved runs")
+def _runs_args(runs: argparse.ArgumentParser) -> None:
+    """``runs`` and its actions: list, show, export, delete."""
     sub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
 
     lst = sub.add_parser("list", help="the saved runs with their headline figures")
-    lst.add_argument("--store", metavar="PATH", help=_STORE_HELP)
+    lst.add_argument("--store", metavar="PATH", help=STORE_HELP)
 
     show = sub.add_parser("show", help="the headline figures of one saved run")
     show.add_argument("name", help="run name")
     show.add_argument("--json", action="store_true", help="print the whole summary JSON")
-    show.add_argument("--store", metavar="PATH", help=_STORE_HELP)
+    show.add_argument("--store", metavar="PATH", help=STORE_HELP)
 
     export = sub.add_parser(
         "export", help="write summary.json, scenario.yaml, replications.csv, fan.csv"
     )
     export.add_argument("name", help="run name")
     export.add_argument("dir", help="folder to write into (created if missing)")
-    export.add_argument("--store", metavar="PATH", help=_STORE_HELP)
+    export.add_argument("--store", metavar="PATH", help=STORE_HELP)
 
     delete = sub.add_parser("delete", help="delete a saved run")
     delete.add_argument("name", help="run name")
-    delete.add_argument("--store", metavar="PATH", help=_STORE_HELP)
+    delete.add_argument("--store", metavar="PATH", help=STORE_HELP)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -58,3 +56,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
     else:  # pragma: no cover - argparse allows only the choices above
         raise AssertionError(action)
     return 0
+
+
+PARSERS = {"runs": _runs_args}
+COMMANDS = {"runs": cmd_runs}
+
+
+def add_runs_parser(subparsers: Any) -> None:
+    """Add the ``runs`` command (with list, show, export, delete) to ``subparsers``."""
+    add_subcommands(subparsers, PARSERS)

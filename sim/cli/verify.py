@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sim.cli.common import add_subcommands
 from sim.core.errors import InputError
-from sim.verify import CHECKS, DEFAULT_OUT, CheckFn, VerifyConfig, verify
+from sim.verify import DEFAULT_OUT
+
+if TYPE_CHECKING:
+    from sim.verify import CheckFn
 
 
-def add_verify_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """``verify [--full] [--out FILE] [--workers N] [--quiet]`` on the CLI's subparsers."""
-    p = subparsers.add_parser(
-        "verify",
-        help="check the model against queueing theory, invariants and the ELIANA funnel",
-        description="Run the verification and validation checks and write a Markdown report. "
-        "Exit status 0 when every check passes, 1 when any fails.",
+def _verify_args(p: argparse.ArgumentParser) -> None:
+    """``verify [--full] [--out FILE] [--workers N] [--quiet]``."""
+    p.description = (
+        "Run the verification and validation checks and write a Markdown report. "
+        "Exit status 0 when every check passes, 1 when any fails."
     )
     p.add_argument(
         "--full",
@@ -35,11 +37,20 @@ def add_verify_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="processes running checks at once (default: the cores available, at most 6)",
     )
     p.add_argument("--quiet", action="store_true", help="only the one-line summary")
-    return p
 
 
-def cmd_verify(args: argparse.Namespace, checks: Sequence[CheckFn] = CHECKS) -> int:
-    """``python -m sim verify``: exit status 0 if every check passes, 1 if any fails."""
+def add_verify_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """``verify`` on the CLI's subparsers; returns its parser."""
+    add_subcommands(subparsers, PARSERS)
+    return subparsers.choices["verify"]
+
+
+def cmd_verify(args: argparse.Namespace, checks: Sequence[CheckFn] | None = None) -> int:
+    """``python -m sim verify``: exit status 0 if every check passes, 1 if any fails
+    (``checks``: all of them unless given)."""
+    from sim.verify import CHECKS, VerifyConfig, verify
+
+    checks = CHECKS if checks is None else checks
     cfg = VerifyConfig.full() if args.full else VerifyConfig.fast()
     workers = args.workers
     if workers is None:
@@ -50,3 +61,7 @@ def cmd_verify(args: argparse.Namespace, checks: Sequence[CheckFn] = CHECKS) -> 
         cfg, args.out, checks=checks, workers=min(workers, len(checks)), quiet=args.quiet
     )
     return status
+
+
+PARSERS = {"verify": _verify_args}
+COMMANDS = {"verify": cmd_verify}

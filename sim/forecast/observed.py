@@ -73,6 +73,11 @@ def read_log(path: str) -> str:
     return decode_text(raw, path, MAX_LOG_BYTES)
 
 
+def read_observed(path: str, scenario: Scenario, as_of: dt.date) -> ObservedLog:
+    """Read and validate the observed log at ``path`` (complete to ``as_of``)."""
+    return parse_log(read_log(path), scenario, as_of, source=str(path))
+
+
 def parse_log(text: str, scenario: Scenario, as_of: dt.date, source: str = "<log>") -> ObservedLog:
     """Validate an observed log; every problem is one line naming the row and column."""
     last = scenario.start_date + dt.timedelta(days=math.floor(scenario.horizon_days) - 1)

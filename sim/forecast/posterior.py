@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.core import special
 from sim.core.referral import cumulative_intensity
 from sim.core.scenario import DAYS_PER_MONTH, Scenario
-from sim.forecast.observed import ObservedLog
 from sim.run.stats import rounded
+
+if TYPE_CHECKING:  # the log's frame is pandas; this module is imported by every command
+    from sim.forecast.observed import ObservedLog
 
 DEFAULT_PRIOR_WEIGHT_MONTHS = 6.0
 """Worth of a site's prior rate, in months of observation, when the scenario gives no

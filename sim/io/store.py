@@ -29,13 +29,15 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.core.errors import InputError
 from sim.io.files import write_folder
+
+if TYPE_CHECKING:  # pandas is imported where frames are made, not for every command
+    import pandas as pd
 
 ENV_VAR = "CART_TRIAL_SIM_STORE"
 DEFAULT_PATH = Path("runs") / "runs.sqlite"
@@ -259,7 +261,7 @@ def _plain(value: Any) -> Any:
         return value.item()
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if isinstance(value, pd.Timestamp):
+    if isinstance(value, datetime):  # a pandas Timestamp too
         return value.isoformat()
     return value
 
@@ -295,6 +297,8 @@ def _fan_records(run_id: int, fan: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
 
 
 def _empty_fan() -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "month": pd.Series(dtype="int64"),
@@ -430,6 +434,8 @@ def _run_id(conn: sqlite3.Connection | None, where: Path, name: Any) -> int:
 
 def list_runs(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """The saved runs, oldest first: LIST_COLUMNS (headline figures from each summary)."""
+    import pandas as pd
+
     where = store_path(path)
     records = []
     with _open(where, create=False) as conn:
@@ -461,6 +467,8 @@ def list_runs(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
 
 def load_run(name: str, path: str | os.PathLike[str] | None = None) -> StoredRun:
     """The run saved under ``name``; InputError naming the saved runs if there is none."""
+    import pandas as pd
+
     where = store_path(path)
     with _open(where, create=False) as conn:
         # One read transaction, so a concurrent replace cannot mix two versions of the run.
@@ -516,6 +524,8 @@ def load_run(name: str, path: str | os.PathLike[str] | None = None) -> StoredRun
 
 
 def _decode_rows(data: list[str], columns: list[list[str]]) -> pd.DataFrame:
+    import pandas as pd
+
     names = [c[0] for c in columns]
     values = [json.loads(d) for d in data]
     by_column: dict[str, Any] = {}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +80,8 @@ class WorkerPool:
                 self._client, self._cluster = _dask_client(self.spec, self.workers)
             return self._client.submit(fn, *args, pure=False)
         if self._pool is None:
+            from concurrent.futures import ProcessPoolExecutor  # not for a run done here
+
             self._pool = ProcessPoolExecutor(max_workers=self.workers)
         return self._pool.submit(fn, *args)
 

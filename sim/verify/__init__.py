@@ -16,10 +16,23 @@ tolerance; invariants allow no violation. Seeds are fixed, so the report is the 
 every run of the same code.
 """
 
-from sim.verify.records import CheckGroup, CheckResult, VerifyConfig
-from sim.verify.report import DEFAULT_OUT
-from sim.verify.runner import CHECKS, CheckFn, run_checks, verify
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+DEFAULT_OUT = "docs/validation.md"
+"""Where ``python -m sim verify`` writes its report."""
+
+_LAZY = {
+    "CheckGroup": "sim.verify.records",
+    "CheckResult": "sim.verify.records",
+    "VerifyConfig": "sim.verify.records",
+    "CHECKS": "sim.verify.runner",
+    "CheckFn": "sim.verify.runner",
+    "run_checks": "sim.verify.runner",
+    "verify": "sim.verify.runner",
+}
 __all__ = [
     "CHECKS",
     "DEFAULT_OUT",
@@ -30,3 +43,15 @@ __all__ = [
     "run_checks",
     "verify",
 ]
+
+if TYPE_CHECKING:
+    from sim.verify.records import CheckGroup, CheckResult, VerifyConfig
+    from sim.verify.runner import CHECKS, CheckFn, run_checks, verify
+
+
+def __getattr__(name: str) -> Any:
+    """The checks import SciPy's statistics and pandas: only when they are used."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim.verify' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -13,9 +13,9 @@ import simpy
 
 from sim.core.version import __version__
 from sim.report.text import sig
+from sim.verify import DEFAULT_OUT
 from sim.verify.records import K_SE, CheckGroup, CheckResult, VerifyConfig
 
-DEFAULT_OUT = "docs/validation.md"
 """Where ``python -m sim verify`` writes the report, from the repository."""
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sim.io.files import write_file
 from sim.run.scheduler import Scheduler
+from sim.verify import DEFAULT_OUT
 from sim.verify.eliana import check_eliana
 from sim.verify.fixed import check_fixed_sums
 from sim.verify.invariants import check_invariants
@@ -18,7 +19,7 @@ from sim.verify.little import check_little
 from sim.verify.queueing import check_queueing
 from sim.verify.records import CheckGroup, VerifyConfig
 from sim.verify.referral import check_referral_counts
-from sim.verify.report import DEFAULT_OUT, command_line, format_report, summary_counts
+from sim.verify.report import command_line, format_report, summary_counts
 
 CheckFn = Callable[[VerifyConfig], CheckGroup]
 """A check: runs the model under ``cfg`` and returns its group of results."""

@@ -1,0 +1,224 @@
+"""``cart-trial-sim run | compare | validate | reproduce``: simulate, compare, check a
+scenario file, and re-run a recorded run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim.cli.common import (
+    MAX_REPS,
+    STORE_HELP,
+    add_sim_options,
+    add_subcommands,
+    answer,
+    float_in,
+    int_in,
+    progress_bar,
+)
+from sim.core.errors import InputError
+from sim.core.scenario import load_scenario
+from sim.io import store
+from sim.io.files import write_folder
+from sim.io.reproduce import find_record, reproduce
+from sim.planning.compare import compare
+from sim.report.planning import format_comparison
+from sim.report.summary import format_summary
+from sim.run.executors import parse_executor
+from sim.run.runner import run_replications, run_to_precision
+
+if TYPE_CHECKING:
+    from sim.run.runner import Results
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file")
+    add_sim_options(p, 200)
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write summary.json, scenario.yaml, "
+        "replications.csv, patients.csv, events.csv, timeline.csv and fan.csv",
+    )
+    p.add_argument(
+        "--keep-logs",
+        type=int_in(0, MAX_REPS, "--keep-logs"),
+        default=None,
+        metavar="N",
+        help="keep full tables of the first N replications "
+        "(default: all of them with --out, none otherwise)",
+    )
+    p.add_argument(
+        "--precision",
+        type=float_in(0.0, 1.0, "--precision"),
+        default=None,
+        metavar="REL",
+        help="add replications until the 95%% interval of the "
+        "mean time to target is within REL of the mean (capped by --reps)",
+    )
+    p.add_argument("--save", metavar="NAME", help="keep the run in the run store under NAME")
+    p.add_argument(
+        "--replace", action="store_true", help="with --save: replace a saved run of the same name"
+    )
+    p.add_argument("--store", metavar="PATH", help=STORE_HELP)
+
+
+def _compare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "scenarios", nargs="+", help="two or more scenario files; the first is the reference"
+    )
+    add_sim_options(p, 200, min_reps=2, set_help="override applied to every scenario")
+
+
+def _validate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenarios", nargs="+", help="scenario YAML files")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value before validating",
+    )
+
+
+def _reproduce_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="DIR_OR_NAME", help="an --out folder or a saved run name")
+    p.add_argument("--store", metavar="PATH", help=STORE_HELP)
+    p.add_argument("--executor", default="process")
+    p.add_argument("--workers", type=int_in(1, 1024, "--workers"), default=None)
+    p.add_argument("--json", action="store_true", help="print only JSON on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, args.overrides)
+    executor = parse_executor(args.executor, args.workers)
+    keep = args.keep_logs if args.keep_logs is not None else (args.reps if args.out else 0)
+    if args.save is not None:  # refuse a bad or taken name before spending the run
+        store.validate_name(args.save)
+        taken = set(store.list_runs(store.store_path(args.store))["name"])
+        if args.save in taken and not args.replace:
+            raise InputError(
+                f"a run named {args.save!r} is already saved; add --replace to overwrite it",
+                field="--save",
+            )
+    with progress_bar(args.reps, args.quiet) as update:
+        if args.precision is None:
+            results = run_replications(
+                scenario, args.reps, args.seed, keep_logs=keep, progress=update, executor=executor
+            )
+            precision = None
+        else:
+            results, precision = run_to_precision(
+                scenario,
+                args.precision,
+                args.reps,
+                args.seed,
+                keep_logs=keep,
+                executor=executor,
+                progress=update,
+            )
+    summary = results.summary()
+    if precision is not None:
+        summary["precision"] = precision
+    if args.out:
+        write_outputs(results, summary, Path(args.out))
+    if args.save is not None:
+        store.save_results(args.save, results, summary, replace=args.replace, path=args.store)
+    saved = f"Saved as {args.save!r} in {store.store_path(args.store)}"
+    answer(
+        args,
+        summary,
+        format_summary,
+        f"\nTables written to {args.out}" if args.out else "",
+        saved if args.save is not None else "",
+    )
+    return 0
+
+
+def write_outputs(results: Results, summary: dict[str, Any], out: Path) -> None:
+    """Write the tables and summary into ``out``; a file appears whole or not at all."""
+    write_folder(
+        out,
+        {
+            "summary.json": lambda f: f.write(json.dumps(summary, indent=2) + "\n"),
+            "scenario.yaml": lambda f: f.write(results.scenario.to_yaml()),
+            "replications.csv": lambda f: results.frame().to_csv(f, index=False),
+            "patients.csv": lambda f: results.patients().to_csv(f, index=False),
+            "events.csv": lambda f: results.events().to_csv(f, index=False),
+            "timeline.csv": lambda f: results.timeline().to_csv(f, index=False),
+            "fan.csv": lambda f: results.fan().to_csv(f, index=False),
+        },
+    )
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    if len(args.scenarios) < 2:
+        raise InputError("compare needs two or more scenario files", field="scenarios")
+    scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
+    names = [sc.name for sc in scenarios]
+    if len(set(names)) < len(names):  # label by file where names repeat
+        scenarios = [
+            sc.model_copy(update={"name": f"{sc.name} [{p}]"})
+            for sc, p in zip(scenarios, args.scenarios, strict=True)
+        ]
+    executor = parse_executor(args.executor, args.workers)
+    with progress_bar(args.reps * len(scenarios), args.quiet) as update:
+        result = compare(scenarios, args.reps, args.seed, executor=executor, progress=update)
+    answer(args, result, format_comparison)
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    record = find_record(args.target, args.store)
+    executor = parse_executor(args.executor, args.workers)
+    with progress_bar(record.replications, args.quiet) as update:
+        result = reproduce(record, executor, update)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif result["identical"]:
+        print(
+            f"identical: {result['source']} ({result['replications']} replications, seed "
+            f"{result['seed']}) re-ran to the same summary with cart-trial-sim "
+            f"{result['current_version']} (recorded with {result['recorded_version']})"
+        )
+    else:
+        shown = ", ".join(result["differences"][:8])
+        print(f"DIFFERENT: {result['source']} re-ran to other figures: {shown}")
+    return 0 if result["identical"] else 1
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.scenarios:
+        try:
+            sc = load_scenario(path, args.overrides)
+        except InputError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            status = 2
+            continue
+        print(f"ok: {path} ({sc.name})")
+    return status
+
+
+PARSERS = {
+    "run": _run_args,
+    "compare": _compare_args,
+    "validate": _validate_args,
+    "reproduce": _reproduce_args,
+}
+COMMANDS = {
+    "run": cmd_run,
+    "compare": cmd_compare,
+    "validate": cmd_validate,
+    "reproduce": cmd_reproduce,
+}
+
+
+def add_run_parsers(subparsers: Any) -> None:
+    """Add ``run``, ``compare``, ``validate`` and ``reproduce`` to ``subparsers``."""
+    add_subcommands(subparsers, PARSERS)
