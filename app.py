@@ -25,7 +25,7 @@ from sim.app import charts, planning, state
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario, parse_scenario
 from sim.core.yamlio import decode_text, read_text
-from sim.forecast.observed import parse_log
+from sim.forecasting.observed import parse_log
 from sim.io import store
 from sim.run.runner import Results, run_replications, simulate
 

@@ -1,14 +1,18 @@
 """Speed and scale benchmark: prints figures, asserts nothing.
 
-    python bench/speed.py [--reps 1000] [--quick]
+    python bench/speed.py [--reps 1000] [--repeats 3] [--quick] [--only NAME ...]
 
-1. Replications per second of cart-trial-sim on the reference workload beside the plain
-   SimPy reference model (../shared/bench/reference_model.py) on the same replications.
-2. Speed-up of 2 worker processes over 1 on 2,000 replications.
-3. Wall time of 1,000 baseline replications with the full summary (default executor).
-4. Peak memory of 10,000 and 100,000 summary-only replications.
-5. Time as the target grows 50, 500, 5,000 (referral rates scaled alike).
-Quote medians of repeated timings; this machine is noisy.
+1. startup: whole process, one replication of the reference workload
+   (``python -m sim run FILE --reps 1 --executor serial --json``) beside the plain SimPy
+   reference model's ``--reps 1`` (../shared/bench/reference_model.py, beside a checkout).
+2. whole: whole process, 600 replications in one process, beside the reference model.
+3. reference: replications per second in this process, interleaved with the reference.
+4. workers: whole process, 2,000 baseline replications on 2 worker processes against 1.
+5. baseline: wall time of 1,000 baseline replications with the full summary.
+6. growth: time as the target grows 50, 500, 5,000 (referral rates scaled alike).
+7. memory: peak memory of 10,000 and 100,000 summary-only replications.
+Timings are medians of interleaved repeats; this machine is noisy. The comparisons with
+the reference model are skipped where it is not beside the checkout.
 """
 
 from __future__ import annotations
@@ -31,6 +35,57 @@ from sim.core.scenario import load_scenario, with_overrides  # noqa: E402
 from sim.run.runner import run_replications  # noqa: E402
 
 SHARED_BENCH = ROOT.parent / "shared" / "bench"
+REFERENCE_MODEL = SHARED_BENCH / "reference_model.py"
+WORKLOAD = ROOT / "tests" / "fixtures" / "reference_workload.yaml"
+"""The reference workload (a copy of ../shared/bench/reference_workload.yaml)."""
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+
+
+def _wall(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def _interleaved(commands: dict[str, list[str]], repeats: int) -> dict[str, list[float]]:
+    """Wall times of each command, run in turn ``repeats`` times (so each meets the same
+    load on a noisy machine)."""
+    times: dict[str, list[float]] = {k: [] for k in commands}
+    for _ in range(repeats):
+        for name, cmd in commands.items():
+            times[name].append(_wall(cmd))
+    return times
+
+
+def _versus_reference(title: str, reps: int, repeats: int, extra: list[str]) -> None:
+    if not REFERENCE_MODEL.exists():
+        print(f"[{title}] skipped: the reference model is not beside this checkout")
+        return
+    times = _interleaved(
+        {
+            "reference": [sys.executable, str(REFERENCE_MODEL), "--reps", str(reps)],
+            "ours": [sys.executable, "-m", "sim", "run", str(WORKLOAD), "--reps", str(reps),
+                     "--executor", "serial", "--json", *extra],
+        },
+        repeats,
+    )
+    ref, ours = statistics.median(times["reference"]), statistics.median(times["ours"])
+    ratios = sorted(o / r for r, o in zip(times["reference"], times["ours"], strict=True))
+    print(f"[{title}: whole process, {reps} replication(s) of the reference workload, "
+          f"median of {repeats} interleaved]")
+    print(f"  reference model  {ref:.3f} s")
+    print(f"  cart-trial-sim   {ours:.3f} s")
+    print(f"  ours / reference time: {statistics.median(ratios):.2f} (per repeat "
+          f"{', '.join(f'{r:.2f}' for r in ratios)}); speed ratio (reference / ours) "
+          f"{ref / ours:.2f}")
+
+
+def bench_startup(repeats: int) -> None:
+    _versus_reference("start-up", 1, max(repeats, 9), [])
+
+
+def bench_whole(repeats: int) -> None:
+    _versus_reference("whole run", 600, repeats, ["--quiet"])
 
 
 def _reference_module():
@@ -51,8 +106,11 @@ def _median_time(fn, repeats: int) -> float:
 
 
 def bench_reference(reps: int, repeats: int) -> None:
+    if not REFERENCE_MODEL.exists():
+        print("[reference] skipped: the reference model is not beside this checkout")
+        return
     ref = _reference_module()
-    workload = load_scenario(str(SHARED_BENCH / "reference_workload.yaml"))
+    workload = load_scenario(str(WORKLOAD))
     seeds = np.random.SeedSequence(1).spawn(reps)
     t_ref, t_ours = [], []
     for _ in range(repeats):  # interleaved, so both meet the same load on this noisy machine
@@ -69,17 +127,17 @@ def bench_reference(reps: int, repeats: int) -> None:
 
 
 def bench_workers(reps: int, repeats: int) -> None:
-    workload = load_scenario(str(SHARED_BENCH / "reference_workload.yaml"))
-    t1 = _median_time(lambda: run_replications(workload, reps, 1, executor="process",
-                                               workers=1), repeats)
-    t2 = _median_time(lambda: run_replications(workload, reps, 1, executor="process",
-                                               workers=2), repeats)
-    print(f"[workers, reference workload, {reps} replications, median of {repeats}]")
+    """Whole process: ``run`` of the baseline on 1 and on 2 worker processes."""
+    base = [sys.executable, "-m", "sim", "run", str(BASELINE), "--reps", str(reps), "--json",
+            "--quiet", "--executor", "process", "--workers"]  # fmt: skip
+    times = _interleaved({"1": [*base, "1"], "2": [*base, "2"]}, repeats)
+    t1, t2 = statistics.median(times["1"]), statistics.median(times["2"])
+    print(f"[workers, whole process, baseline, {reps} replications, median of {repeats}]")
     print(f"  1 worker {t1:.2f} s, 2 workers {t2:.2f} s: speed-up {t1 / t2:.2f}x")
 
 
 def bench_baseline(repeats: int) -> None:
-    sc = load_scenario(str(ROOT / "scenarios" / "baseline.yaml"))
+    sc = load_scenario(str(BASELINE))
     t = _median_time(lambda: run_replications(sc, 1000, 1, executor="process").summary(),
                      repeats)
     print(f"[baseline, 1,000 replications with the full summary, process pool, median of "
@@ -103,7 +161,7 @@ print(json.dumps({{"self_mb": me / 1024, "worker_mb": kids / 1024,
 
 
 def bench_memory(counts: list[int]) -> None:
-    path = str(SHARED_BENCH / "reference_workload.yaml")
+    path = str(WORKLOAD)
     print("[peak memory, summary-only replications, reference workload, process pool]")
     for reps in counts:
         t0 = time.perf_counter()
@@ -117,7 +175,7 @@ def bench_memory(counts: list[int]) -> None:
 
 
 def bench_target_growth(repeats: int) -> None:
-    base = load_scenario(str(SHARED_BENCH / "reference_workload.yaml"))
+    base = load_scenario(str(WORKLOAD))
     print(f"[time as the target grows, rates scaled alike, 20 replications, median of "
           f"{repeats}]")
     previous = None
@@ -137,17 +195,28 @@ def bench_target_growth(repeats: int) -> None:
         previous = t
 
 
+BENCHES = ("startup", "whole", "reference", "workers", "baseline", "growth", "memory")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="skip the 100,000-replication run")
+    ap.add_argument("--only", nargs="+", choices=BENCHES, default=list(BENCHES))
     a = ap.parse_args()
-    bench_reference(a.reps, a.repeats)
-    bench_workers(2000, a.repeats)
-    bench_baseline(a.repeats)
-    bench_target_growth(a.repeats)
-    bench_memory([10_000] if a.quick else [10_000, 100_000])
+    runs = {
+        "startup": lambda: bench_startup(a.repeats),
+        "whole": lambda: bench_whole(a.repeats),
+        "reference": lambda: bench_reference(a.reps, a.repeats),
+        "workers": lambda: bench_workers(2000, a.repeats),
+        "baseline": lambda: bench_baseline(a.repeats),
+        "growth": lambda: bench_target_growth(a.repeats),
+        "memory": lambda: bench_memory([10_000] if a.quick else [10_000, 100_000]),
+    }
+    for name in BENCHES:
+        if name in a.only:
+            runs[name]()
 
 
 if __name__ == "__main__":

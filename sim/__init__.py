@@ -28,10 +28,10 @@ _API = {
     "sweep": "sim.planning.sweep",
     "size": "sim.planning.sizing",
     "sensitivity": "sim.planning.sensitivity",
-    "ObservedLog": "sim.forecast.observed",
-    "read_observed": "sim.forecast.observed",
-    "Forecast": "sim.forecast.forecast",
-    "forecast": "sim.forecast.forecast",
+    "ObservedLog": "sim.forecasting.observed",
+    "read_observed": "sim.forecasting.observed",
+    "Forecast": "sim.forecasting.forecast",
+    "forecast": "sim.forecasting.forecast",
 }
 
 __all__ = [
@@ -59,8 +59,8 @@ __all__ = [
 if TYPE_CHECKING:
     from sim.core.errors import InputError
     from sim.core.scenario import Scenario, load_scenario, parse_scenario, with_overrides
-    from sim.forecast.forecast import Forecast, forecast
-    from sim.forecast.observed import ObservedLog, read_observed
+    from sim.forecasting.forecast import Forecast, forecast
+    from sim.forecasting.observed import ObservedLog, read_observed
     from sim.planning.compare import compare
     from sim.planning.grid import parse_grid
     from sim.planning.sensitivity import sensitivity

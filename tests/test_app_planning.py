@@ -15,7 +15,7 @@ from conftest import SCENARIOS, make_scenario
 from sim.app import planning
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
-from sim.forecast.observed import MAX_LOG_BYTES, parse_log
+from sim.forecasting.observed import MAX_LOG_BYTES, parse_log
 
 
 @pytest.fixture(scope="module")

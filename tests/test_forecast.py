@@ -11,10 +11,10 @@ from conftest import SCENARIOS, make_scenario
 
 from sim.core.errors import InputError
 from sim.core.scenario import DAYS_PER_MONTH, load_scenario
-from sim.forecast.backtest import backtest
-from sim.forecast.forecast import forecast
-from sim.forecast.observed import log_from_patients, observed_state, parse_log
-from sim.forecast.posterior import update
+from sim.forecasting.backtest import backtest
+from sim.forecasting.forecast import forecast
+from sim.forecasting.observed import log_from_patients, observed_state, parse_log
+from sim.forecasting.posterior import update
 from sim.run.runner import simulate
 
 HEADER = ("patient_id,site,referred_date,consent_date,screen_end_date,screen_failed,"

@@ -16,7 +16,7 @@ SIM = ROOT / "sim"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),
     ("run",),
-    ("planning", "forecast"),
+    ("planning", "forecasting"),
     ("io",),
     ("report",),
     ("verify",),

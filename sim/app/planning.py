@@ -28,8 +28,8 @@ from sim.app import state
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario
 from sim.core.yamlio import decode_text
-from sim.forecast.forecast import forecast
-from sim.forecast.observed import MAX_LOG_BYTES, ObservedLog
+from sim.forecasting.forecast import forecast
+from sim.forecasting.observed import MAX_LOG_BYTES, ObservedLog
 from sim.planning.grid import point_scenario
 from sim.planning.ranges import Parameter, default_ranges, parse_ranges
 from sim.planning.sensitivity import runs_needed

@@ -12,7 +12,7 @@ from typing import Any
 from sim.cli.common import add_sim_options, add_subcommands, answer, int_in, progress_bar
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
-from sim.forecast.posterior import DEFAULT_PRIOR_PATIENTS
+from sim.forecasting.posterior import DEFAULT_PRIOR_PATIENTS
 from sim.io.files import write_folder
 from sim.report.forecast import format_backtest, format_forecast
 from sim.run.executors import parse_executor
@@ -87,8 +87,8 @@ def _backtest_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    from sim.forecast.forecast import forecast
-    from sim.forecast.observed import read_observed
+    from sim.forecasting.forecast import forecast
+    from sim.forecasting.observed import read_observed
 
     executor = parse_executor(args.executor, args.workers)
     scenario = load_scenario(args.scenario, args.overrides)
@@ -120,7 +120,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from sim.forecast.backtest import backtest
+    from sim.forecasting.backtest import backtest
 
     executor = parse_executor(args.executor, args.workers)
     scenario = load_scenario(args.scenario, args.overrides)

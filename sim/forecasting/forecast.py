@@ -1,7 +1,7 @@
 """Re-forecasting from observed enrollment: Bayesian updates, then simulation from today.
 
 Every replication draws its own failure probabilities and (inside the model) its own site
-rates from the posteriors of :mod:`sim.forecast.posterior`, and starts at the as-of date with
+rates from the posteriors of :mod:`sim.forecasting.posterior`, and starts at the as-of date with
 every observed patient at its stage.
 """
 
@@ -17,8 +17,8 @@ from sim.core.model import run_trial
 from sim.core.patient import Observed
 from sim.core.scenario import Scenario
 from sim.core.streams import Streams, replication_seed
-from sim.forecast.observed import ObservedLog, observed_state
-from sim.forecast.posterior import (
+from sim.forecasting.observed import ObservedLog, observed_state
+from sim.forecasting.posterior import (
     DEFAULT_PRIOR_PATIENTS,
     Posterior,
     posterior_scenario,

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from sim.core.scenario import Scenario
-from sim.forecast.forecast import plan
-from sim.forecast.observed import log_from_patients, parse_log
+from sim.forecasting.forecast import plan
+from sim.forecasting.observed import log_from_patients, parse_log
 from sim.run.executors import ExecutorSpec
 from sim.run.runner import Results, simulate
 from sim.run.scheduler import Scheduler

@@ -20,7 +20,7 @@ from sim.core.scenario import DAYS_PER_MONTH, Scenario
 from sim.run.stats import rounded
 
 if TYPE_CHECKING:  # the log's frame is pandas; this module is imported by every command
-    from sim.forecast.observed import ObservedLog
+    from sim.forecasting.observed import ObservedLog
 
 DEFAULT_PRIOR_WEIGHT_MONTHS = 6.0
 """Worth of a site's prior rate, in months of observation, when the scenario gives no
