@@ -8,9 +8,9 @@ Names are imported on first use, so ``import sim`` (and the command line) starts
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sim.core.lazy import lazy_attributes
 from sim.core.version import __version__
 
 _API = {
@@ -69,13 +69,7 @@ if TYPE_CHECKING:
     from sim.run.runner import Replication, Results, run_replications, simulate
 
 
-def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _API)
 
 
 def __dir__() -> list[str]:

@@ -14,7 +14,7 @@ from sim.core.scenario import DAYS_PER_MONTH, load_scenario
 from sim.forecasting.backtest import backtest
 from sim.forecasting.forecast import forecast
 from sim.forecasting.observed import log_from_patients, observed_state, parse_log
-from sim.forecasting.posterior import update
+from sim.forecasting.posterior import Priors, update
 from sim.run.runner import simulate
 
 HEADER = ("patient_id,site,referred_date,consent_date,screen_end_date,screen_failed,"
@@ -66,7 +66,7 @@ def test_gamma_poisson_update_by_hand():
     days = [(dt.date(2016, 1, 4) + dt.timedelta(days=10 * k)).isoformat() for k in range(10)]
     as_of = dt.date(2016, 1, 4) + dt.timedelta(days=round(5 * DAYS_PER_MONTH) - 1)
     log = _log(*(f"P{k},A,{d},,,,,,,," for k, d in enumerate(days)), as_of=as_of, scenario=sc)
-    post = update(sc, log, prior_weight_months=6)
+    post = update(sc, log, Priors(weight_months=6))
     site = post.sites[0]
     exposure = round(5 * DAYS_PER_MONTH) / DAYS_PER_MONTH
     assert site.exposure_months == pytest.approx(exposure)
@@ -81,7 +81,7 @@ def test_beta_update_by_hand():
             "P2,A,2016-02-02,2016-02-02,2016-02-11,true,,,,screen_failed,2016-02-11",
             "P3,A,2016-02-03,2016-02-03,2016-02-12,,,,,,",
             "P4,A,2016-02-04,2016-02-04,2016-02-13,,,,,,"]
-    post = update(sc, _log(*rows), prior_patients=50)
+    post = update(sc, _log(*rows), Priors(patients=50))
     p0 = 1 - (1 - 0.05) * (1 - 0.05) * (1 - 0.1)
     b = post.screen_fail
     assert (b.successes, b.trials) == (2, 4)
@@ -205,7 +205,7 @@ def test_manufacturing_posterior_is_per_patient():
     rows = [f"P{k},A,2016-02-01,2016-02-01,2016-02-10,,2016-02-11,2016-02-25,,," for k in
             range(3)] + ["P9,A,2016-02-01,2016-02-01,2016-02-10,,2016-02-11,,,"
                          "manufacturing_failed,2016-03-20"]
-    post = update(sc, _log(*rows), prior_patients=50)
+    post = update(sc, _log(*rows), Priors(patients=50))
     m = post.manufacturing_fail
     assert (m.successes, m.trials) == (1, 4)
     assert m.prior_prob == pytest.approx(0.01)

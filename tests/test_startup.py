@@ -71,4 +71,4 @@ def test_import_sim_is_light() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
-    assert out.stdout.strip() == "['sim.core', 'sim.core.version']"
+    assert out.stdout.strip() == "['sim.core', 'sim.core.lazy', 'sim.core.version']"

@@ -22,8 +22,9 @@ from sim.cli.main import _Parser
 from sim.cli.runs import add_runs_parser, cmd_runs
 from sim.core.errors import InputError
 from sim.core.version import __version__
-from sim.io import store
-from sim.io.store import FAN_COLUMNS, SCHEMA_VERSION
+from sim.io import database, store
+from sim.io.database import SCHEMA_VERSION
+from sim.io.store import FAN_COLUMNS
 
 SUMMARY = {
     "scenario": "Synthetic",
@@ -383,11 +384,11 @@ def test_migrations_run_in_order_from_the_stored_version(db: Path) -> None:
     conn = sqlite3.connect(db, isolation_level=None)
     try:
         with pytest.raises(RuntimeError):
-            store._migrate(conn, str(db), (*store.MIGRATIONS, _add_note_column, _broken))
+            database.migrate(conn, str(db), (*database.MIGRATIONS, _add_note_column, _broken))
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         assert "half_done" not in names
-        assert store._migrate(conn, str(db), (*store.MIGRATIONS, _add_note_column)) == 2
+        assert database.migrate(conn, str(db), (*database.MIGRATIONS, _add_note_column)) == 2
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
         assert conn.execute("SELECT name, note FROM runs").fetchall() == [("r", None)]
     finally:

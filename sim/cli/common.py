@@ -18,33 +18,31 @@ from sim.run.executors import EXECUTORS
 MAX_REPS = 10_000_000
 STORE_HELP = f"run store file (default: ${ENV_VAR}, else {DEFAULT_PATH.as_posix()})"
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("sim.cli.run", "simulate a scenario and summarise the forecast"),
-    "compare": ("sim.cli.run", "paired comparison of scenarios (common random numbers)"),
-    "validate": ("sim.cli.run", "check scenario files"),
-    "reproduce": (
-        "sim.cli.run",
-        "re-run a saved run or an --out folder and confirm identical results",
-    ),
-    "runs": ("sim.cli.runs", "list, show, export or delete saved runs"),
-    "verify": (
-        "sim.cli.verify",
-        "check the model against queueing theory, invariants and the ELIANA funnel",
-    ),
-    "sweep": ("sim.cli.planning", "the main figures at every point of a grid of scenario values"),
-    "size": ("sim.cli.planning", "the cheapest capacities that reach the target by the deadline"),
-    "sensitivity": (
-        "sim.cli.planning",
-        "which parameters move the time to target and the probability",
-    ),
-    "forecast": ("sim.cli.forecast", "update the forecast from an observed patient log"),
-    "backtest": (
-        "sim.cli.forecast",
-        "coverage of the forecast's 80%% interval on simulated truths",
-    ),
+HELP = {
+    "run": "simulate a scenario and summarise the forecast",
+    "compare": "paired comparison of scenarios (common random numbers)",
+    "validate": "check scenario files",
+    "reproduce": "re-run a saved run or an --out folder and confirm identical results",
+    "runs": "list, show, export or delete saved runs",
+    "verify": "check the model against queueing theory, invariants and the ELIANA funnel",
+    "sweep": "the main figures at every point of a grid of scenario values",
+    "size": "the cheapest capacities that reach the target by the deadline",
+    "sensitivity": "which parameters move the time to target and the probability",
+    "forecast": "update the forecast from an observed patient log",
+    "backtest": "coverage of the forecast's 80%% interval on simulated truths",
 }
-"""Each command: the module that defines its options (``PARSERS``) and runs it
-(``COMMANDS``), and its one-line help. The module is imported only when the command runs."""
+"""Each command's one-line help, in the order ``--help`` lists them."""
+MODULES = {
+    "sim.cli.run": ("run", "compare", "validate", "reproduce"),
+    "sim.cli.runs": ("runs",),
+    "sim.cli.verify": ("verify",),
+    "sim.cli.planning": ("sweep", "size", "sensitivity"),
+    "sim.cli.forecast": ("forecast", "backtest"),
+}
+"""The module that defines each command's options (``PARSERS``) and runs it
+(``COMMANDS``); it is imported only when one of its commands runs."""
+COMMANDS = {name: module for module, names in MODULES.items() for name in names}
+
 
 Fill = Callable[[argparse.ArgumentParser], None]
 """Adds a command's arguments to its (sub)parser."""
@@ -53,7 +51,7 @@ Fill = Callable[[argparse.ArgumentParser], None]
 def add_subcommands(subparsers: Any, fills: dict[str, Fill]) -> None:
     """A subparser for each command of ``fills``, with its help and arguments."""
     for name, fill in fills.items():
-        fill(subparsers.add_parser(name, help=COMMANDS[name][1]))
+        fill(subparsers.add_parser(name, help=HELP[name]))
 
 
 def int_in(low: int, high: int, what: str) -> Callable[[str], int]:
@@ -120,16 +118,7 @@ def add_sim_options(
         default=None,
         help="worker processes (default: all cores)",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help=set_help
-        or "override a scenario value, e.g. "
-        "manufacturing.suites=3 (repeatable; validated like the file)",
-    )
+    add_set_option(p, set_help or SET_HELP)
     p.add_argument("--json", action="store_true", help="print only JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -165,6 +154,18 @@ class _LateBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+SET_HELP = (
+    "override a scenario value, e.g. manufacturing.suites=3 (repeatable; validated like the file)"
+)
+
+
+def add_set_option(p: argparse.ArgumentParser, help: str = SET_HELP) -> None:
+    """``--set KEY=VALUE``, repeatable, collected in ``overrides``."""
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help
+    )
 
 
 @contextmanager

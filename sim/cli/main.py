@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from sim.cli.common import COMMANDS
+from sim.cli.common import COMMANDS, HELP
 from sim.core.errors import InputError
 from sim.core.version import __version__
 
@@ -35,10 +35,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name, (module, help) in COMMANDS.items():
+    for name, help in HELP.items():
         p = sub.add_parser(name, help=help)
         if command is None or command == name:
-            importlib.import_module(module).PARSERS[name](p)
+            importlib.import_module(COMMANDS[name]).PARSERS[name](p)
     return parser
 
 
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser(_command(argv)).parse_args(argv)
-        return importlib.import_module(COMMANDS[args.command][0]).COMMANDS[args.command](args)
+        return importlib.import_module(COMMANDS[args.command]).COMMANDS[args.command](args)
     except InputError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

@@ -9,16 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.cli.common import (
-    MAX_REPS,
-    STORE_HELP,
-    add_sim_options,
-    add_subcommands,
-    answer,
-    float_in,
-    int_in,
-    progress_bar,
-)
+from sim.cli import common
+from sim.cli.common import STORE_HELP, add_set_option, add_sim_options, answer, progress_bar
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
 from sim.io import store
@@ -45,7 +37,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--keep-logs",
-        type=int_in(0, MAX_REPS, "--keep-logs"),
+        type=common.int_in(0, common.MAX_REPS, "--keep-logs"),
         default=None,
         metavar="N",
         help="keep full tables of the first N replications "
@@ -53,7 +45,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--precision",
-        type=float_in(0.0, 1.0, "--precision"),
+        type=common.float_in(0.0, 1.0, "--precision"),
         default=None,
         metavar="REL",
         help="add replications until the 95%% interval of the "
@@ -75,21 +67,14 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
 
 def _validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenarios", nargs="+", help="scenario YAML files")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a value before validating",
-    )
+    add_set_option(p, "override a value before validating")
 
 
 def _reproduce_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="DIR_OR_NAME", help="an --out folder or a saved run name")
     p.add_argument("--store", metavar="PATH", help=STORE_HELP)
     p.add_argument("--executor", default="process")
-    p.add_argument("--workers", type=int_in(1, 1024, "--workers"), default=None)
+    p.add_argument("--workers", type=common.int_in(1, 1024, "--workers"), default=None)
     p.add_argument("--json", action="store_true", help="print only JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -221,4 +206,4 @@ COMMANDS = {
 
 def add_run_parsers(subparsers: Any) -> None:
     """Add ``run``, ``compare``, ``validate`` and ``reproduce`` to ``subparsers``."""
-    add_subcommands(subparsers, PARSERS)
+    common.add_subcommands(subparsers, PARSERS)

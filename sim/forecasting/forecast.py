@@ -21,6 +21,7 @@ from sim.forecasting.observed import ObservedLog, observed_state
 from sim.forecasting.posterior import (
     DEFAULT_PRIOR_PATIENTS,
     Posterior,
+    Priors,
     posterior_scenario,
     update,
     with_probs,
@@ -101,14 +102,9 @@ class Plan:
         )
 
 
-def plan(
-    scenario: Scenario,
-    log: ObservedLog,
-    prior_weight_months: float | None = None,
-    prior_patients: float = DEFAULT_PRIOR_PATIENTS,
-) -> Plan:
+def plan(scenario: Scenario, log: ObservedLog, priors: Priors = Priors()) -> Plan:  # noqa: B008
     """The posteriors given the log, and the simulation that continues from the as-of date."""
-    post = update(scenario, log, prior_weight_months, prior_patients)
+    post = update(scenario, log, priors)
     return Plan(posterior_scenario(scenario, post), post, observed_state(log, scenario))
 
 
@@ -125,7 +121,7 @@ def forecast(
 ) -> Forecast:
     """The prior forecast (the scenario alone) and the updated one (from the as-of date),
     run on one scheduler."""
-    p = plan(scenario, log, prior_weight_months, prior_patients)
+    p = plan(scenario, log, Priors(prior_weight_months, prior_patients))
     jobs = [Job.of(scenario, reps if with_prior else 1, seed), p.job(reps, seed)]
     with Scheduler(executor, progress=progress) as scheduler:
         prior, updated = scheduler.run(jobs)

@@ -130,20 +130,26 @@ def batch_fail_prob(scenario: Scenario) -> float:
     return 1.0 - (1.0 - scenario.manufacturing.failure_prob) * (1.0 - low_yield_prob(scenario))
 
 
-def update(
-    scenario: Scenario,
-    log: ObservedLog,
-    prior_weight_months: float | None = None,
-    prior_patients: float = DEFAULT_PRIOR_PATIENTS,
-) -> Posterior:
+@dataclass(frozen=True)
+class Priors:
+    """How much the scenario's own values weigh against the observed log."""
+
+    weight_months: float | None = None
+    """Referral rates: months of observation (None: the scenario's rate_shape / rate, else
+    DEFAULT_PRIOR_WEIGHT_MONTHS)."""
+    patients: float = DEFAULT_PRIOR_PATIENTS
+    """Screen-failure and manufacturing-failure probabilities: patients."""
+
+
+def update(scenario: Scenario, log: ObservedLog, priors: Priors = Priors()) -> Posterior:
     """Posteriors of the site rates and the failure probabilities given the log."""
     frame = log.frame
     sites = []
     for site in scenario.referral.sites:
         rate = site.rate_per_month
         shape = site.rate_shape or scenario.referral.rate_shape
-        if prior_weight_months is not None:
-            weight = prior_weight_months
+        if priors.weight_months is not None:
+            weight = priors.weight_months
         elif shape is not None and rate > 0:
             weight = shape / rate  # the scenario's own gamma: shape / mean, in months
         else:
@@ -152,7 +158,7 @@ def update(
         n = int((frame["site"] == site.name).sum())
         a0 = max(rate * weight, 1e-6)
         sites.append(SitePosterior(site.name, rate, n, exposure, a0 + n, weight + exposure))
-    pseudo = prior_patients
+    pseudo = priors.patients
 
     p_sf = screen_fail_prob(scenario)
     screened = (

@@ -18,8 +18,9 @@ every run of the same code.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sim.core.lazy import lazy_attributes
 
 DEFAULT_OUT = "docs/validation.md"
 """Where ``python -m sim verify`` writes its report."""
@@ -49,9 +50,5 @@ if TYPE_CHECKING:
     from sim.verify.runner import CHECKS, CheckFn, run_checks, verify
 
 
-def __getattr__(name: str) -> Any:
-    """The checks import SciPy's statistics and pandas: only when they are used."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sim.verify' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_attributes(__name__, _LAZY)
+"""The checks import SciPy's statistics and pandas: only when they are used."""
