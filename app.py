@@ -3,7 +3,8 @@
 Thin by design: the sidebar builds a scenario (from a file, a saved run or an upload, every
 value editable), the model runs only when the form is submitted, runs are cached by
 scenario, seed and replications, and the views draw the results with the pure functions of
-``sim.app.charts``. Wording and form logic live in ``sim.app.state``; nothing here is model logic.
+``sim.app.charts``. Wording and form logic live in the other modules of ``sim.app``; nothing
+here is model logic.
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sim.app import charts, planning, state
+from sim.app import charts, form, submit, tables
+from sim.app import views as app_views
+from sim.app.planning import observed, sensitivity, sizing
+from sim.app.sources import help_text, read_sources
+from sim.core.distributions import DIST_CLASSES, DIST_NAMES
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario, parse_scenario
 from sim.core.yamlio import decode_text, read_text
 from sim.forecast.observed import parse_log
 from sim.io import store
+from sim.report.text import date_label
 from sim.run.runner import Results, run_replications, simulate
 
 ROOT = Path(__file__).resolve().parent
@@ -106,21 +112,21 @@ def one_replication(
 # --- loading inputs --------------------------------------------------------------------------
 
 
-def load_input(key: tuple[str, ...], data: bytes | None = None) -> state.LoadedInput:
+def load_input(key: tuple[str, ...], data: bytes | None = None) -> app_views.LoadedInput:
     """A scenario file, an uploaded file or a saved run; InputError if it cannot be used."""
     kind, name = key[0], key[-1]
     if kind == "file":
         text = read_text(str(SCENARIOS / name))
         scenario = parse_scenario(text, source=name)
-        return state.LoadedInput(key, name, scenario, state.read_sources(text))
+        return app_views.LoadedInput(key, name, scenario, read_sources(text))
     if kind == "upload":
         text = decode_text(data or b"", name)
         scenario = parse_scenario(text, source=name)
-        return state.LoadedInput(key, f"uploaded {name}", scenario, state.read_sources(text))
+        return app_views.LoadedInput(key, f"uploaded {name}", scenario, read_sources(text))
     run = store.load_run(name)
-    view = state.view_from_stored(run)
-    return state.LoadedInput(
-        key, f"saved run {name!r}", view.scenario, state.read_sources(run.scenario_text), view
+    view = app_views.view_from_stored(run)
+    return app_views.LoadedInput(
+        key, f"saved run {name!r}", view.scenario, read_sources(run.scenario_text), view
     )
 
 
@@ -145,7 +151,7 @@ def init_state() -> None:
         ss.fallback = None
 
 
-def use_loaded(loaded: state.LoadedInput) -> None:
+def use_loaded(loaded: app_views.LoadedInput) -> None:
     """Start the inputs from a newly loaded scenario (and show a saved run's results)."""
     ss = st.session_state
     ss.loaded = loaded
@@ -168,7 +174,7 @@ def source_picker() -> None:
     kind = bar.radio("Start from", SOURCE_KINDS, key="source_kind", horizontal=True)
     data = None
     if kind == "Scenario file":
-        files = [p.name for p in state.scenario_files(SCENARIOS, DEFAULT_FILE)]
+        files = [p.name for p in app_views.scenario_files(SCENARIOS, DEFAULT_FILE)]
         name = bar.selectbox("Scenario file (scenarios/)", files, key="source_file")
         key: tuple[str, ...] = ("file", name)
     elif kind == "Saved run":
@@ -212,7 +218,7 @@ def source_picker() -> None:
 # --- the settings form -----------------------------------------------------------------------
 
 
-def _widget(p: state.Param, key: str, default: Any, help: str) -> Any:
+def _widget(p: form.Param, key: str, default: Any, help: str) -> Any:
     """One input of the form, its kind chosen by the parameter's kind."""
     if p.kind == "number":
         return st.number_input(
@@ -270,18 +276,18 @@ def _widget(p: state.Param, key: str, default: Any, help: str) -> Any:
     raise AssertionError(p.kind)
 
 
-def _dist_widget(p: state.Param, key: str, default: Any, help: str) -> state.DistInput:
-    spec = state.as_dist(default)
+def _dist_widget(p: form.Param, key: str, default: Any, help: str) -> submit.DistInput:
+    spec = submit.as_dist(default)
     shown = spec["dist"]
     chosen = st.selectbox(
         f"{p.title}: distribution",
-        state.DIST_KINDS,
-        index=state.DIST_KINDS.index(shown),
+        DIST_NAMES,
+        index=DIST_NAMES.index(shown),
         key=f"{key}:dist",
         help=help + "\n\nPicking another kind converts the values on Run (same mean and "
         "spread); check them afterwards.",
     )
-    names = state.DIST_PARAMS[shown]
+    names = DIST_CLASSES[shown].param_names()
     params: dict[str, Any] = {}
     if shown == "empirical":
         params["values"] = st.text_input(
@@ -298,14 +304,14 @@ def _dist_widget(p: state.Param, key: str, default: Any, help: str) -> state.Dis
                 format=p.fmt,
                 key=f"{key}:{shown}:{name}",
             )
-    return state.DistInput(shown, chosen, params)
+    return submit.DistInput(shown, chosen, params)
 
 
-def _table_widget(p: state.Param, key: str, current: dict[str, Any], help: str) -> pd.DataFrame:
+def _table_widget(p: form.Param, key: str, current: dict[str, Any], help: str) -> pd.DataFrame:
     sources = st.session_state.loaded.sources
     cfg = st.column_config
     if p.kind == "sites":
-        frame = state.sites_frame(current["referral"]["sites"], sources)
+        frame = tables.sites_frame(current["referral"]["sites"], sources)
         columns = {
             "name": cfg.TextColumn("Site", required=True, width="medium"),
             "rate_per_month": cfg.NumberColumn(
@@ -334,7 +340,7 @@ def _table_widget(p: state.Param, key: str, current: dict[str, Any], help: str) 
             "source": cfg.TextColumn("Source of the default", disabled=True, width="large"),
         }
     else:
-        frame = state.criteria_frame(current["screening"]["criteria"], sources)
+        frame = tables.criteria_frame(current["screening"]["criteria"], sources)
         columns = {
             "criterion": cfg.TextColumn("Criterion", required=True, width="medium"),
             "failure_prob": cfg.NumberColumn(
@@ -395,15 +401,13 @@ def settings_form() -> tuple[bool, dict[str, Any], Any, dict[str, Any]]:
             "Run simulation", type="primary", width="stretch", icon=":material/play_arrow:"
         )
         message = st.empty()
-        for stage in state.STAGES:
+        for stage in form.STAGES:
             with st.expander(stage):
                 slots[stage] = st.empty()
-                for p in state.params_in(stage):
+                for p in form.params_in(stage):
                     key = f"g{gen}:{p.path}"
-                    default = state.default_value(p.path, current, ss.fallback)
-                    help = state.help_text(
-                        p, state.get_path(loaded, p.path), ss.loaded.sources, origin
-                    )
+                    default = form.default_value(p.path, current, ss.fallback)
+                    help = help_text(p, form.get_path(loaded, p.path), ss.loaded.sources, origin)
                     if p.kind in ("sites", "criteria"):
                         values[p.path] = _table_widget(p, key, current, help)
                         continue
@@ -411,11 +415,11 @@ def settings_form() -> tuple[bool, dict[str, Any], Any, dict[str, Any]]:
                     if p.optional:
                         on = st.checkbox(
                             p.toggle,
-                            value=state.get_path(current, p.path) is not None,
+                            value=form.get_path(current, p.path) is not None,
                             key=f"{key}:on",
                         )
                     if p.kind == "block":
-                        default = state.get_path(current, p.path) is not None
+                        default = form.get_path(current, p.path) is not None
                     value = _widget(p, key, default, help)
                     values[p.path] = value if on else None
     return submitted, values, message, slots
@@ -426,7 +430,7 @@ def download_settings() -> None:
     slug = "".join(c if c.isalnum() else "_" for c in ss.scenario.name.lower()).strip("_")
     st.sidebar.download_button(
         "Download these settings (YAML)",
-        data=state.settings_yaml(ss.scenario, ss.loaded.origin),
+        data=submit.settings_yaml(ss.scenario, ss.loaded.origin),
         file_name=f"{slug[:60] or 'scenario'}.yaml",
         mime="application/x-yaml",
         on_click="ignore",
@@ -442,10 +446,10 @@ def handle_submit(values: dict[str, Any], message: Any, slots: dict[str, Any], s
     where it is (the last good results stay on screen)."""
     ss = st.session_state
     try:
-        form, changed = state.form_values(values)
-        scenario = state.build_scenario(ss.scenario, form)
+        got, changed = submit.form_values(values)
+        scenario = submit.build_scenario(ss.scenario, got)
     except InputError as exc:
-        p = state.param_for_field(exc.field)
+        p = form.param_for_field(exc.field)
         where = f"{p.stage} › {p.title}: " if p else ""
         text = exc.message.removeprefix("settings: ")
         message.error(
@@ -457,7 +461,7 @@ def handle_submit(values: dict[str, Any], message: Any, slots: dict[str, Any], s
         return
     ss.scenario = scenario
     if changed:
-        names = ", ".join(state.PARAMS_BY_PATH[c].label.lower() for c in changed)
+        names = ", ".join(form.PARAMS_BY_PATH[c].label.lower() for c in changed)
         ss.notice = (
             f"Converted the distribution of {names} to the kind picked, keeping its mean "
             "and spread; check its values."
@@ -477,7 +481,7 @@ def run(scenario: Any, status: Any) -> None:
     started = time.perf_counter()
     results = run_model(scenario.to_yaml(), seed, reps, _progress=_Progress(bar, reps))
     bar.empty()
-    ss.run = state.view_from_results(results, scenario.name)
+    ss.run = app_views.view_from_results(results, scenario.name)
     ss.run_seconds = time.perf_counter() - started
 
 
@@ -488,7 +492,7 @@ def _chart(chart: Any, key: str) -> None:
     st.altair_chart(chart, width="stretch", key=key)
 
 
-def _horizon_end(run: state.RunView) -> dt.date:
+def _horizon_end(run: app_views.RunView) -> dt.date:
     return run.scenario.start_date + dt.timedelta(days=math.floor(run.scenario.horizon_days))
 
 
@@ -496,15 +500,15 @@ def view_inputs(scenario: Any) -> None:
     """The scenario as set, before it is run: what referrals it expects."""
     _chart(
         charts.referrals_chart(
-            state.expected_referrals(scenario), deadline=scenario.target.deadline
+            app_views.expected_referrals(scenario), deadline=scenario.target.deadline
         ),
         "referrals",
     )
 
 
-def view_forecast(run: state.RunView) -> None:
+def view_forecast(run: app_views.RunView) -> None:
     s = run.summary
-    h = state.headline(s, _horizon_end(run))
+    h = app_views.headline(s, _horizon_end(run))
     st.subheader(h.chance)
     dates = s.get("target_date") or {}
     prob = s.get("prob_target_by_deadline")
@@ -557,7 +561,7 @@ def _short_date(d: str | None) -> str:
     return f"{dt.date.fromisoformat(d):%b %Y}" if d else "beyond horizon"
 
 
-def view_flow(run: state.RunView) -> None:
+def view_flow(run: app_views.RunView) -> None:
     s = run.summary
     _chart(charts.funnel_chart(s["funnel"], s["outcomes"]), "funnel")
     left, right = st.columns([3, 2])
@@ -577,7 +581,7 @@ def view_flow(run: state.RunView) -> None:
             st.caption(f"{share:.0%} of enrolled patients are infused.")
 
 
-def view_capacity(run: state.RunView) -> None:
+def view_capacity(run: app_views.RunView) -> None:
     s = run.summary
     for col, (key, chart) in zip(
         st.columns(3),
@@ -627,7 +631,7 @@ def view_capacity(run: state.RunView) -> None:
         _chart(chart, f"queue_{resource}")
 
 
-def _totals(run: state.RunView) -> None:
+def _totals(run: app_views.RunView) -> None:
     rows = run.rows
     items = (
         ("Bed-days", "bed_days", 1.0, "{:,.0f}", "days"),
@@ -648,7 +652,7 @@ def _totals(run: state.RunView) -> None:
         )
 
 
-def _replication_picker(run: state.RunView, key: str) -> int:
+def _replication_picker(run: app_views.RunView, key: str) -> int:
     n = run.replications
     value = st.number_input(
         f"Simulated trial (1 to {n:,})",
@@ -661,7 +665,7 @@ def _replication_picker(run: state.RunView, key: str) -> int:
     return int(value) - 1
 
 
-def view_patients(run: state.RunView) -> None:
+def view_patients(run: app_views.RunView) -> None:
     rep = _replication_picker(run, "gantt_rep")
     patients, _, _ = one_replication(run.scenario.to_yaml(), run.seed, rep)
     counts = patients["outcome"].value_counts()
@@ -688,7 +692,7 @@ CURRENT = "Current settings"
 
 def _compare_options() -> list[str]:
     options = [CURRENT]
-    options += [f"File: {p.name}" for p in state.scenario_files(SCENARIOS, DEFAULT_FILE)]
+    options += [f"File: {p.name}" for p in app_views.scenario_files(SCENARIOS, DEFAULT_FILE)]
     try:
         runs = store.list_runs()
         options += [f"Saved run: {n}" for n in reversed(runs["name"].tolist())]
@@ -697,10 +701,10 @@ def _compare_options() -> list[str]:
     return options
 
 
-def _compare_view(option: str, status: Any) -> state.RunView:
+def _compare_view(option: str, status: Any) -> app_views.RunView:
     ss = st.session_state
     if option.startswith("Saved run: "):
-        return state.view_from_stored(store.load_run(option.removeprefix("Saved run: ")))
+        return app_views.view_from_stored(store.load_run(option.removeprefix("Saved run: ")))
     if option == CURRENT:
         scenario = ss.scenario
     else:
@@ -710,10 +714,10 @@ def _compare_view(option: str, status: Any) -> state.RunView:
         bar = st.progress(0.0, text=f"Simulating {option}...")
     results = run_model(scenario.to_yaml(), seed, reps, _progress=_Progress(bar, reps))
     bar.empty()
-    return state.view_from_results(results, scenario.name)
+    return app_views.view_from_results(results, scenario.name)
 
 
-def view_compare(run: state.RunView | None) -> None:
+def view_compare(run: app_views.RunView | None) -> None:
     ss = st.session_state
     options = _compare_options()
     default = [
@@ -741,7 +745,7 @@ def view_compare(run: state.RunView | None) -> None:
                 st.error(exc.message)
                 views = None
             if views:
-                labels = state.unique_labels(v.label for v in views)
+                labels = app_views.unique_labels(v.label for v in views)
                 ss.compare_views = [
                     dataclasses.replace(v, label=lab) for v, lab in zip(views, labels, strict=True)
                 ]
@@ -767,7 +771,7 @@ def view_compare(run: state.RunView | None) -> None:
             f"**{other.label}** (this run) minus **{ref.label}** (reference), on the same "
             "simulated patients where the seeds match"
         )
-        table = state.comparison_table(ref, other)
+        table = app_views.comparison_table(ref, other)
         if ref.seed != other.seed:
             st.caption("Different seeds: no common random numbers, so no paired interval.")
         st.dataframe(
@@ -782,7 +786,7 @@ def view_compare(run: state.RunView | None) -> None:
         )
 
 
-def _side_by_side(views: list[state.RunView]) -> pd.DataFrame:
+def _side_by_side(views: list[app_views.RunView]) -> pd.DataFrame:
     rows = []
     for v in views:
         s = v.summary
@@ -794,7 +798,7 @@ def _side_by_side(views: list[state.RunView]) -> pd.DataFrame:
                 "trials": v.replications,
                 "seed": v.seed,
                 "chance by deadline": "n/a" if prob is None else f"{prob:.0%}",
-                "median target date": state.day_label(d.get("p50")) if d.get("p50") else "-",
+                "median target date": date_label(d.get("p50")) if d.get("p50") else "-",
                 "80% interval": f"{_short_date(d.get('p10'))} to {_short_date(d.get('p90'))}",
                 "infused per trial": s["funnel"]["infused"],
                 "deteriorated per trial": s["outcomes"]["deteriorated"],
@@ -812,7 +816,7 @@ def _open_saved(name: str) -> None:
     st.session_state.source_run = name
 
 
-def view_saved(run: state.RunView | None) -> None:
+def view_saved(run: app_views.RunView | None) -> None:
     ss = st.session_state
     if ss.flash:
         st.success(ss.flash)
@@ -910,7 +914,7 @@ def sizing_run(
     """The sizing and its heat map (cached on the scenario, seed, replications and inputs)."""
     scenario = parse_scenario(scenario_yaml, source="settings")
     return _pooled(
-        lambda executor: planning.sizing_with_grid(
+        lambda executor: sizing.sizing_with_grid(
             scenario,
             resources,
             probability,
@@ -938,9 +942,9 @@ def sensitivity_run(
 ) -> dict[str, Any]:
     """One-at-a-time sensitivity (cached on the scenario, seed, replications and ranges)."""
     scenario = parse_scenario(scenario_yaml, source="settings")
-    params, _ = planning.sensitivity_params(scenario, ranges_text, ranges_name or "ranges")
+    params, _ = sensitivity.sensitivity_params(scenario, ranges_text, ranges_name or "ranges")
     return _pooled(
-        lambda executor: planning.run_sensitivity(
+        lambda executor: sensitivity.run_sensitivity(
             scenario, params, reps=reps, seed=seed, executor=executor, progress=_progress
         ),
         _progress,
@@ -956,13 +960,13 @@ def observed_run(
     as_of: dt.date,
     source: str,
     _progress: _Progress | None = None,
-) -> planning.ForecastView:
+) -> observed.ForecastView:
     """The forecast updated by an observed log (cached on the scenario, seed, replications,
     the log's text and the as-of date)."""
     scenario = parse_scenario(scenario_yaml, source="settings")
     log = parse_log(log_text, scenario, as_of, source)
     return _pooled(
-        lambda executor: planning.run_forecast(
+        lambda executor: observed.run_forecast(
             scenario, log, reps=reps, seed=seed, executor=executor, progress=_progress
         ),
         _progress,
@@ -989,7 +993,7 @@ def _planning_caption(what: str) -> None:
     )
 
 
-def view_sizing(run: state.RunView | None) -> None:
+def view_sizing(run: app_views.RunView | None) -> None:
     ss = st.session_state
     st.subheader("Capacity sizing")
     scenario = ss.scenario
@@ -1001,7 +1005,7 @@ def view_sizing(run: state.RunView | None) -> None:
             icon=":material/event:",
         )
         return
-    options = planning.sizeable(scenario)
+    options = sizing.sizeable(scenario)
     with st.form("sizing"):
         a, b, c = st.columns(3)
         wanted = a.number_input(
@@ -1035,8 +1039,8 @@ def view_sizing(run: state.RunView | None) -> None:
         resources = st.multiselect(
             "Resources to size",
             options,
-            default=[k for k in planning.DEFAULT_RESOURCES if k in options],
-            format_func=planning.resource_title,
+            default=[k for k in sizing.DEFAULT_RESOURCES if k in options],
+            format_func=sizing.resource_title,
             key="size_resources",
         )
         strict = st.checkbox(
@@ -1074,7 +1078,7 @@ def view_sizing(run: state.RunView | None) -> None:
         return
     _stale(done, "Size capacity")
     result, heat = done["out"]["sizing"], done["out"]["heatmap"]
-    words = planning.sizing_words(result, heat)
+    words = sizing.sizing_words(result, heat)
     left, right = st.columns([3, 2])
     with left:
         st.markdown(words.answer)
@@ -1087,38 +1091,37 @@ def view_sizing(run: state.RunView | None) -> None:
         t = result["target"]
         st.altair_chart(
             charts.sizing_heatmap_chart(
-                planning.heatmap_points(heat),
-                rows=planning.HEAT_ROWS,
-                columns=planning.HEAT_COLUMNS,
+                sizing.heatmap_points(heat),
+                rows=sizing.HEAT_ROWS,
+                columns=sizing.HEAT_COLUMNS,
                 row_title="Manufacturing suites (count)",
                 column_title="Apheresis slots (count)",
-                chosen=planning.chosen_config(result),
+                chosen=sizing.chosen_config(result),
                 wanted=result["probability_wanted"],
                 chosen_label="answer" if result["feasible"] else "fewest units",
-                title=f"Chance of {t['count']} {t['milestone']} by "
-                f"{state.day_label(t['deadline'])}",
-                subtitle=planning.heatmap_subtitle(result, heat),
+                title=f"Chance of {t['count']} {t['milestone']} by {date_label(t['deadline'])}",
+                subtitle=sizing.heatmap_subtitle(result, heat),
             ),
             width="content",
             key="sizing_heatmap",
         )
         st.caption(words.grid)
     with st.expander("Every configuration simulated"):
-        st.dataframe(planning.evaluations_table(result), hide_index=True, width="stretch")
+        st.dataframe(sizing.evaluations_table(result), hide_index=True, width="stretch")
 
 
 def _ranges_choices() -> tuple[list[str], int]:
     """The ranges files and the default ranges; the baseline's file first when the
     baseline was loaded, else the default ranges."""
     ss = st.session_state
-    names = [f"ranges/{p.name}" for p in planning.ranges_files(SCENARIOS)]
-    choices = [*names, planning.DEFAULT_RANGES]
+    names = [f"ranges/{p.name}" for p in sensitivity.ranges_files(SCENARIOS)]
+    choices = [*names, sensitivity.DEFAULT_RANGES]
     own = "ranges/" + DEFAULT_FILE
     pick = own if ss.loaded.key == ("file", DEFAULT_FILE) and own in names else None
     return choices, choices.index(pick) if pick else len(choices) - 1
 
 
-def view_sensitivity(run: state.RunView | None) -> None:
+def view_sensitivity(run: app_views.RunView | None) -> None:
     ss = st.session_state
     st.subheader("Sensitivity, one parameter at a time")
     scenario = ss.scenario
@@ -1147,11 +1150,11 @@ def view_sensitivity(run: state.RunView | None) -> None:
         go = st.form_submit_button("Run sensitivity", type="primary", icon=":material/tornado:")
     status = st.empty()
     if go:
-        name = None if ranges == planning.DEFAULT_RANGES else str(ranges)
+        name = None if ranges == sensitivity.DEFAULT_RANGES else str(ranges)
         try:
             text = read_text(str(SCENARIOS / name)) if name else None
-            params, _ = planning.sensitivity_params(scenario, text, name or "ranges")
-            total = planning.sensitivity_runs(params) * int(reps)
+            params, _ = sensitivity.sensitivity_params(scenario, text, name or "ranges")
+            total = sensitivity.sensitivity_runs(params) * int(reps)
             bar = _Progress(status, total, f"{len(params)} parameters")
             status.progress(0.0, f"{len(params)} parameters: {total:,} trials to simulate")
             out = sensitivity_run(
@@ -1175,7 +1178,7 @@ def view_sensitivity(run: state.RunView | None) -> None:
         return
     _stale(done, "Run sensitivity")
     result = done["out"]
-    words = planning.sensitivity_words(result, done["scenario"])
+    words = sensitivity.sensitivity_words(result, done["scenario"])
     st.markdown("\n".join(f"- {line}" for line in words))
     st.caption(
         f"Ranges: {done['ranges']}; {len(result['parameters'])} parameters, {result['runs']} "
@@ -1183,8 +1186,8 @@ def view_sensitivity(run: state.RunView | None) -> None:
         "random numbers). The median counts trials that never reach the target at the end of "
         "the horizon."
     )
-    for output, (x_title, scale, fmt, unit) in planning.FIGURES.items():
-        rows = planning.tornado_rows(result, output)
+    for output, (x_title, scale, fmt, unit) in sensitivity.FIGURES.items():
+        rows = sensitivity.tornado_rows(result, output)
         if not rows:
             continue
         _chart(
@@ -1201,7 +1204,7 @@ def view_sensitivity(run: state.RunView | None) -> None:
         )
     with st.expander("Every parameter: its range and both figures at each end"):
         st.dataframe(
-            planning.sensitivity_table(result),
+            sensitivity.sensitivity_table(result),
             hide_index=True,
             width="stretch",
             column_config={
@@ -1210,21 +1213,21 @@ def view_sensitivity(run: state.RunView | None) -> None:
         )
 
 
-EXAMPLE = f"Shipped example ({planning.EXAMPLE_LOG}, the baseline to {planning.EXAMPLE_AS_OF})"
+EXAMPLE = f"Shipped example ({observed.EXAMPLE_LOG}, the baseline to {observed.EXAMPLE_AS_OF})"
 UPLOAD = "Upload a log (CSV)"
 
 
 def _observed_log(choice: str, upload: Any) -> tuple[str, str] | None:
     """The log's text and name; None (with a message) when nothing was uploaded."""
     if choice == EXAMPLE:
-        return read_text(str(SCENARIOS / planning.EXAMPLE_LOG)), planning.EXAMPLE_LOG
+        return read_text(str(SCENARIOS / observed.EXAMPLE_LOG)), observed.EXAMPLE_LOG
     if upload is None:
         st.warning("Choose a CSV file to upload, or use the shipped example.")
         return None
-    return planning.read_log_upload(upload.getvalue(), upload.name), upload.name
+    return observed.read_log_upload(upload.getvalue(), upload.name), upload.name
 
 
-def view_observed(run: state.RunView | None) -> None:
+def view_observed(run: app_views.RunView | None) -> None:
     ss = st.session_state
     st.subheader("Forecast from observed data")
     scenario = ss.scenario
@@ -1242,7 +1245,7 @@ def view_observed(run: state.RunView | None) -> None:
         a, b = st.columns(2)
         as_of = a.date_input(
             "As of (the log is complete to this date)",
-            value=planning.EXAMPLE_AS_OF,
+            value=observed.EXAMPLE_AS_OF,
             min_value=dt.date(1900, 1, 1),
             max_value=dt.date(2200, 12, 31),
             format="YYYY-MM-DD",
@@ -1276,7 +1279,7 @@ def view_observed(run: state.RunView | None) -> None:
                     "view": view,
                 }
         except InputError as exc:
-            st.error(f"Not used: {planning.app_message(exc)}", icon=":material/error:")
+            st.error(f"Not used: {observed.app_message(exc)}", icon=":material/error:")
         status.empty()
     done = ss.get("observed_result")
     if not done:
@@ -1286,20 +1289,20 @@ def view_observed(run: state.RunView | None) -> None:
         )
         return
     _stale(done, "Update the forecast")
-    view: planning.ForecastView = done["view"]
+    view: observed.ForecastView = done["view"]
     scenario = done["scenario"]
     s = view.summary
     st.markdown(f"**What {view.source} says** (prior → posterior)")
-    st.markdown("\n".join(f"- {line}" for line in planning.posterior_words(s)))
+    st.markdown("\n".join(f"- {line}" for line in observed.posterior_words(s)))
     horizon = scenario.start_date + dt.timedelta(days=math.floor(scenario.horizon_days))
     prior, updated = s["prior_forecast"], s["updated_forecast"]
     cols = st.columns(2)
     for col, head, f, other in (
         (cols[0], "Prior forecast (the scenario alone)", prior, None),
-        (cols[1], f"Updated forecast (observed to {state.day_label(view.as_of)})", updated, prior),
+        (cols[1], f"Updated forecast (observed to {date_label(view.as_of)})", updated, prior),
     ):
         with col, st.container(border=True):
-            h = state.headline(f, horizon)
+            h = app_views.headline(f, horizon)
             st.markdown(f"**{head}**")
             p = f.get("prob_target_by_deadline")
             d = (f.get("target_date") or {}).get("p50")
