@@ -46,21 +46,11 @@ def _number(p: form.Param, default: Any) -> dict[str, Any]:
     """Value, limits (the schema's), step and format of a number input."""
     if p.kind == "integer":
         low, high = (None if b is None else int(b) for b in (p.low, p.high))
-        return {
-            "value": int(default),
-            "min_value": low,
-            "max_value": high,
-            "step": 1,
-            "format": "%d",
-        }
-    step, fmt = (0.01, "%g") if p.kind == "prob" else (p.step, p.fmt)
-    return {
-        "value": float(default),
-        "min_value": p.low,
-        "max_value": p.high,
-        "step": step,
-        "format": fmt,
-    }
+        value, step, fmt = int(default), 1, "%d"
+    else:
+        low, high, value = p.low, p.high, float(default)
+        step, fmt = (0.01, "%g") if p.kind == "prob" else (p.step, p.fmt)
+    return {"value": value, "min_value": low, "max_value": high, "step": step, "format": fmt}
 
 
 def _dist(p: form.Param, key: str, default: Any, help: str) -> submit.DistInput:
