@@ -1,5 +1,6 @@
-"""The dashboard: its form logic (sim.app.state) and the app itself through Streamlit's
-AppTest (no browser; the real-browser test is tests/test_browser.py).
+"""The dashboard: its form logic (sim.app.form, submit, sources, tables, views) and the app
+itself through Streamlit's AppTest (no browser; the real-browser test is
+tests/test_browser.py).
 
 The app runs few replications here to keep the suite fast; every view is checked after a
 run, and after opening a saved run.
@@ -19,8 +20,10 @@ import pytest
 from conftest import ROOT, SCENARIOS, make_scenario
 from streamlit.testing.v1 import AppTest
 
-from sim.app import planning, state
-from sim.core.distributions import DIST_CLASSES
+from sim.app import form, submit, tables, views
+from sim.app import sources as app_sources
+from sim.app.planning import observed, sensitivity, sizing
+from sim.core.distributions import DIST_CLASSES, DIST_NAMES
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario, load_scenario, parse_scenario
 from sim.io import store
@@ -67,24 +70,24 @@ def _submodel(annotation: Any) -> Any:
 
 def test_every_scenario_value_has_an_input() -> None:
     """The form covers every value of a scenario (so every parameter is editable)."""
-    covered = set(state.PARAMS_BY_PATH)
-    for p in state.PARAMS:
+    covered = set(form.PARAMS_BY_PATH)
+    for p in form.PARAMS:
         if p.kind == "sites":
-            covered |= {f"referral.sites.{c}" for c in state.SITE_COLUMNS}
+            covered |= {f"referral.sites.{c}" for c in tables.SITE_COLUMNS}
     missing = sorted(_leaf_paths(Scenario) - covered)
     assert not missing, f"scenario values without an input: {missing}"
-    assert {p.stage for p in state.PARAMS} == set(state.STAGES)
+    assert {p.stage for p in form.PARAMS} == set(form.STAGES)
 
 
 def test_every_input_of_the_baseline_cites_a_source() -> None:
     """The help of each input names the source written beside the default in the file."""
     text = (SCENARIOS / "baseline.yaml").read_text()
-    sources = state.read_sources(text)
+    sources = app_sources.read_sources(text)
     data = load_scenario(str(SCENARIOS / "baseline.yaml")).to_dict()
-    for p in state.PARAMS:
-        if p.kind in ("sites", "criteria", "block", "text") or state.get_path(data, p.path) is None:
+    for p in form.PARAMS:
+        if p.kind in ("sites", "criteria", "block", "text") or form.get_path(data, p.path) is None:
             continue
-        help_text = state.help_text(p, state.get_path(data, p.path), sources, "baseline.yaml")
+        help_text = app_sources.help_text(p, form.get_path(data, p.path), sources, "baseline.yaml")
         if p.path in sources.present:
             assert "source: " in help_text, p.path
             assert "Default in baseline.yaml" in help_text
@@ -93,7 +96,7 @@ def test_every_input_of_the_baseline_cites_a_source() -> None:
     assert "figures.md 1c" in sources.of("apheresis.failure_prob")
     assert sources.of("referral.sites.0.rate_per_month").startswith("assumption")
     assert "14.2%" in sources.notes["screening.criteria"]
-    assert state.read_sources("a: [unclosed") == state.Sources()
+    assert app_sources.read_sources("a: [unclosed") == app_sources.Sources()
     assert "manufacturing.recollect_on_failure" not in sources.present
 
 
@@ -110,7 +113,7 @@ def test_sources_of_flow_values_blocks_and_list_items() -> None:
         "  - a: 1  # first\n"
         "  - a: 2  # second\n"
     )
-    src = state.read_sources(text)
+    src = app_sources.read_sources(text)
     assert src.inline == {
         "name": "the name",
         "block": "the block",
@@ -122,18 +125,20 @@ def test_sources_of_flow_values_blocks_and_list_items() -> None:
     assert "block.text" in src.present and "items.1.a" in src.present
 
 
-@pytest.mark.parametrize("kind", state.DIST_KINDS)
+@pytest.mark.parametrize("kind", DIST_NAMES)
 def test_converting_a_distribution_keeps_its_mean(kind: str) -> None:
     """Picking another kind keeps the mean (and, where it can, the spread); a duration never
     gets a negative lower bound."""
     spec = {"dist": "gamma", "mean": 14.0, "sd": 5.0}
-    out = state.convert_dist(spec, kind)
+    out = DIST_CLASSES["gamma"].model_validate(spec).convert(kind)
     assert out["dist"] == kind
-    mean, sd = state.dist_moments(out)
+    converted = DIST_CLASSES[kind].model_validate(out)
+    mean, sd = converted.mean, converted.std
     assert mean == pytest.approx(14.0, rel=1e-3)
     if kind in ("lognormal", "gamma", "uniform", "triangular"):
         assert sd == pytest.approx(5.0, rel=1e-3)
-    wide = state.convert_dist({"dist": "exponential", "mean": 5.0}, kind)
+    wide = DIST_CLASSES["exponential"].model_validate({"dist": "exponential", "mean": 5.0})
+    wide = wide.convert(kind)
     if kind in ("uniform", "triangular"):
         assert wide["low"] == 0.0
     parse_scenario(  # the converted spec is valid where a duration is
@@ -144,12 +149,12 @@ def test_converting_a_distribution_keeps_its_mean(kind: str) -> None:
 def test_build_scenario_validates_like_the_command_line(base_scenario) -> None:
     """Unchanged values give the same scenario; a changed one, a new one; a bad one, the
     command line's one-line message naming the field; a switched-off part, null."""
-    same = state.build_scenario(base_scenario, {"apheresis.slots": 1})
+    same = submit.build_scenario(base_scenario, {"apheresis.slots": 1})
     assert same.digest() == base_scenario.digest()
-    more = state.build_scenario(base_scenario, {"apheresis.slots": 3, "infusion.beds": 4})
+    more = submit.build_scenario(base_scenario, {"apheresis.slots": 3, "infusion.beds": 4})
     assert (more.apheresis.slots, more.infusion.beds) == (3, 4)
     with pytest.raises(InputError) as err:
-        state.build_scenario(
+        submit.build_scenario(
             base_scenario,
             {
                 "manufacturing.duration_days": {
@@ -162,17 +167,17 @@ def test_build_scenario_validates_like_the_command_line(base_scenario) -> None:
         )
     assert err.value.field == "manufacturing.duration_days"
     assert "low <= mode <= high" in err.value.message
-    assert state.param_for_field(err.value.field).stage == "Manufacturing"
-    assert state.param_for_field("referral.sites[0].rate_per_month").kind == "sites"
-    off = state.build_scenario(
+    assert form.param_for_field(err.value.field).stage == "Manufacturing"
+    assert form.param_for_field("referral.sites[0].rate_per_month").kind == "sites"
+    off = submit.build_scenario(
         base_scenario, {"deterioration": False, "deterioration.time_to_event_days": 5.0}
     )
     assert off.deterioration is None
-    no_bridging = state.build_scenario(
+    no_bridging = submit.build_scenario(
         base_scenario, {"deterioration": True, "deterioration.bridging": False}
     )
     assert no_bridging.deterioration.bridging is None
-    back = state.build_scenario(
+    back = submit.build_scenario(
         off,
         {
             "deterioration": True,
@@ -181,47 +186,47 @@ def test_build_scenario_validates_like_the_command_line(base_scenario) -> None:
         },
     )
     assert back.deterioration.time_to_event_days.mean == 300.0
-    assert state.build_scenario(base_scenario, {"description": "  "}).description is None
+    assert submit.build_scenario(base_scenario, {"description": "  "}).description is None
 
 
 def test_form_values_tables_and_distributions(base_scenario) -> None:
-    sources = state.Sources()
-    sites = state.sites_frame(base_scenario.to_dict()["referral"]["sites"], sources)
+    sources = app_sources.Sources()
+    sites = tables.sites_frame(base_scenario.to_dict()["referral"]["sites"], sources)
     sites.loc[len(sites)] = ["B", 2.0, 30.0, np.nan, np.nan, ""]
     sites.loc[len(sites)] = [None, np.nan, np.nan, np.nan, np.nan, None]  # an empty new row
-    crit = state.criteria_frame({"cd19_negative": 0.05}, sources)
+    crit = tables.criteria_frame({"cd19_negative": 0.05}, sources)
     raw = {
         "referral.sites": sites,
         "screening.criteria": crit,
-        "screening.duration_days": state.DistInput("uniform", "gamma", {"low": 5, "high": 15}),
-        "infusion.stay_days": state.DistInput("empirical", "empirical", {"values": "10, 20; 30"}),
+        "screening.duration_days": submit.DistInput("uniform", "gamma", {"low": 5, "high": 15}),
+        "infusion.stay_days": submit.DistInput("empirical", "empirical", {"values": "10, 20; 30"}),
     }
-    values, changed = state.form_values(raw)
+    values, changed = submit.form_values(raw)
     assert changed == ["screening.duration_days"]
     assert values["screening.duration_days"]["dist"] == "gamma"
     assert values["infusion.stay_days"] == {"dist": "empirical", "values": [10.0, 20.0, 30.0]}
-    sc = state.build_scenario(base_scenario, values)
+    sc = submit.build_scenario(base_scenario, values)
     assert [s.name for s in sc.referral.sites] == ["A", "B"]
     assert sc.referral.sites[1].ramp_up_days == 0.0 and sc.referral.sites[1].rate_shape is None
     assert dict(sc.screening.criteria) == {"cd19_negative": 0.05}
     twice = pd.DataFrame({"criterion": ["a", "a"], "failure_prob": [0.1, 0.2]})
     with pytest.raises(InputError, match="each criterion may appear once"):
-        state.criteria_from_frame(twice)
+        tables.criteria_from_frame(twice)
     with pytest.raises(InputError, match="numbers separated by commas"):
-        state.parse_values("1, two", "infusion.stay_days")
+        submit.parse_values("1, two", "infusion.stay_days")
 
 
-@pytest.mark.parametrize("path", sorted(state.scenario_files(SCENARIOS)), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(views.scenario_files(SCENARIOS)), ids=lambda p: p.name)
 def test_downloaded_settings_load_back_the_same(path: Path) -> None:
     """The YAML offered for download loads back to the same scenario (same digest)."""
     sc = load_scenario(str(path))
-    text = state.settings_yaml(sc, path.name)
+    text = submit.settings_yaml(sc, path.name)
     assert text.startswith("#")
     assert parse_scenario(text).digest() == sc.digest()
 
 
 def test_scenario_files_are_scenarios_only() -> None:
-    names = [p.name for p in state.scenario_files(SCENARIOS)]
+    names = [p.name for p in views.scenario_files(SCENARIOS)]
     assert names[0] == "baseline.yaml"
     assert "two_sites.yaml" in names
     assert all(not n.startswith("ranges") for n in names)
@@ -237,17 +242,17 @@ def test_headline_in_plain_words() -> None:
         "primary_completion_date": {"p50": "2020-10-13"},
         "time_to_target_days": {"reached_fraction": 0.9},
     }
-    h = state.headline(summary, dt.date(2025, 11, 28))
+    h = views.headline(summary, dt.date(2025, 11, 28))
     assert h.chance == "62% chance of 50 infused by 31 Dec 2020 (95% interval 58% to 66%)"
     assert h.median == "Median date of reaching 50 infused: 13 Sep 2020"
     assert h.interval == ("80% interval: 13 Sep 2018 to after the end of the horizon (28 Nov 2025)")
     assert h.reached.startswith("90% of 500 simulated trials")
     summary["target"]["deadline"] = None
-    assert state.headline(summary).chance.startswith("No deadline set")
+    assert views.headline(summary).chance.startswith("No deadline set")
 
 
 def test_expected_referrals_add_up_to_the_intensity(base_scenario) -> None:
-    table = state.expected_referrals(base_scenario)
+    table = views.expected_referrals(base_scenario)
     months = table["month"].max()
     rate = base_scenario.referral.sites[0].rate_per_month
     assert table["referrals"].sum() == pytest.approx(rate * months, rel=1e-9)
@@ -257,18 +262,18 @@ def test_comparison_pairs_replications_of_the_same_seed(base_scenario) -> None:
     """Same seed: paired intervals over the common replications, narrower than unpaired;
     different seeds: no paired interval."""
     more = make_scenario("infusion.beds=4")
-    a = state.view_from_results(run_replications(base_scenario, 12, seed=5), "A")
-    b = state.view_from_results(run_replications(more, 12, seed=5), "B")
-    table = state.comparison_table(a, b).set_index("figure")
+    a = views.view_from_results(run_replications(base_scenario, 12, seed=5), "A")
+    b = views.view_from_results(run_replications(more, 12, seed=5), "B")
+    table = views.comparison_table(a, b).set_index("figure")
     row = table.loc["mean wait for beds (days)"]
     assert row["pairs"] == 12 and row["difference"] < 0
     lo, hi = (float(x) for x in row["paired 95% CI"].split(" to "))
     ulo, uhi = (float(x) for x in row["unpaired 95% CI"].split(" to "))
     assert hi - lo <= uhi - ulo
-    c = state.view_from_results(run_replications(more, 12, seed=6), "C")
-    other = state.comparison_table(a, c)
+    c = views.view_from_results(run_replications(more, 12, seed=6), "C")
+    other = views.comparison_table(a, c)
     assert (other["paired 95% CI"] == "n/a").all() and (other["pairs"] == 0).all()
-    assert state.unique_labels(["x", "y", "x"]) == ["x", "y", "x (2)"]
+    assert views.unique_labels(["x", "y", "x"]) == ["x", "y", "x (2)"]
 
 
 # --- the app (AppTest) -----------------------------------------------------------------------
@@ -319,7 +324,7 @@ def test_opens_on_the_baseline(at: AppTest) -> None:
     assert at.selectbox(key="source_file").value == "baseline.yaml"
     assert at.session_state["scenario"].name.startswith("Seed protocol baseline")
     assert [t.label for t in at.tabs] == TABS + PLANNING_TABS
-    assert [e.label for e in at.sidebar.expander] == list(state.STAGES)
+    assert [e.label for e in at.sidebar.expander] == list(form.STAGES)
     assert at.session_state["run"] is None
     assert "Run simulation" in _tab(at, "Forecast").info[0].value
     assert len(_charts(at)) == 1
@@ -532,14 +537,14 @@ def test_default_of_a_part_left_out(base_scenario) -> None:
     data = base_scenario.to_dict()
     data["target"]["deadline"] = None
     data["start_date"] = dt.date(2016, 2, 29)
-    assert state.default_value("target.deadline", data, None) == dt.date(2021, 2, 28)
+    assert form.default_value("target.deadline", data, None) == dt.date(2021, 2, 28)
     fallback = {"referral": {"rate_shape": 2.5}}
-    assert state.default_value("referral.rate_shape", data, fallback) == 2.5
-    assert state.default_value("referral.rate_shape", data, None) == 4.0
-    assert state.default_value("apheresis.slots", data, fallback) == 1
+    assert form.default_value("referral.rate_shape", data, fallback) == 2.5
+    assert form.default_value("referral.rate_shape", data, None) == 4.0
+    assert form.default_value("apheresis.slots", data, fallback) == 1
 
 
-@pytest.mark.parametrize("path", state.scenario_files(SCENARIOS), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", views.scenario_files(SCENARIOS), ids=lambda p: p.name)
 def test_every_scenario_file_opens_in_the_form(at: AppTest, path: Path) -> None:
     """Each scenario of scenarios/ loads into the form without a message, and submitting
     it unchanged keeps the same scenario (the form reads back what it shows)."""
@@ -571,9 +576,9 @@ def test_planning_views_open_on_the_baseline(at: AppTest) -> None:
         assert any(button in i.value for i in view.info), tab
         assert not view.get("vega_lite_chart") and not view.error
     assert at.number_input(key="size_prob").value == 80
-    assert at.multiselect(key="size_resources").value == list(planning.DEFAULT_RESOURCES)
+    assert at.multiselect(key="size_resources").value == list(sizing.DEFAULT_RESOURCES)
     assert at.selectbox(key="sens_ranges:0").value == "ranges/baseline.yaml"
-    assert at.date_input(key="obs_as_of").value == planning.EXAMPLE_AS_OF
+    assert at.date_input(key="obs_as_of").value == observed.EXAMPLE_AS_OF
 
 
 def test_sizing_view_answers_with_a_heat_map(at: AppTest) -> None:
@@ -592,7 +597,7 @@ def test_sizing_view_answers_with_a_heat_map(at: AppTest) -> None:
     assert len(view.get("vega_lite_chart")) == 1
     result = at.session_state["sizing_result"]["out"]["sizing"]
     assert result["replications"] == PLANNING_REPS
-    assert result["resources"] == list(planning.DEFAULT_RESOURCES)
+    assert result["resources"] == list(sizing.DEFAULT_RESOURCES)
     assert not view.error and not view.warning
 
 
@@ -623,7 +628,7 @@ def test_sensitivity_defaults_to_the_default_ranges_off_the_baseline(at: AppTest
     """Another scenario loaded: the ranges start at ±25% of every number."""
     at.selectbox(key="source_file").set_value("two_sites.yaml").run()
     gen = at.session_state["gen"]
-    assert at.selectbox(key=f"sens_ranges:{gen}").value == planning.DEFAULT_RANGES
+    assert at.selectbox(key=f"sens_ranges:{gen}").value == sensitivity.DEFAULT_RANGES
 
 
 def test_observed_view_updates_the_forecast(at: AppTest) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import SCENARIOS, make_scenario
 
-from sim.app import planning
+from sim.app.planning import observed, sensitivity, sizing
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
 from sim.forecasting.observed import MAX_LOG_BYTES, parse_log
@@ -27,20 +27,20 @@ def baseline():
 
 
 def test_counts_in_words() -> None:
-    assert planning.count_words("manufacturing.suites", 2) == "2 manufacturing suites"
-    assert planning.count_words("apheresis.slots", 1) == "1 apheresis slot"
-    assert planning.count_words("infusion.beds", 1) == "1 infusion bed"
-    assert planning.config_words({"manufacturing.suites": 1}) == "1 manufacturing suite"
+    assert sizing.count_words("manufacturing.suites", 2) == "2 manufacturing suites"
+    assert sizing.count_words("apheresis.slots", 1) == "1 apheresis slot"
+    assert sizing.count_words("infusion.beds", 1) == "1 infusion bed"
+    assert sizing.config_words({"manufacturing.suites": 1}) == "1 manufacturing suite"
     three = {"manufacturing.suites": 2, "apheresis.slots": 1, "infusion.beds": 3}
-    assert planning.config_words(three) == (
+    assert sizing.config_words(three) == (
         "2 manufacturing suites, 1 apheresis slot and 3 infusion beds"
     )
-    assert planning.resource_title("apheresis.slots") == "Apheresis slots"
+    assert sizing.resource_title("apheresis.slots") == "Apheresis slots"
 
 
 def test_sizeable_lists_the_defaults_first(baseline) -> None:
-    keys = planning.sizeable(baseline)
-    assert keys[:2] == list(planning.DEFAULT_RESOURCES)
+    keys = sizing.sizeable(baseline)
+    assert keys[:2] == list(sizing.DEFAULT_RESOURCES)
     assert "infusion.beds" in keys
 
 
@@ -94,7 +94,7 @@ def test_sizing_in_words_feasible() -> None:
     """The answer with its chance and interval, the wanted chance, and one unit less of each
     resource falling short; the effort and the scenario's own configuration."""
     r = _result(True, {"manufacturing.suites": 3, "apheresis.slots": 1})
-    words = planning.sizing_words(r)
+    words = sizing.sizing_words(r)
     assert words.answer.startswith("**3 manufacturing suites and 1 apheresis slot**")
     assert "82% (95% interval 73% to 90%) of 50 infused by 31 Dec 2020" in words.answer
     assert "at least the 80% wanted, with the fewest units" in words.answer
@@ -105,7 +105,7 @@ def test_sizing_in_words_feasible() -> None:
     assert "Simulated 7 of 100 configurations, 100 trials each" in words.effort
     assert "every configuration with fewer units was ruled out" in words.effort
     assert words.effort.endswith("2 manufacturing suites and 2 apheresis slots.")
-    strict = planning.sizing_words({**r, "criterion": "lower", "cheaper_points_ruled_out": False})
+    strict = sizing.sizing_words({**r, "criterion": "lower", "cheaper_points_ruled_out": False})
     assert "(by its 95% lower bound)" in strict.answer
     assert "may not be the fewest" in strict.effort
 
@@ -114,13 +114,13 @@ def test_sizing_in_words_infeasible() -> None:
     """No configuration reaches it: said plainly, with the highest chance found and the
     fewest units reaching that."""
     r = _result(False, {"manufacturing.suites": 2, "apheresis.slots": 1})
-    words = planning.sizing_words(r)
+    words = sizing.sizing_words(r)
     assert words.answer.startswith("**Not reachable:** no configuration with each resource at")
     assert "most 10 gives 50 infused by 31 Dec 2020 a chance of at least 80%" in words.answer
     assert "with every resource at 10, is 50%" in words.answer
     assert "**2 manufacturing suites and 1 apheresis slot**" in words.answer
     assert words.evidence[0].endswith(": lower.")
-    table = planning.evaluations_table(r)
+    table = sizing.evaluations_table(r)
     assert list(table.columns[:3]) == ["Manufacturing suites", "Apheresis slots", "units"]
     assert list(table["units"]) == sorted(table["units"])
 
@@ -130,7 +130,7 @@ def test_heatmap_axes_around_the_answer(baseline) -> None:
     centred on the scenario's own value."""
 
     def axes(answer: dict[str, int]) -> dict[str, list[int]]:
-        return planning.heatmap_axes(baseline, _result(True, answer))
+        return sizing.heatmap_axes(baseline, _result(True, answer))
 
     assert axes({"manufacturing.suites": 1, "apheresis.slots": 1}) == {
         "manufacturing.suites": [1, 2, 3],
@@ -140,7 +140,7 @@ def test_heatmap_axes_around_the_answer(baseline) -> None:
     assert big == {"manufacturing.suites": [4, 5, 6, 7, 8], "apheresis.slots": [1, 2, 3, 4]}
     beds_only = axes({"infusion.beds": 4})  # the baseline has 2 suites and 1 slot
     assert beds_only == {"manufacturing.suites": [1, 2, 3], "apheresis.slots": [1, 2, 3]}
-    held = planning.heatmap_scenario(baseline, _result(True, {"infusion.beds": 4}))
+    held = sizing.heatmap_scenario(baseline, _result(True, {"infusion.beds": 4}))
     assert held.infusion.beds == 4
 
 
@@ -154,7 +154,7 @@ def sized() -> dict[str, Any]:
         "target.deadline=2018-06-30",
         "deterioration=null",
     )
-    return planning.sizing_with_grid(
+    return sizing.sizing_with_grid(
         scenario,
         ["manufacturing.suites", "apheresis.slots"],
         0.5,
@@ -169,11 +169,11 @@ def test_sizing_with_grid_on_common_random_numbers(sized: dict[str, Any]) -> Non
     sizing's seed and replications, so its cell at the answer has the answer's own
     probability, and its cell at one suite less has the one-less figure."""
     result, heat = sized["sizing"], sized["heatmap"]
-    chosen = planning.chosen_config(result)
+    chosen = sizing.chosen_config(result)
     assert result["feasible"]
     assert chosen == {"manufacturing.suites": 2, "apheresis.slots": 1}
     assert heat["seed"] == result["seed"] and heat["replications"] == result["replications"]
-    points = planning.heatmap_points(heat)
+    points = sizing.heatmap_points(heat)
     at = points[
         (points["manufacturing.suites"] == chosen["manufacturing.suites"])
         & (points["apheresis.slots"] == chosen["apheresis.slots"])
@@ -185,13 +185,13 @@ def test_sizing_with_grid_on_common_random_numbers(sized: dict[str, Any]) -> Non
     assert one_less["set"] == {"manufacturing.suites": 1, "apheresis.slots": 1}
     below = points[(points["manufacturing.suites"] == 1) & (points["apheresis.slots"] == 1)]
     assert below["prob_target_by_deadline"].iloc[0] == one_less["prob_target_by_deadline"]
-    words = planning.sizing_words(result, heat)
+    words = sizing.sizing_words(result, heat)
     assert words.evidence[0].startswith("With 1 manufacturing suite (one less): 0%")
     assert words.evidence[0].endswith("falls short.")
     assert words.grid.startswith("Over the heat map (manufacturing suites 1 to 3 x apheresis")
     assert words.grid.endswith("the chance ranges from 0% to 100%.")
     assert f"{len(points)} configurations" in words.grid
-    assert len(planning.heatmap_subtitle(result, heat)) == 4
+    assert len(sizing.heatmap_subtitle(result, heat)) == 4
 
 
 # --- sensitivity -----------------------------------------------------------------------------
@@ -199,38 +199,39 @@ def test_sizing_with_grid_on_common_random_numbers(sized: dict[str, Any]) -> Non
 
 def test_parameter_labels(baseline) -> None:
     """Scenario keys in words, with their units."""
-    assert planning.parameter_label("apheresis.slots") == "Apheresis slots (count)"
+    assert sensitivity.parameter_label("apheresis.slots") == "Apheresis slots (count)"
     assert (
-        planning.parameter_label("manufacturing.duration_days.mode")
+        sensitivity.parameter_label("manufacturing.duration_days.mode")
         == "Manufacturing duration, mode (days)"
     )
-    assert planning.parameter_label("manufacturing.qc_release_days.value") == "QC release (days)"
+    assert sensitivity.parameter_label("manufacturing.qc_release_days.value") == "QC release (days)"
     assert (
-        planning.parameter_label("referral.sites.0.rate_per_month", baseline)
+        sensitivity.parameter_label("referral.sites.0.rate_per_month", baseline)
         == "Referral rate (patients/month)"
     )
     two = load_scenario(str(SCENARIOS / "two_sites.yaml"))
     assert (
-        planning.parameter_label("referral.sites.1.ramp_up_days", two) == "Ramp-up, site 2 (days)"
+        sensitivity.parameter_label("referral.sites.1.ramp_up_days", two)
+        == "Ramp-up, site 2 (days)"
     )
     assert (
-        planning.parameter_label("screening.criteria.active_infection")
+        sensitivity.parameter_label("screening.criteria.active_infection")
         == "Fails screening: active infection (probability 0-1)"
     )
-    assert planning.parameter_label("no.such.key") == "no.such.key"
+    assert sensitivity.parameter_label("no.such.key") == "no.such.key"
     row = {"parameter": "x", "label": "Batch yield, mean (cells)", "low": 1e9, "high": 2e9}
-    assert planning.range_label(row) == "Batch yield, mean (cells): 1e9 to 2e9"
+    assert sensitivity.range_label(row) == "Batch yield, mean (cells): 1e9 to 2e9"
 
 
 def test_ranges_files_and_bad_ranges(baseline) -> None:
-    assert [p.name for p in planning.ranges_files(SCENARIOS)] == ["baseline.yaml"]
+    assert [p.name for p in sensitivity.ranges_files(SCENARIOS)] == ["baseline.yaml"]
     text = (SCENARIOS / "ranges" / "baseline.yaml").read_text()
-    params, source = planning.sensitivity_params(baseline, text, "ranges/baseline.yaml")
+    params, source = sensitivity.sensitivity_params(baseline, text, "ranges/baseline.yaml")
     assert source == "ranges/baseline.yaml" and len(params) == 21
-    params, source = planning.sensitivity_params(baseline)
-    assert source == planning.DEFAULT_RANGES and len(params) > 21
+    params, source = sensitivity.sensitivity_params(baseline)
+    assert source == sensitivity.DEFAULT_RANGES and len(params) > 21
     with pytest.raises(InputError) as err:
-        planning.sensitivity_params(baseline, "apheresis.slotz: [1, 2]\n", "mine.yaml")
+        sensitivity.sensitivity_params(baseline, "apheresis.slotz: [1, 2]\n", "mine.yaml")
     assert err.value.message.startswith("mine.yaml: apheresis.slotz: is not a number")
 
 
@@ -239,21 +240,21 @@ def test_sensitivity_labelled_tabled_and_in_words() -> None:
     has a row a parameter; the words name the figure and what moves it most."""
     scenario = make_scenario()
     ranges = "apheresis.slots: [1, 2]\nreferral.sites.0.rate_per_month: [2.0, 4.0]\n"
-    params, _ = planning.sensitivity_params(scenario, ranges, "test ranges")
-    result = planning.run_sensitivity(scenario, params, reps=6, seed=2)
-    rows = planning.tornado_rows(result, "median_time_to_target_days")
+    params, _ = sensitivity.sensitivity_params(scenario, ranges, "test ranges")
+    result = sensitivity.run_sensitivity(scenario, params, reps=6, seed=2)
+    rows = sensitivity.tornado_rows(result, "median_time_to_target_days")
     assert {r["label"] for r in rows} == {
         "Apheresis slots (count): 1 to 2",
         "Referral rate (patients/month): 2 to 4",
     }
-    table = planning.sensitivity_table(result)
+    table = sensitivity.sensitivity_table(result)
     assert list(table["scenario key"]) == [r["parameter"] for r in rows]
     assert set(table.columns) >= {"swing (days)", "swing (points)", "chance at low (%)"}
-    words = planning.sensitivity_words(result, scenario)
+    words = sensitivity.sensitivity_words(result, scenario)
     assert words[0].startswith("**Median time to the target:**")
     assert "Moved most by referral rate from 2 to 4" in words[0]
     assert words[1].startswith("**Chance of the target by the deadline:**")
-    assert planning.sensitivity_runs(params) == result["runs"]
+    assert sensitivity.sensitivity_runs(params) == result["runs"]
 
 
 # --- forecast from observed data -------------------------------------------------------------
@@ -262,13 +263,13 @@ def test_sensitivity_labelled_tabled_and_in_words() -> None:
 def test_forecast_from_the_example_log(baseline) -> None:
     """The shipped example: the observed counts, the posterior in words (prior -> posterior),
     both forecasts, and the observed days for the step lines."""
-    text = (SCENARIOS / planning.EXAMPLE_LOG).read_text()
-    log = parse_log(text, baseline, planning.EXAMPLE_AS_OF, planning.EXAMPLE_LOG)
-    view = planning.run_forecast(baseline, log, reps=4, seed=1)
-    assert view.as_of == planning.EXAMPLE_AS_OF and view.source == planning.EXAMPLE_LOG
+    text = (SCENARIOS / observed.EXAMPLE_LOG).read_text()
+    log = parse_log(text, baseline, observed.EXAMPLE_AS_OF, observed.EXAMPLE_LOG)
+    view = observed.run_forecast(baseline, log, reps=4, seed=1)
+    assert view.as_of == observed.EXAMPLE_AS_OF and view.source == observed.EXAMPLE_LOG
     assert len(view.observed["infused"]) == view.summary["observed"]["infused"] == 32
     assert set(view.updated_fan["series"]) == {"enrolled", "infused"}
-    words = planning.posterior_words(view.summary)
+    words = observed.posterior_words(view.summary)
     assert words[0] == (
         "Observed to 1 Jun 2017: 45 referred, 37 enrolled, 32 infused, 4 still in the pathway."
     )
@@ -283,13 +284,13 @@ def test_forecast_from_the_example_log(baseline) -> None:
 
 def test_uploaded_logs_refused_in_one_line(baseline) -> None:
     with pytest.raises(InputError, match=r"log\.csv: is a binary file, not a CSV table"):
-        planning.read_log_upload(b"a,b\n\x00\x01", "log.csv")
+        observed.read_log_upload(b"a,b\n\x00\x01", "log.csv")
     with pytest.raises(InputError, match="larger than the"):
-        planning.read_log_upload(b"x" * (MAX_LOG_BYTES + 1), "big.csv")
-    assert planning.read_log_upload(b"patient_id\n", "ok.csv") == "patient_id\n"
-    early = planning.EXAMPLE_AS_OF.replace(year=2014)
+        observed.read_log_upload(b"x" * (MAX_LOG_BYTES + 1), "big.csv")
+    assert observed.read_log_upload(b"patient_id\n", "ok.csv") == "patient_id\n"
+    early = observed.EXAMPLE_AS_OF.replace(year=2014)
     with pytest.raises(InputError) as err:
         parse_log("patient_id,site,referred_date\n", baseline, early, "x.csv")
-    message = planning.app_message(err.value)
+    message = observed.app_message(err.value)
     assert message.startswith("the as-of date = '2014-06-01': must not be before")
     assert "--" not in message

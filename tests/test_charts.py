@@ -20,7 +20,7 @@ import pytest
 from conftest import SCENARIOS
 
 from sim.app import charts
-from sim.app import state as app_state
+from sim.app import views as app_state
 from sim.core.scenario import load_scenario
 from sim.run.runner import run_replications, simulate
 

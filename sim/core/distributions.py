@@ -53,6 +53,53 @@ class _Dist(BaseModel):
         """The smallest value the distribution can give."""
         raise NotImplementedError
 
+    # --- moments and conversions (the dashboard converts a distribution to another kind)
+
+    @classmethod
+    def kind(cls) -> str:
+        """Its ``dist`` name: ``"gamma"``."""
+        return cls.model_fields["dist"].annotation.__args__[0]
+
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        """Its parameters as a scenario file names them: ``("low", "mode", "high")``."""
+        return tuple(f.alias or name for name, f in cls.model_fields.items() if name != "dist")
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The distribution as a scenario file writes it: ``{"dist": "gamma", "mean": ...}``."""
+        return self.model_dump(by_alias=True)
+
+    @property
+    def std(self) -> float:
+        """Standard deviation, in the unit of its values: the ``sd`` of a kind that states
+        it (lognormal, gamma), 0 for a fixed value; the other kinds compute their own."""
+        return float(self.spec.get("sd", 0.0))
+
+    @classmethod
+    def spec_from_moments(cls, mean: float, sd: float, floor: float = -math.inf) -> dict[str, Any]:
+        """The spec of a distribution of this kind with mean ``mean`` and standard deviation
+        ``sd`` (where the kind has a spread; an exponential's is its mean), parameters to 4
+        significant figures, no bound below ``floor``.
+
+        Plain data, not validated: moments this kind cannot have (an exponential of mean 0)
+        are reported where the spec is validated, which names the field."""
+        by_moment = {"value": mean, "mean": mean, "sd": sd}
+        return cls._spec(**{name: by_moment[name] for name in cls.param_names()})
+
+    def convert(self, kind: str) -> dict[str, Any]:
+        """This distribution as the spec of a ``kind`` one with the same mean, and the same
+        standard deviation where ``kind`` has a spread (see :meth:`spec_from_moments`); a
+        lower bound stays at 0 or above when this one never goes below 0."""
+        if kind == self.kind():
+            return self.spec
+        floor = 0.0 if self.lowest >= 0 else -math.inf
+        return DIST_CLASSES[kind].spec_from_moments(self.mean, self.std, floor)
+
+    @classmethod
+    def _spec(cls, **params: Any) -> dict[str, Any]:
+        return {"dist": cls.kind(), **{k: _sig4(v) for k, v in params.items()}}
+
 
 class Fixed(_Dist):
     dist: Literal["fixed"] = "fixed"
@@ -87,6 +134,10 @@ class Exponential(_Dist):
     def lowest(self) -> float:
         return 0.0
 
+    @property
+    def std(self) -> float:
+        return self.mean_
+
 
 class Uniform(_Dist):
     dist: Literal["uniform"]
@@ -109,6 +160,15 @@ class Uniform(_Dist):
     @property
     def lowest(self) -> float:
         return self.low
+
+    @property
+    def std(self) -> float:
+        return (self.high - self.low) / math.sqrt(12)
+
+    @classmethod
+    def spec_from_moments(cls, mean: float, sd: float, floor: float = -math.inf) -> dict[str, Any]:
+        half = math.sqrt(3) * sd
+        return cls._spec(low=max(mean - half, floor), high=mean + half)
 
 
 class Triangular(_Dist):
@@ -142,6 +202,16 @@ class Triangular(_Dist):
     @property
     def lowest(self) -> float:
         return self.low
+
+    @property
+    def std(self) -> float:
+        a, c, b = self.low, self.mode, self.high
+        return math.sqrt(max((a * a + b * b + c * c - a * b - a * c - b * c) / 18, 0.0))
+
+    @classmethod
+    def spec_from_moments(cls, mean: float, sd: float, floor: float = -math.inf) -> dict[str, Any]:
+        half = math.sqrt(6) * sd
+        return cls._spec(low=max(mean - half, floor), mode=mean, high=mean + half)
 
 
 class LogNormal(_Dist):
@@ -213,6 +283,14 @@ class Empirical(_Dist):
     def lowest(self) -> float:
         return min(self.values)
 
+    @property
+    def std(self) -> float:
+        return float(np.std(self.values))
+
+    @classmethod
+    def spec_from_moments(cls, mean: float, sd: float, floor: float = -math.inf) -> dict[str, Any]:
+        return cls._spec(values=[mean])
+
 
 DIST_CLASSES: dict[str, type[_Dist]] = {
     "fixed": Fixed,
@@ -224,6 +302,15 @@ DIST_CLASSES: dict[str, type[_Dist]] = {
     "empirical": Empirical,
 }
 DIST_NAMES = tuple(DIST_CLASSES)
+
+
+def _sig4(x: Any) -> Any:
+    """A number (or each of a list) rounded to 4 significant figures."""
+    if isinstance(x, list):
+        return [_sig4(v) for v in x]
+    if x == 0 or not math.isfinite(x):
+        return float(x)
+    return float(f"{x:.4g}")
 
 
 def _number_to_fixed(value: Any) -> Any:

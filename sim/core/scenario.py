@@ -1,236 +1,72 @@
-"""The scenario: an immutable, validated description of one trial's logistics.
+"""Loading a scenario: read, parse and validate a scenario file, with ``--set`` overrides,
+and explain a validation error on one line (file, field, value and what is allowed).
 
-Loaded from YAML (DESIGN.md section 4). Times are in days from ``start_date``; a month is
-365.25/12 days. Every field name carries its unit or kind (``_days``, ``_per_month``,
-``_prob``, ``_kg``, ``slots``/``suites``/``beds`` for counts).
+The scenario's models are :mod:`sim.core.schema`; their names are importable from here too.
 """
 
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import difflib
-import hashlib
-import json
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ValidationError
 
-from sim.core.distributions import (
-    DIST_CLASSES,
-    DIST_NAMES,
-    Duration,
-    Fixed,
-    NonNegQuantity,
-    PositiveQuantity,
-)
+from sim.core.distributions import DIST_CLASSES, DIST_NAMES
 from sim.core.errors import InputError
-from sim.core.yamlio import dump_yaml, parse_yaml, read_text
+from sim.core.schema import (
+    DAYS_PER_MONTH,
+    MAX_HORIZON_DAYS,
+    MILESTONES,
+    Apheresis,
+    Attempts,
+    Bridging,
+    Conditioning,
+    Count,
+    Deterioration,
+    Dose,
+    Infusion,
+    Manufacturing,
+    NonNeg,
+    Patients,
+    Prob,
+    Referral,
+    Scenario,
+    Screening,
+    Site,
+    Target,
+)
+from sim.core.yamlio import parse_yaml, read_text
 
-DAYS_PER_MONTH = 365.25 / 12
-"""A month, in days, everywhere in the project."""
-
-MILESTONES = ("enrolled", "apheresed", "infused")
-
-Prob = Annotated[float, Field(ge=0, le=1)]
-NonNeg = Annotated[float, Field(ge=0)]
-Count = Annotated[int, Field(ge=1, le=10_000)]
-"""A count of units (slots, suites, beds): 1 to 10,000."""
-Attempts = Annotated[int, Field(ge=1, le=100)]
-"""Attempts in all, the first included: 1 to 100."""
-MAX_HORIZON_DAYS = 36525.0
-
-
-class _Block(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, allow_inf_nan=False, populate_by_name=True
-    )
-
-
-class Target(_Block):
-    count: Annotated[int, Field(ge=1, le=1_000_000)]
-    """Number of patients that must reach the milestone."""
-    milestone: Literal["enrolled", "apheresed", "infused"] = "infused"
-    deadline: Annotated[dt.date | None, Field(strict=False)] = None
-
-    def as_dict(self) -> dict[str, object]:
-        """The target as plain data, for summaries: count, milestone, deadline (ISO)."""
-        return {
-            "count": self.count,
-            "milestone": self.milestone,
-            "deadline": self.deadline.isoformat() if self.deadline else None,
-        }
-
-
-class Site(_Block):
-    name: Annotated[str, Field(min_length=1)]
-    rate_per_month: Annotated[float, Field(ge=0, le=100_000)]
-    """Mean referrals per month at full rate."""
-    opens_day: NonNeg = 0.0
-    ramp_up_days: NonNeg = 0.0
-    """Days over which the rate rises linearly from zero to full after opening."""
-    rate_shape: Annotated[float, Field(gt=0)] | None = None
-    """This site's gamma shape, overriding referral.rate_shape (a forecast sets it)."""
-
-
-class Referral(_Block):
-    sites: Annotated[list[Site], Field(min_length=1)]
-    rate_shape: Annotated[float, Field(gt=0)] | None = None
-    """Shape of the gamma from which each replication draws each site's rate (mean kept)."""
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> Referral:
-        names = [s.name for s in self.sites]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"site names must be unique; repeated: {', '.join(dupes)}")
-        return self
-
-
-class Screening(_Block):
-    duration_days: Duration
-    consent_decline_prob: Prob
-    criteria: dict[Annotated[str, Field(min_length=1)], Prob] = Field(default_factory=dict)
-    """Criterion name -> probability that a patient fails it (independent criteria)."""
-
-
-class Patients(_Block):
-    weight_kg: PositiveQuantity
-    height_cm: PositiveQuantity
-
-
-class Apheresis(_Block):
-    slots: Count
-    duration_days: Duration
-    weekdays_only: bool = False
-    failure_prob: Prob
-    max_attempts: Attempts
-    """All attempts, the first included (1 = no retry)."""
-    retry_after_days: Duration
-
-
-class Manufacturing(_Block):
-    suites: Count
-    """Batches that can be made at once."""
-    duration_days: Duration
-    qc_release_days: Duration
-    """Delay from the batch leaving its suite to release; does not hold the suite."""
-    failure_prob: Prob
-    max_attempts: Attempts
-    yield_cells: NonNegQuantity | None = None
-    """Total cells of one batch; a batch below dose.min_per_kg x weight fails."""
-    recollect_on_failure: bool = False
-    """After a failed batch, collect again (True) or remake from stored cells (False)."""
-
-
-class Dose(_Block):
-    min_per_kg: Annotated[float, Field(gt=0)]
-    max_per_kg: Annotated[float, Field(gt=0)]
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Dose:
-        if self.max_per_kg < self.min_per_kg:
-            raise ValueError(
-                f"max_per_kg ({self.max_per_kg:g}) must be at least min_per_kg "
-                f"({self.min_per_kg:g})"
-            )
-        return self
-
-
-class Bridging(_Block):
-    prob: Prob
-    time_ratio: Annotated[float, Field(gt=0)]
-    """Factor on the time left to deterioration from the start of bridging (after apheresis)."""
-
-
-class Deterioration(_Block):
-    time_to_event_days: Duration
-    """Latent time from referral to death or loss of eligibility."""
-    bridging: Bridging | None = None
-
-
-class Conditioning(_Block):
-    days_before_infusion: NonNeg
-    fludarabine_mg_per_m2_per_day: NonNeg
-    cyclophosphamide_mg_per_m2_per_day: NonNeg
-    treatment_days: Annotated[int, Field(ge=0)]
-
-    @model_validator(mode="after")
-    def _fits(self) -> Conditioning:
-        if self.treatment_days > self.days_before_infusion:
-            raise ValueError(
-                f"treatment_days ({self.treatment_days}) must fit within days_before_infusion "
-                f"({self.days_before_infusion:g})"
-            )
-        return self
-
-
-class Infusion(_Block):
-    beds: Count
-    stay_days: Duration
-    """Bed days from infusion (day 0) to discharge."""
-    icu_prob: Prob
-    icu_days: Duration = Fixed(value=0.0)
-    """Intensive-care days of a patient who needs them (part of the stay)."""
-
-
-class Scenario(_Block):
-    """One trial's logistics. Immutable; build variants with :func:`with_overrides`."""
-
-    name: Annotated[str, Field(min_length=1)]
-    description: str | None = None
-    start_date: Annotated[dt.date, Field(strict=False)]
-    horizon_days: Annotated[float, Field(gt=0, le=MAX_HORIZON_DAYS)]
-    target: Target
-    follow_up_days: NonNeg = 0.0
-    referral: Referral
-    screening: Screening
-    patients: Patients
-    apheresis: Apheresis
-    manufacturing: Manufacturing
-    dose: Dose
-    deterioration: Deterioration | None = None
-    conditioning: Conditioning
-    infusion: Infusion
-
-    @field_validator("target")
-    @classmethod
-    def _deadline_after_start(cls, target: Target, info: ValidationInfo) -> Target:
-        start = info.data.get("start_date")
-        if start is not None and target.deadline is not None and target.deadline < start:
-            raise ValueError(
-                f"deadline ({target.deadline}) must not be before start_date ({start})"
-            )
-        return target
-
-    @property
-    def deadline_day(self) -> float | None:
-        """The deadline as days from the start, or None."""
-        d = self.target.deadline
-        return None if d is None else float((d - self.start_date).days)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data that validates back to an equal scenario."""
-        return self.model_dump(mode="python", by_alias=True, exclude_none=False)
-
-    def to_yaml(self) -> str:
-        return dump_yaml(self.to_dict())
-
-    def digest(self) -> str:
-        """SHA-256 of the scenario's canonical JSON: same digest, same scenario."""
-        data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-        text = json.dumps(data, sort_keys=True)  # defaults left out: new optional fields
-        # leave the digests of existing scenarios unchanged
-        return hashlib.sha256(text.encode()).hexdigest()
+__all__ = [
+    "DAYS_PER_MONTH",
+    "MAX_HORIZON_DAYS",
+    "MILESTONES",
+    "Apheresis",
+    "Attempts",
+    "Bridging",
+    "Conditioning",
+    "Count",
+    "Deterioration",
+    "Dose",
+    "Infusion",
+    "Manufacturing",
+    "NonNeg",
+    "Patients",
+    "Prob",
+    "Referral",
+    "Scenario",
+    "Screening",
+    "Site",
+    "Target",
+    "apply_overrides",
+    "load_scenario",
+    "parse_override",
+    "parse_scenario",
+    "validate_scenario",
+    "with_overrides",
+]
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -265,6 +101,8 @@ def validate_scenario(
     source: str = "<scenario>",
     overrides: Iterable[tuple[str, Any]] = (),
 ) -> Scenario:
+    """Validate plain data as a scenario; an error is an :class:`InputError` naming
+    ``source`` (or ``--set`` when an override set the field), the field and the value."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

@@ -1,0 +1,177 @@
+"""The model runs of the dashboard, cached by Streamlit, and the progress bar they move.
+
+Each run is cached on the scenario's YAML, the seed, the replications and the tool's inputs
+(``st.cache_data``); arguments whose name starts with ``_`` (the progress bars) are not part
+of the key. The runner is looked up at each call (``runner.run_replications``), so a test
+can count the runs.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from sim.app.planning import observed, sensitivity, sizing
+from sim.core.errors import InputError
+from sim.core.scenario import Scenario, parse_scenario
+from sim.forecasting.observed import parse_log
+from sim.run import runner
+
+
+class ProgressBar:
+    """Moves a progress bar as replications finish (the model calls it with a count).
+
+    The bar is updated in the context the run was started from, so Streamlit does not
+    record the updates as part of the cached function's output (they would be replayed,
+    on a block that no longer exists, at the next cache hit). With no ``total`` (a search
+    of unknown length) it says how many trials have been simulated so far.
+    """
+
+    EVERY_S = 0.2
+    """Seconds between two updates (each is a message to the browser)."""
+
+    def __init__(self, bar: Any, total: int | None, what: str = "Simulating") -> None:
+        self.bar, self.total, self.what, self.done = bar, total, what, 0
+        self.context = contextvars.copy_context()
+        self.shown = time.perf_counter()
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if now - self.shown < self.EVERY_S and (self.total is None or self.done < self.total):
+            return
+        self.shown = now
+        self.context.run(self._draw)
+
+    def _draw(self) -> None:
+        if self.total is None:
+            self.bar.caption(f":material/hourglass_top: {self.what}: {self.done:,} trials so far")
+            return
+        frac = min(self.done / self.total, 1.0)
+        self.bar.progress(frac, f"{self.what}: {self.done:,} of {self.total:,} trials")
+
+    def restart(self) -> None:
+        """Count again from zero (a run started over in this process)."""
+        self.done = 0
+
+
+def _pooled(go: Callable[[str], Any], *progress: ProgressBar | None) -> Any:
+    """``go(executor)`` on a pool of worker processes, else (no pool here) in this process;
+    the same results either way (replications are seeded by their index)."""
+    try:
+        return go("process")
+    except InputError:
+        raise
+    except Exception:
+        for p in progress:
+            if p is not None:
+                p.restart()
+        return go("serial")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def run_model(
+    scenario_yaml: str, seed: int, reps: int, _progress: ProgressBar | None = None
+) -> runner.Results:
+    """``reps`` replications of the scenario (cached on its YAML, the seed and ``reps``)."""
+    scenario = parse_scenario(scenario_yaml, source="settings")
+    return _pooled(
+        lambda executor: runner.run_replications(
+            scenario, reps, seed, executor=executor, progress=_progress
+        ),
+        _progress,
+    )
+
+
+def run_with_bar(
+    scenario: Scenario, reps: int, seed: int, status: Any, text: str
+) -> runner.Results:
+    """:func:`run_model` with a progress bar in the ``status`` container, removed at the end."""
+    with status:
+        bar = st.progress(0.0, text=text)
+    results = run_model(scenario.to_yaml(), seed, reps, _progress=ProgressBar(bar, reps))
+    bar.empty()
+    return results
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def one_replication(
+    scenario_yaml: str, seed: int, replication: int
+) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Patients, resource timeline and end day of one replication (the same trial as
+    replication ``replication`` of a run with this seed)."""
+    rep = runner.simulate(parse_scenario(scenario_yaml, source="settings"), seed, replication)
+    return rep.patients, rep.timeline, float(rep.row["end_days"])
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def sizing_run(
+    scenario_yaml: str,
+    seed: int,
+    reps: int,
+    resources: tuple[str, ...],
+    probability: float,
+    max_units: int,
+    criterion: str,
+    _progress: ProgressBar | None = None,
+    _grid_progress: ProgressBar | None = None,
+) -> dict[str, Any]:
+    """The sizing and its heat map (cached on the scenario, seed, replications and inputs)."""
+    scenario = parse_scenario(scenario_yaml, source="settings")
+    given = {"reps": reps, "seed": seed, "max_units": max_units, "criterion": criterion}
+    bars = {"progress": _progress, "grid_progress": _grid_progress}
+    return _pooled(
+        lambda executor: sizing.sizing_with_grid(
+            scenario, resources, probability, executor=executor, **given, **bars
+        ),
+        _progress,
+        _grid_progress,
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def sensitivity_run(
+    scenario_yaml: str,
+    seed: int,
+    reps: int,
+    ranges_name: str | None,
+    ranges_text: str | None,
+    _progress: ProgressBar | None = None,
+) -> dict[str, Any]:
+    """One-at-a-time sensitivity (cached on the scenario, seed, replications and ranges)."""
+    scenario = parse_scenario(scenario_yaml, source="settings")
+    params, _ = sensitivity.sensitivity_params(scenario, ranges_text, ranges_name or "ranges")
+    return _pooled(
+        lambda executor: sensitivity.run_sensitivity(
+            scenario, params, reps=reps, seed=seed, executor=executor, progress=_progress
+        ),
+        _progress,
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def observed_run(
+    scenario_yaml: str,
+    seed: int,
+    reps: int,
+    log_text: str,
+    as_of: dt.date,
+    source: str,
+    _progress: ProgressBar | None = None,
+) -> observed.ForecastView:
+    """The forecast updated by an observed log (cached on the scenario, seed, replications,
+    the log's text and the as-of date)."""
+    scenario = parse_scenario(scenario_yaml, source="settings")
+    log = parse_log(log_text, scenario, as_of, source)
+    return _pooled(
+        lambda executor: observed.run_forecast(
+            scenario, log, reps=reps, seed=seed, executor=executor, progress=_progress
+        ),
+        _progress,
+    )

@@ -1,0 +1,150 @@
+"""The inputs of the settings form, one a value of the scenario, each drawn by its kind
+(:data:`sim.app.form.KINDS`): numbers, switches, dates, text, choices, distributions and
+the tables of sites and criteria."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from sim.app import form, submit, tables
+from sim.core.distributions import DIST_CLASSES, DIST_NAMES
+
+DATES = {"min_value": dt.date(1900, 1, 1), "max_value": dt.date(2200, 12, 31)}
+"""The range of every date input."""
+CONVERTS = (
+    "\n\nPicking another kind converts the values on Run (same mean and spread); check "
+    "them afterwards."
+)
+
+
+def widget(p: form.Param, key: str, default: Any, help: str) -> Any:
+    """One input of the form, its kind chosen by the parameter's kind."""
+    if p.kind in ("number", "integer", "prob"):
+        return st.number_input(p.title, **_number(p, default), key=key, help=help)
+    if p.kind in ("bool", "block"):
+        return st.checkbox(p.title, value=bool(default), key=key, help=help)
+    if p.kind == "date":
+        return st.date_input(
+            p.title, value=default, **DATES, format="YYYY-MM-DD", key=key, help=help
+        )
+    if p.kind == "text":
+        if p.path == "description":
+            return st.text_area(p.title, value=default or "", key=key, help=help, height=90)
+        return st.text_input(p.title, value=default or "", key=key, help=help)
+    if p.kind == "choice":
+        return st.selectbox(p.title, p.choices, index=p.choices.index(default), key=key, help=help)
+    if p.kind == "dist":
+        return _dist(p, key, default, help)
+    raise AssertionError(p.kind)
+
+
+def _number(p: form.Param, default: Any) -> dict[str, Any]:
+    """Value, limits (the schema's), step and format of a number input."""
+    if p.kind == "integer":
+        low, high = (None if b is None else int(b) for b in (p.low, p.high))
+        value, step, fmt = int(default), 1, "%d"
+    else:
+        low, high, value = p.low, p.high, float(default)
+        step, fmt = (0.01, "%g") if p.kind == "prob" else (p.step, p.fmt)
+    return {"value": value, "min_value": low, "max_value": high, "step": step, "format": fmt}
+
+
+def _dist(p: form.Param, key: str, default: Any, help: str) -> submit.DistInput:
+    """A distribution: its kind, then the fields of the kind shown (a kind picked anew is
+    converted on submit, and its own fields are drawn then)."""
+    spec = submit.as_dist(default)
+    shown = spec["dist"]
+    chosen = st.selectbox(
+        f"{p.title}: distribution",
+        DIST_NAMES,
+        index=DIST_NAMES.index(shown),
+        key=f"{key}:dist",
+        help=help + CONVERTS,
+    )
+    names = DIST_CLASSES[shown].param_names()
+    params: dict[str, Any] = {}
+    if shown == "empirical":
+        params["values"] = st.text_input(
+            f"{p.label}: values ({p.unit}, separated by commas)",
+            value=", ".join(f"{v:g}" for v in spec["values"]),
+            key=f"{key}:{shown}:values",
+        )
+    else:
+        for col, name in zip(st.columns(len(names)), names, strict=True):
+            params[name] = col.number_input(
+                f"{name} ({p.unit})",
+                value=float(spec[name]),
+                step=p.step,
+                format=p.fmt,
+                key=f"{key}:{shown}:{name}",
+            )
+    return submit.DistInput(shown, chosen, params)
+
+
+def _site_columns() -> dict[str, Any]:
+    """The sites table's columns: each a value of a site, titled, explained and bounded
+    below by the schema (a value above its highest is left to validation, which names the
+    limit)."""
+    cfg = st.column_config
+    columns = {}
+    for p in form.SITE_PARAMS:
+        name = p.path.rpartition(".")[2]
+        required = True if name in tables.SITE_REQUIRED else None
+        if p.kind == "text":
+            columns[name] = cfg.TextColumn(p.title, required=required, width="medium")
+            continue
+        columns[name] = cfg.NumberColumn(
+            p.title,
+            min_value=p.low,
+            format=p.fmt,
+            required=required,
+            help=p.help or None,
+        )
+    return columns
+
+
+def _criteria_columns() -> dict[str, Any]:
+    cfg = st.column_config
+    return {
+        "criterion": cfg.TextColumn("Criterion", required=True, width="medium"),
+        "failure_prob": cfg.NumberColumn(
+            "Fails (probability 0-1)",
+            min_value=0.0,
+            max_value=1.0,
+            step=0.001,
+            format="%.3f",
+            required=True,
+        ),
+    }
+
+
+def table(p: form.Param, key: str, current: dict[str, Any], help: str) -> pd.DataFrame:
+    """The table of the referring sites or of the screening criteria, rows added or
+    removed at will, each row's source beside it."""
+    sources = st.session_state.loaded.sources
+    if p.kind == "sites":
+        frame = tables.sites_frame(current["referral"]["sites"], sources)
+        columns = _site_columns()
+    else:
+        frame = tables.criteria_frame(current["screening"]["criteria"], sources)
+        columns = _criteria_columns()
+    columns["source"] = st.column_config.TextColumn(
+        "Source of the default", disabled=True, width="large"
+    )
+    st.markdown(f"**{p.title}**", help=help)
+    edited = st.data_editor(
+        frame,
+        column_config=columns,
+        num_rows="dynamic",
+        hide_index=True,
+        key=key,
+        width="stretch",
+    )
+    note = sources.notes.get(p.path)
+    if note:
+        st.caption(note)
+    return edited

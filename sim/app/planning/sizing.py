@@ -1,0 +1,262 @@
+"""Capacity sizing for the dashboard, without Streamlit: :func:`sizing_with_grid` runs
+:func:`sim.planning.sizing.size` and a small sweep of manufacturing suites x apheresis slots
+around its answer (same seed: common random numbers, so the heat map's cell at the answer
+is the answer's own figure); :func:`sizing_words` says the answer and its evidence in plain
+words. Everything returned is plain data, so the app can cache it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from sim.app import form
+from sim.core.scenario import Scenario
+from sim.planning.grid import point_scenario
+from sim.planning.sizing import capacity_keys, size
+from sim.planning.sweep import sweep, sweep_frame
+from sim.report.text import chance, date_label, pct
+from sim.run.executors import ExecutorSpec
+
+Progress = Callable[[int], None] | None
+
+DEFAULT_RESOURCES = ("manufacturing.suites", "apheresis.slots")
+HEAT_ROWS = "manufacturing.suites"
+HEAT_COLUMNS = "apheresis.slots"
+HEAT_SIDE_MAX = 5
+"""At most this many values of each heat-map axis (a 5 x 5 grid: 25 configurations)."""
+
+
+def sizeable(scenario: Scenario) -> list[str]:
+    """The scenario's counts that can be sized (apheresis.slots, manufacturing.suites,
+    infusion.beds), in the order the defaults are listed first."""
+    keys = capacity_keys(scenario)
+    return [k for k in DEFAULT_RESOURCES if k in keys] + [
+        k for k in keys if k not in DEFAULT_RESOURCES
+    ]
+
+
+def resource_title(key: str) -> str:
+    """``Manufacturing suites``: the form's label of a sizeable count."""
+    p = form.PARAMS_BY_PATH.get(key)
+    return p.label if p else key
+
+
+def count_words(key: str, n: int) -> str:
+    """``2 manufacturing suites``, ``1 apheresis slot``, ``3 infusion beds``."""
+    stage, _, noun = key.rpartition(".")
+    stage = stage.rsplit(".", 1)[-1]
+    if n == 1 and noun.endswith("s"):
+        noun = noun[:-1]
+    return f"{n} {stage} {noun}"
+
+
+def config_words(values: Mapping[str, int]) -> str:
+    """``2 manufacturing suites and 1 apheresis slot``."""
+    parts = [count_words(k, int(v)) for k, v in values.items()]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def chosen_config(result: Mapping[str, Any]) -> dict[str, int]:
+    """The answer of a sizing (or, when no configuration reaches the probability, the
+    cheapest configuration reaching the highest probability found)."""
+    pick = result["answer"] if result["feasible"] else result["best_found"]
+    return {k: int(v) for k, v in pick["set"].items()}
+
+
+def heatmap_axes(scenario: Scenario, result: Mapping[str, Any]) -> dict[str, list[int]]:
+    """The heat map's grid: suites and slots from 1 (or higher, for a large answer) to one
+    above the answer, at least to 3, at most :data:`HEAT_SIDE_MAX` values each. An axis that
+    was not sized is centred on the scenario's own value."""
+    chosen = chosen_config(result)
+    current = scenario.to_dict()
+    grid = {}
+    for key in (HEAT_ROWS, HEAT_COLUMNS):
+        centre = chosen.get(key, int(form.get_path(current, key)))
+        hi = max(centre + 1, 3)
+        lo = max(1, hi - HEAT_SIDE_MAX + 1)
+        grid[key] = list(range(lo, hi + 1))
+    return grid
+
+
+def heatmap_scenario(scenario: Scenario, result: Mapping[str, Any]) -> Scenario:
+    """The scenario the heat map sweeps: any other sized resource (beds) at the answer."""
+    others = {k: v for k, v in chosen_config(result).items() if k not in (HEAT_ROWS, HEAT_COLUMNS)}
+    return point_scenario(scenario, others, source="sizing") if others else scenario
+
+
+def sizing_with_grid(
+    scenario: Scenario,
+    resources: Sequence[str],
+    probability: float,
+    *,
+    reps: int,
+    seed: int,
+    max_units: int,
+    criterion: str = "estimate",
+    executor: str | ExecutorSpec = "serial",
+    progress: Progress = None,
+    grid_progress: Progress = None,
+) -> dict[str, Any]:
+    """The sizing (``size``) and the heat map's sweep around its answer, on the same seed
+    and replications: ``{"sizing": ..., "heatmap": ...}`` (plain data)."""
+    result = size(
+        scenario,
+        list(resources),
+        probability,
+        reps=reps,
+        seed=seed,
+        max_units=max_units,
+        criterion=criterion,
+        executor=executor,
+        progress=progress,
+    )
+    grid = heatmap_axes(scenario, result)
+    heat = sweep(
+        heatmap_scenario(scenario, result),
+        grid,
+        reps,
+        seed,
+        executor=executor,
+        progress=grid_progress,
+    )
+    return {"sizing": result, "heatmap": heat}
+
+
+def heatmap_points(heat: Mapping[str, Any]) -> pd.DataFrame:
+    """The heat map's sweep, one row a configuration (see
+    :func:`sim.planning.sweep.sweep_frame`)."""
+    return sweep_frame(dict(heat))
+
+
+def heatmap_subtitle(result: Mapping[str, Any], heat: Mapping[str, Any]) -> list[str]:
+    """The heat map's legend in words: trials a cell, what the outline and ticks mark."""
+    outlined = "the answer" if result["feasible"] else "the fewest units at the highest chance"
+    return [
+        f"{heat['replications']:,} simulated trials a cell (seed {heat['seed']}).",
+        "Beneath each chance: its 95% interval.",
+        f"Outlined: {outlined}.",
+        f"✓: at least the {pct(result['probability_wanted'])} wanted.",
+    ]
+
+
+def evaluations_table(result: Mapping[str, Any]) -> pd.DataFrame:
+    """Every configuration the sizing simulated, fewest units first: the count of each
+    resource, the units, the chance (%) with its 95% interval, and whether it meets the
+    wanted chance."""
+    rows = []
+    for e in result["evaluations"]:
+        lo, hi = e["prob_ci95"]
+        rows.append(
+            {
+                **{resource_title(k): v for k, v in e["set"].items()},
+                "units": e["units"],
+                "chance by the deadline (%)": round(100 * e["prob_target_by_deadline"], 1),
+                "95% interval (%)": f"{100 * lo:.0f} to {100 * hi:.0f}",
+                "meets the wanted chance": bool(e["meets"]),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    keys = [resource_title(k) for k in result["resources"]]
+    return frame.sort_values(["units", *keys], kind="stable").reset_index(drop=True)
+
+
+def _chance(e: Mapping[str, Any]) -> str:
+    """A configuration's chance with its 95% interval: ``82% (95% interval 73% to 90%)``."""
+    return chance(e["prob_target_by_deadline"], e["prob_ci95"])
+
+
+@dataclass(frozen=True)
+class SizingText:
+    """A sizing in words: the answer (markdown), the evidence at one unit less, the search
+    effort, notes, and what the heat map shows."""
+
+    answer: str
+    evidence: list[str]
+    effort: str
+    notes: list[str]
+    grid: str
+
+
+def sizing_words(result: Mapping[str, Any], heat: Mapping[str, Any] | None = None) -> SizingText:
+    """A sizing (and its heat map, if given) in words, for the Sizing tab."""
+    t = result["target"]
+    goal = f"{t['count']} {t['milestone']} by {date_label(t['deadline'])}"
+    want = pct(result["probability_wanted"])
+    strict = result["criterion"] == "lower"
+    by = " (by its 95% lower bound)" if strict else ""
+    reps = result["replications"]
+    if result["feasible"]:
+        a = result["answer"]
+        which = (
+            "with the fewest units"
+            if result["cheaper_points_ruled_out"]
+            else "with a minimal configuration (perhaps not the fewest units)"
+        )
+        answer = (
+            f"**{config_words(a['set'])}**: a chance of {_chance(a)} of {goal}, "
+            f"at least the {want} wanted{by}, {which}."
+        )
+    else:
+        top, best = result["highest_probability"], result["best_found"]
+        answer = (
+            f"**Not reachable:** no configuration with each resource at most "
+            f"{result['max_units']} gives {goal} a chance of at least {want}{by}. "
+            f"The highest chance, with every resource at {result['max_units']}, is "
+            f"{_chance(top)}, and as high a chance comes with as little as "
+            f"**{config_words(best['set'])}**, at {_chance(best)}: more of these "
+            "resources does not raise it, so what "
+            "limits the target lies elsewhere (the Sensitivity tab shows what moves it)."
+        )
+    evidence = []
+    for e in result["one_unit_less"]:
+        if e["set"] is None:
+            evidence.append(f"{resource_title(e['resource'])}: already at the minimum, 1.")
+            continue
+        n = e["set"][e["resource"]]
+        if result["feasible"]:
+            verdict = "also meets it" if e["meets"] else "falls short"
+        else:
+            same = e["reached_by_deadline"] >= result["best_found"]["reached_by_deadline"]
+            verdict = "as high" if same else "lower"
+        evidence.append(
+            f"With {count_words(e['resource'], n)} (one less): {_chance(e)}: {verdict}."
+        )
+    effort = (
+        f"Simulated {result['configurations_simulated']} of {result['lattice_size']:,} "
+        f"configurations, {reps:,} trials each (seed {result['seed']}, the same simulated "
+        "patients in each: common random numbers)"
+    )
+    if result["cheaper_points_ruled_out"]:
+        effort += (
+            "; every configuration with fewer units was ruled out, on the assumption that "
+            "more capacity never lowers the chance on the same patients."
+        )
+    else:
+        effort += (
+            "; too many configurations to rule out every one with fewer units, so the answer "
+            "is minimal (one unit less of anything falls short) but may not be the fewest."
+        )
+    effort += f" The scenario as set has {config_words(result['current'])}."
+    grid = ""
+    if heat is not None:
+        points = heatmap_points(heat)
+        probs = points["prob_target_by_deadline"].astype(float)
+        axes = heat["grid"]
+        span = " x ".join(f"{resource_title(k).lower()} {v[0]} to {v[-1]}" for k, v in axes.items())
+        others = {
+            k: v for k, v in chosen_config(result).items() if k not in (HEAT_ROWS, HEAT_COLUMNS)
+        }
+        held = f", {config_words(others)} as in the answer" if others else ""
+        grid = (
+            f"Over the heat map ({span}{held}; {len(points)} configurations, the same "
+            f"{heat['replications']:,} trials each) the chance ranges from {pct(probs.min())} "
+            f"to {pct(probs.max())}."
+        )
+    return SizingText(answer, evidence, effort, list(result["notes"]), grid)

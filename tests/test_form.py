@@ -1,0 +1,110 @@
+"""The settings form is built from the scenario's schema (sim.app.form): each input's label,
+unit, help and limits come from its field, so a change to the schema is a change to the
+form; and the distributions convert between kinds themselves."""
+
+from __future__ import annotations
+
+import typing
+from typing import Annotated, Any
+
+import pytest
+from pydantic import BaseModel, Field, create_model
+
+from sim.app import form, tables
+from sim.core.distributions import DIST_CLASSES, DIST_NAMES
+from sim.core.schema import Apheresis, Scenario, ui
+
+
+def _field(model: type[BaseModel], path: str) -> Any:
+    """The pydantic field at a dotted path of ``model`` (through blocks, optional or not)."""
+    *blocks, last = path.split(".")
+    for name in blocks:
+        model = _block(model.model_fields[name].annotation)
+    return model.model_fields[last]
+
+
+def _block(annotation: Any) -> type[BaseModel]:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    assert len(args) == 1 and issubclass(args[0], BaseModel), annotation
+    return args[0]
+
+
+def _leaves(model: type[BaseModel], prefix: str = "") -> set[str]:
+    """Every value of a model by dotted path; a block's values, not the block (its sites'
+    values stand for the list of sites, a mapping of criteria for itself)."""
+    out = set()
+    for name, info in model.model_fields.items():
+        path = prefix + name
+        try:
+            out |= _leaves(_block(info.annotation), path + ".")
+        except (AssertionError, TypeError):
+            out.add(path)
+    return out
+
+
+def _bound(info: Any, name: str) -> float:
+    return next(getattr(m, name) for m in info.metadata if hasattr(m, name))
+
+
+def test_the_form_takes_its_limits_from_the_schema() -> None:
+    slots = form.PARAMS_BY_PATH["apheresis.slots"]
+    field = _field(Scenario, "apheresis.slots")
+    assert (slots.low, slots.high) == (_bound(field, "ge"), _bound(field, "le"))
+    horizon = form.PARAMS_BY_PATH["horizon_days"]
+    field = _field(Scenario, "horizon_days")
+    assert (horizon.low, horizon.high) == (_bound(field, "gt"), _bound(field, "le"))
+    assert form.PARAMS_BY_PATH["target.deadline"].optional  # a toggle: a checkbox
+
+
+def test_a_limit_changed_in_the_schema_changes_the_form() -> None:
+    """One edit of the schema (another limit, label or unit) is the form's new input."""
+    narrow = create_model(
+        "NarrowApheresis",
+        __base__=Apheresis,
+        slots=(Annotated[int, Field(ge=2, le=7), ui("Chairs", "count")], ...),
+    )
+    params = {p.path: p for p in form.params_of(narrow, "apheresis.", stage="Apheresis")}
+    chairs = params["apheresis.slots"]
+    assert (chairs.low, chairs.high, chairs.title) == (2, 7, "Chairs (count)")
+    assert chairs.kind == "integer"
+    assert params["apheresis.failure_prob"] == form.PARAMS_BY_PATH["apheresis.failure_prob"]
+
+
+def test_every_input_is_a_field_and_every_field_an_input() -> None:
+    """Each input's path leads to a field of the schema, with the field's help; each value
+    of the schema has an input (a site's values are the columns of the sites table)."""
+    for p in form.PARAMS:
+        info = _field(Scenario, p.path)
+        assert p.help == " ".join((info.description or "").split()), p.path
+        assert p.label and p.stage in form.STAGES, p.path
+    covered = set(form.PARAMS_BY_PATH) | {f"referral.sites.{c}" for c in tables.SITE_COLUMNS}
+    assert _leaves(Scenario) - covered == set()
+    assert [p.path for p in form.SITE_PARAMS] == [
+        f"referral.sites.{c}" for c in tables.SITE_COLUMNS
+    ]
+
+
+def test_the_form_keeps_its_order_by_stage() -> None:
+    """Stages in the form's order; within one, the schema's order unless a rank moves a
+    field (consent before the screening time, the horizon last)."""
+    stages = [p.stage for p in form.PARAMS]
+    assert stages == sorted(stages, key=form.STAGES.index)
+    assert [p.path for p in form.params_in("Screening")] == [
+        "screening.consent_decline_prob",
+        "screening.duration_days",
+        "screening.criteria",
+    ]
+    assert form.params_in("Target and horizon")[-1].path == "horizon_days"
+
+
+@pytest.mark.parametrize("kind", DIST_NAMES)
+def test_distributions_name_their_parameters_and_spread(kind: str) -> None:
+    """Each kind built from a mean and a standard deviation has that mean (and that spread
+    where it has one) and the parameters it names."""
+    spec = DIST_CLASSES[kind].spec_from_moments(10.0, 2.0, floor=0.0)
+    d = DIST_CLASSES[kind].model_validate(spec)
+    assert d.kind() == kind and tuple(d.spec)[1:] == d.param_names()
+    assert d.mean == pytest.approx(10.0, rel=1e-3)  # parameters to 4 significant figures
+    if kind in ("uniform", "triangular", "lognormal", "gamma"):
+        assert d.std == pytest.approx(2.0, rel=1e-3)
+    assert DIST_CLASSES["fixed"].model_validate({"value": 3.0}).convert(kind)["dist"] == kind
