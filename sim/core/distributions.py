@@ -214,10 +214,12 @@ class Triangular(_Dist):
         return cls._spec(low=max(mean - half, floor), mode=mean, high=mean + half)
 
 
-class LogNormal(_Dist):
-    """Log-normal given the mean and standard deviation of the variable itself."""
+class _ByMeanSd(_Dist):
+    """A distribution given the mean and standard deviation of the variable itself (its
+    ``dist`` comes first, so a scenario file keeps its order); with ``sd`` 0 it is that fixed
+    value."""
 
-    dist: Literal["lognormal"]
+    dist: str
     mean_: Pos = Field(alias="mean")
     sd: NonNeg
 
@@ -226,42 +228,39 @@ class LogNormal(_Dist):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         if self.sd == 0:
             return np.full(np.shape(u), self.mean_, dtype=float)
+        return self._spread(u)
+
+    def _spread(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    @property
+    def lowest(self) -> float:
+        return 0.0 if self.sd > 0 else self.mean_
+
+
+class LogNormal(_ByMeanSd):
+    """Log-normal given the mean and standard deviation of the variable itself."""
+
+    dist: Literal["lognormal"]
+
+    def _spread(self, u: np.ndarray) -> np.ndarray:
         sigma2 = math.log1p((self.sd / self.mean_) ** 2)
         mu = math.log(self.mean_) - sigma2 / 2
         return np.exp(mu + math.sqrt(sigma2) * special.ndtri(u))
 
-    @property
-    def mean(self) -> float:
-        return self.mean_
 
-    @property
-    def lowest(self) -> float:
-        return 0.0 if self.sd > 0 else self.mean_
-
-
-class Gamma(_Dist):
+class Gamma(_ByMeanSd):
     """Gamma given its mean and standard deviation."""
 
     dist: Literal["gamma"]
-    mean_: Pos = Field(alias="mean")
-    sd: NonNeg
 
-    model_config = ConfigDict(**_CONFIG, populate_by_name=True)
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        if self.sd == 0:
-            return np.full(np.shape(u), self.mean_, dtype=float)
+    def _spread(self, u: np.ndarray) -> np.ndarray:
         shape = (self.mean_ / self.sd) ** 2
-        scale = self.sd**2 / self.mean_
-        return special.gammaincinv(shape, u) * scale
-
-    @property
-    def mean(self) -> float:
-        return self.mean_
-
-    @property
-    def lowest(self) -> float:
-        return 0.0 if self.sd > 0 else self.mean_
+        return special.gammaincinv(shape, u) * (self.sd**2 / self.mean_)
 
 
 class Empirical(_Dist):
