@@ -12,15 +12,23 @@ from pydantic import BaseModel, Field, create_model
 
 from sim.app import form, tables
 from sim.core.distributions import DIST_CLASSES, DIST_NAMES
-from sim.core.schema import Apheresis, Scenario, ui
+from sim.core.schema import Apheresis, Scenario, field_docs, ui
 
 
-def _field(model: type[BaseModel], path: str) -> Any:
-    """The pydantic field at a dotted path of ``model`` (through blocks, optional or not)."""
+def _field(model: type[BaseModel], path: str) -> tuple[type[BaseModel], str]:
+    """The model holding the field at a dotted path of ``model`` (through blocks, optional
+    or not), and the field's name."""
     *blocks, last = path.split(".")
     for name in blocks:
         model = _block(model.model_fields[name].annotation)
-    return model.model_fields[last]
+    assert last in model.model_fields, path
+    return model, last
+
+
+def _info(model: type[BaseModel], path: str) -> Any:
+    """The pydantic field at a dotted path of ``model``."""
+    owner, name = _field(model, path)
+    return owner.model_fields[name]
 
 
 def _block(annotation: Any) -> type[BaseModel]:
@@ -48,10 +56,10 @@ def _bound(info: Any, name: str) -> float:
 
 def test_the_form_takes_its_limits_from_the_schema() -> None:
     slots = form.PARAMS_BY_PATH["apheresis.slots"]
-    field = _field(Scenario, "apheresis.slots")
+    field = _info(Scenario, "apheresis.slots")
     assert (slots.low, slots.high) == (_bound(field, "ge"), _bound(field, "le"))
     horizon = form.PARAMS_BY_PATH["horizon_days"]
-    field = _field(Scenario, "horizon_days")
+    field = _info(Scenario, "horizon_days")
     assert (horizon.low, horizon.high) == (_bound(field, "gt"), _bound(field, "le"))
     assert form.PARAMS_BY_PATH["target.deadline"].optional  # a toggle: a checkbox
 
@@ -74,8 +82,8 @@ def test_every_input_is_a_field_and_every_field_an_input() -> None:
     """Each input's path leads to a field of the schema, with the field's help; each value
     of the schema has an input (a site's values are the columns of the sites table)."""
     for p in form.PARAMS:
-        info = _field(Scenario, p.path)
-        assert p.help == " ".join((info.description or "").split()), p.path
+        model, name = _field(Scenario, p.path)
+        assert p.help == " ".join(field_docs(model)[name].split()), p.path
         assert p.label and p.stage in form.STAGES, p.path
     covered = set(form.PARAMS_BY_PATH) | {f"referral.sites.{c}" for c in tables.SITE_COLUMNS}
     assert _leaves(Scenario) - covered == set()

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim.core.distributions import DIST_CLASSES
-from sim.core.schema import STAGES, Scenario, Site
+from sim.core.schema import STAGES, Scenario, Site, field_docs
 
 KINDS = (
     "number",  # a float
@@ -144,7 +144,7 @@ def _walk(
             unit=meta.get("unit", ""),
             kind=kind,
             stage=here,
-            help=" ".join((info.description or "").split()),
+            help=" ".join(field_docs(model).get(name, "").split()),
             low=low,
             high=high,
             step=meta.get("step", 1 if kind == "integer" else None),

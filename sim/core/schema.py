@@ -6,7 +6,7 @@ for counts). Loading and validating a scenario file is :mod:`sim.core.scenario`.
 
 Each field also says how the dashboard's form shows it, with :func:`ui`: its label, unit,
 step, number format, pathway stage and, for an optional value, the label of the checkbox
-that switches it on; its help is its description, the docstring under it. The form
+that switches it on; its help is the docstring under it (:func:`field_docs`). The form
 (``sim.app.form``) is built from these models, and takes its limits from the fields' own
 constraints (``ge``, ``gt``, ``le``): a field or a limit is changed here only.
 """
@@ -14,6 +14,7 @@ constraints (``ge``, ``gt``, ``le``): a field or a limit is changed here only.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from typing import Annotated, Any, Literal
@@ -97,9 +98,41 @@ def ui(
     return Field(json_schema_extra={"form": form})
 
 
+@functools.cache
+def field_docs(model: type[BaseModel]) -> dict[str, str]:
+    """The docstring under each field of ``model`` and of its bases, by field name.
+
+    Read from the source when first asked (the dashboard's form asks), not when the schema
+    is imported: pydantic's own reading of them would slow every command's start.
+    """
+    import ast
+    import inspect
+    import itertools
+    import textwrap
+
+    docs: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or cls is BaseModel:
+            continue
+        try:
+            body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+        except (OSError, TypeError):  # a class made at run time has no source: no help
+            continue
+        for node, after in itertools.pairwise(body):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docs[node.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
 class _Block(BaseModel):
-    """A part of a scenario; the docstring under each field is its description (the form's
-    help of its input)."""
+    """A part of a scenario; the docstring under each field is the form's help of its input
+    (:func:`field_docs`)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -107,7 +140,6 @@ class _Block(BaseModel):
         frozen=True,
         allow_inf_nan=False,
         populate_by_name=True,
-        use_attribute_docstrings=True,
     )
 
 
