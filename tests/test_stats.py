@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pytest
 from conftest import make_scenario
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.run.results import RowTable
 from sim.run.runner import run_replications
@@ -17,6 +19,7 @@ from sim.run.stats import (
     half_width_ratio,
     mean_ci,
     paired_difference,
+    percentiles,
     pooled_quantiles,
     prob_by,
     ratio_ci,
@@ -148,3 +151,18 @@ def test_percentile_exactly_on_the_last_reached_trial_is_a_number():
     p = censored_percentiles([*range(1, 11), math.nan])
     assert p["p90"] == pytest.approx(10.0)
     assert censored_percentiles([*range(1, 10), math.nan, math.nan])["p90"] is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=200),
+    st.lists(st.floats(0, 100), min_size=1, max_size=6),
+)
+def test_percentiles_are_numpys_to_the_bit(values, qs):
+    """Our percentiles (no numpy.ma import) are numpy.percentile's default, bit for bit."""
+    assert np.array_equal(percentiles(values, qs), np.percentile(values, qs))
+
+
+def test_percentiles_by_hand():
+    """1..5: the median is 3, the 10th percentile 1 + 0.4, the 100th the largest."""
+    assert list(percentiles([5, 1, 4, 2, 3], [50, 10, 100])) == [3.0, 1.4, 5.0]

@@ -14,6 +14,24 @@ from sim.core.special import norm_ppf, t_ppf
 PERCENTILES = (10, 50, 90)
 
 
+def percentiles(values: Sequence[float] | np.ndarray, qs: Sequence[float]) -> np.ndarray:
+    """Percentiles ``qs`` (0 to 100) of ``values`` (no NaN), interpolating linearly between
+    order statistics: the very numbers of ``numpy.percentile``'s default method, computed
+    the same way, without the import of ``numpy.ma`` that it makes (8 ms of every run)."""
+    a = np.sort(np.asarray(values, dtype=float).ravel())
+    n = a.size
+    q = np.true_divide(np.asarray(qs, dtype=float), 100)
+    virtual = (n - 1) * q
+    below = np.floor(virtual)
+    gamma = virtual - below
+    top = virtual >= n - 1  # at (or past) the last value: take it
+    lo = np.where(top, n - 1, below).astype(np.intp)
+    hi = np.where(top, n - 1, below + 1).astype(np.intp)
+    diff = a[hi] - a[lo]
+    out = a[lo] + diff * gamma
+    return np.where(gamma >= 0.5, a[hi] - diff * (1 - gamma), out)
+
+
 def censored_percentiles(
     times: Sequence[float], qs: Sequence[float] = PERCENTILES
 ) -> dict[str, float | None]:
@@ -32,7 +50,7 @@ def censored_percentiles(
     # unreached as a finite value above every reached one: a percentile that lands exactly
     # on the last reached trial stays a number; one drawn towards the unreached is None
     arr = np.where(np.isnan(arr), top + 1.0 + abs(top), arr)
-    vals = np.percentile(arr, qs)
+    vals = percentiles(arr, qs)
     return {f"p{q:g}": (float(v) if v <= top else None) for q, v in zip(qs, vals, strict=True)}
 
 
@@ -85,7 +103,7 @@ def pooled_quantiles(values: np.ndarray, qs: Sequence[float] = (50, 90)) -> dict
         out.update({f"p{q:g}": None for q in qs})
         return out
     out = {"mean": float(values.mean())}
-    out.update({f"p{q:g}": float(v) for q, v in zip(qs, np.percentile(values, qs), strict=True)})
+    out.update({f"p{q:g}": float(v) for q, v in zip(qs, percentiles(values, qs), strict=True)})
     return out
 
 
