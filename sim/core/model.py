@@ -12,6 +12,7 @@ recorded at its own time), so no patient carries a condition event or a watcher 
 
 from __future__ import annotations
 
+import gc
 import math
 
 import numpy as np
@@ -419,5 +420,17 @@ def run_trial(
     keep_log: bool = True,
     observed: Observed | None = None,
 ) -> Trial:
-    """Simulate one replication and return the finished :class:`Trial`."""
-    return Trial(scenario, seed, keep_log=keep_log, observed=observed).run()
+    """Simulate one replication and return the finished :class:`Trial`.
+
+    Python's cycle collector is paused while the replication runs: the event loop makes
+    hundreds of thousands of short-lived objects, freed by reference counting, and the
+    collector's passes over them cost a fifth of the time. The few cycles (the trial and its
+    processes) are collected once it is switched back on.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return Trial(scenario, seed, keep_log=keep_log, observed=observed).run()
+    finally:
+        if paused:
+            gc.enable()
