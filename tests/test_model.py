@@ -26,16 +26,20 @@ def check_conservation(rep) -> None:
     assert set(pts["outcome"]) <= set(OUTCOMES)
     assert len(pts) == row["referred"] == sum(row[f"outcome.{o}"] for o in OUTCOMES)
     counts = pts["outcome"].value_counts()
-    assert row["outcome.infused"] == counts.get("infused", 0) == row["infused"] - int(
-        ((pts["outcome"] == "in_pathway") & pts["infused_day"].notna()).sum()
-    )
+    # infused is the outcome from day 0: the outcome count is the funnel's, always
+    assert row["outcome.infused"] == counts.get("infused", 0) == row["infused"]
+    infused = pts[pts["outcome"] == "infused"]
+    assert infused["infused_day"].notna().all()
+    in_hospital = infused["discharged_day"].isna()
+    assert row["in_hospital"] == int(in_hospital.sum())
+    assert infused["exit_day"].isna().equals(in_hospital)  # out of the pathway at discharge
     funnel = [row[k] for k in ("referred", "consented", "enrolled", "apheresed",
                                "manufactured", "conditioned", "infused")]
     assert funnel == sorted(funnel, reverse=True), funnel
     assert row["referred"] - row["consented"] == row["outcome.declined_consent"]
     # every exit is at or after every milestone the patient reached
     reached = pts[MILESTONE_ORDER].max(axis=1)
-    done = pts["outcome"] != "in_pathway"
+    done = (pts["outcome"] != "in_pathway") & pts["exit_day"].notna()
     assert (pts.loc[done, "exit_day"] >= reached[done] - 1e-9).all()
 
 
@@ -51,9 +55,16 @@ def check_order(rep) -> None:
     assert (first == "referred").all()
     terminal = ev[ev["event"].isin(OUTCOMES)]
     assert terminal["patient"].is_unique
+    # the outcome is logged when it is known: day 0 for infused, the exit for the others
+    pts = rep.patients.set_index("patient")
+    t_out = terminal.set_index("patient")["time"]
+    known = pts.loc[t_out.index]
+    expected = np.where(known["outcome"] == "infused", known["infused_day"], known["exit_day"])
+    np.testing.assert_allclose(t_out.to_numpy(dtype=float), expected.astype(float))
+    # nothing happens to a patient after its exit
     last_time = ev.groupby("patient")["time"].max()
-    t_exit = terminal.set_index("patient")["time"]
-    assert (t_exit >= last_time.loc[t_exit.index] - 1e-9).all()
+    left = pts["exit_day"].dropna()
+    assert (left >= last_time.loc[left.index] - 1e-9).all()
 
 
 def check_capacity(rep, scenario) -> None:
@@ -292,11 +303,27 @@ def test_enrolled_milestone_closes_on_enrolment():
 
 
 def test_horizon_leaves_patients_in_pathway():
-    """A horizon that cuts the trial short leaves the patients inside as in_pathway."""
+    """A horizon that cuts the trial short leaves the patients inside as in_pathway, and
+    those infused but still in hospital as infused (counted in hospital besides)."""
     rep = simulate(make_scenario("horizon_days=120", "target.count=1000"), 1)
     assert rep.row["outcome.in_pathway"] > 0
     assert rep.row["end_days"] == 120
     check_conservation(rep)
+
+
+def test_infused_is_the_outcome_from_day_0():
+    """Finding 1 of the numbers issue: a patient infused but still in hospital at the
+    horizon was in_pathway, so outcomes.infused fell short of funnel.infused. Now the
+    outcome is infused from day 0 and the stay is counted apart (in_hospital)."""
+    sc = make_scenario("horizon_days=300", "target.count=1000", "infusion.stay_days=60")
+    res = run_replications(sc, 12, seed=2, keep_logs=12)
+    s = res.summary()
+    assert s["funnel"]["infused"] == s["outcomes"]["infused"]
+    assert s["in_hospital"] > 0  # a 60-day stay: some are in hospital at day 300
+    pts = res.patients()
+    stays = pts[(pts["outcome"] == "infused") & pts["discharged_day"].isna()]
+    assert len(stays) == round(s["in_hospital"] * 12)
+    assert (stays["infused_day"] > 300 - 60).all()
 
 
 def test_sites_open_and_ramp_up():

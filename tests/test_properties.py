@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_model import check_capacity, check_conservation, check_order
 
-from sim.run.runner import simulate
+from sim.run.runner import run_replications, simulate
 
 prob = st.floats(0, 1)
 small_prob = st.floats(0, 0.5)
@@ -64,3 +64,19 @@ def test_random_scenarios_conserve_order_and_respect_capacity(overrides, seed):
         assert rep.row[sc.target.milestone] >= sc.target.count
     else:
         assert rep.row[sc.target.milestone] < sc.target.count
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(overrides=scenario_overrides, seed=st.integers(0, 2**32 - 1))
+def test_random_scenarios_summaries_mean_what_they_say(overrides, seed):
+    """Over several trials of any valid scenario (short horizons included): infused
+    outcomes equal infused patients; the mean days to target exists only when every trial
+    reaches the target, and the mean among those that do whenever one does."""
+    sc = make_scenario(*(f"{k}={v}" for k, v in overrides.items()))
+    s = run_replications(sc, 4, seed % 1000).summary()
+    assert s["outcomes"]["infused"] == s["funnel"]["infused"]
+    t = s["time_to_target_days"]
+    assert (t["mean"] is None) == (t["reached_fraction"] < 1)
+    assert (t["mean_if_reached"] is None) == (t["reached_fraction"] == 0)
+    if t["mean"] is not None:
+        assert t["mean"] == t["mean_if_reached"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 import pytest
 from conftest import SCENARIOS, make_scenario
 
@@ -76,18 +75,36 @@ def test_compare_paired_interval_is_narrower_than_unpaired():
     assert d["manufacturing_mean_wait_days"]["mean"] < 0  # a second suite cuts the wait
 
 
-def test_precision_stops_when_the_interval_is_tight():
-    """--precision adds replications until the relative half-width is met (or the cap)."""
+def test_precision_stops_when_the_chance_is_tight():
+    """--precision (of the chance by the deadline, by default) adds replications until the
+    Wilson half-width is within the wanted points (or the cap), on the same replications as
+    a plain run of that size."""
     from sim.run.runner import run_to_precision
-    from sim.run.stats import half_width_ratio
+    from sim.run.stats import prob_by, wilson_interval
 
     sc = make_scenario("target.count=10")
-    res, rep = run_to_precision(sc, 0.02, 2000, seed=1, first=20)
-    ttt = res.table["time_to_target_days"]
-    assert rep["met"] and rep["replications_used"] == res.replications > 20
-    assert half_width_ratio(ttt[~np.isnan(ttt)]) <= 0.02
-    # the same replications as a plain run of that size
+    res, rep = run_to_precision(sc, 0.05, 2000, seed=1, first=20)
+    hits, n = prob_by(res.table["time_to_target_days"], sc.deadline_day)
+    lo, hi = wilson_interval(hits, n)
+    assert rep["figure"] == "probability" and not rep["relative"]
+    assert rep["met"] and rep["replications_used"] == res.replications == n > 20
+    assert (hi - lo) / 2 <= 0.05 == rep["wanted_half_width"]
+    assert rep["half_width"] == pytest.approx((hi - lo) / 2, abs=1e-4)
     plain = run_replications(sc, res.replications, seed=1)
     assert _json(plain) == _json(res)
-    capped, rep2 = run_to_precision(sc, 0.0001, 60, seed=1, first=20)
+    capped, rep2 = run_to_precision(sc, 0.001, 60, seed=1, first=20)
     assert not rep2["met"] and capped.replications == 60
+
+
+def test_precision_of_the_median_is_relative_and_says_when_unbounded():
+    """--precision-of median: the half-width of the median's distribution-free interval
+    relative to the median; where that interval reaches beyond the horizon it cannot be met,
+    and the report says so rather than claiming a figure."""
+    from sim.run.runner import run_to_precision
+
+    sc = make_scenario("target.count=10")
+    _, rep = run_to_precision(sc, 0.03, 3000, seed=1, first=20, figure="median")
+    assert rep["met"] and rep["relative"] and rep["half_width"] <= 0.03
+    never = make_scenario("target.count=500", "horizon_days=200")
+    _, rep2 = run_to_precision(never, 0.03, 80, seed=1, first=20, figure="median")
+    assert not rep2["met"] and rep2["half_width"] is None and rep2["value"] is None

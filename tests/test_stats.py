@@ -16,8 +16,8 @@ from sim.run.runner import run_replications
 from sim.run.stats import (
     censored_percentiles,
     day_to_date,
-    half_width_ratio,
     mean_ci,
+    median_interval,
     paired_difference,
     percentiles,
     pooled_quantiles,
@@ -50,8 +50,17 @@ def test_mean_ci_by_hand():
     assert ci["ci_high"] == pytest.approx(5 + half, rel=1e-5)
     assert mean_ci([3.0])["ci_low"] is None
     assert mean_ci([])["mean"] is None
-    assert half_width_ratio([2, 4, 6, 8]) == pytest.approx(half / 5, rel=1e-5)
-    assert half_width_ratio([1.0]) == math.inf
+
+
+def test_median_interval_by_hand():
+    """1..100: median 50.5; the 95% order-statistic interval runs from the 40th value to
+    the 61st (n/2 -+ 1.96 sqrt(n)/2 = 40.2 and 59.8, rounded out); an end among the trials
+    that never reach the target (NaN) is None."""
+    med, lo, hi = median_interval(np.arange(1.0, 101.0))
+    assert (med, lo, hi) == (50.5, 40.0, 61.0)
+    times = np.arange(1.0, 101.0)
+    times[55:] = np.nan  # 45 of 100 never reach it
+    assert median_interval(times) == (50.5, 40.0, None)
 
 
 def test_wilson_interval_by_hand():

@@ -20,7 +20,7 @@ from sim.planning.compare import compare
 from sim.report.planning import format_comparison
 from sim.report.summary import format_summary
 from sim.run.executors import parse_executor
-from sim.run.runner import run_replications, run_to_precision
+from sim.run.runner import PRECISION_OF, run_replications, run_to_precision
 
 if TYPE_CHECKING:
     from sim.run.runner import Results
@@ -47,9 +47,17 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         "--precision",
         type=common.float_in(0.0, 1.0, "--precision"),
         default=None,
-        metavar="REL",
-        help="add replications until the 95%% interval of the "
-        "mean time to target is within REL of the mean (capped by --reps)",
+        metavar="W",
+        help="add replications (up to --reps) until the 95%% half-width of the figure "
+        "--precision-of names is at most W: e.g. 0.02, two points of the chance",
+    )
+    p.add_argument(
+        "--precision-of",
+        choices=PRECISION_OF,
+        default="probability",
+        help="probability: the chance of reaching the target by the deadline (absolute "
+        "half-width; the default); median: the median days to target (half-width relative "
+        "to the median)",
     )
     p.add_argument("--save", metavar="NAME", help="keep the run in the run store under NAME")
     p.add_argument(
@@ -106,6 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 keep_logs=keep,
                 executor=executor,
                 progress=update,
+                figure=args.precision_of,
             )
     summary = results.summary()
     if precision is not None:

@@ -97,6 +97,8 @@ class Trial:
             p = Patient(k, ip.site, ip.referred, now + self.draws.deterioration_days[k])
             p.consented, p.screened, p.apheresed = ip.consented, ip.screened, ip.apheresed
             p.released, p.infused = ip.released, ip.infused
+            if ip.stage == "hospital":  # conditioned before its day 0, as the funnel counts
+                p.conditioned = ip.infused - self.scenario.conditioning.days_before_infusion
             p.apheresis_start = p.collection_start = ip.apheresed  # the collection used
             if ip.stage in ("apheresis", "manufacturing", "release", "hospital"):
                 p.enrolled = p.screened
@@ -130,9 +132,19 @@ class Trial:
             self.log.append((p.id, self.env.now if at is None else at, what, resource))
 
     def _exit(self, p: Patient, outcome: Outcome, at: float | None = None) -> None:
+        """The patient's pathway ends now (or at ``at``) with ``outcome``."""
+        self._settle(p, outcome, at)
+        self._leave(p, at)
+
+    def _settle(self, p: Patient, outcome: Outcome, at: float | None = None) -> None:
+        """The patient's one terminal outcome is known now (or at ``at``): for ``infused``,
+        at day 0 of the infusion, though the patient stays in hospital."""
         p.outcome = outcome
+        self._event(p, outcome.value, at=at)
+
+    def _leave(self, p: Patient, at: float | None = None) -> None:
+        """The patient leaves the pathway (and the trial, once closed, may end)."""
         p.exit = self.env.now if at is None else at
-        self._event(p, outcome.value, at=p.exit)
         self.active -= 1
         if self.closed and self.active == 0 and not self.done.triggered:
             self.end = self.env.now
@@ -145,7 +157,7 @@ class Trial:
         self._exit(p, Outcome.DETERIORATED, at=p.death)
 
     def _reach(self, p: Patient, milestone: str) -> None:
-        # day 0 is logged as "infusion"; "infused" is the outcome, logged at discharge
+        # day 0 is logged as the milestone "infusion"; "infused" is the outcome, logged then too
         self._event(p, "infusion" if milestone == "infused" else milestone)
         n = self.reached[milestone] = self.reached[milestone] + 1
         if milestone == self.milestone and n == self.target_count:
@@ -186,7 +198,8 @@ class Trial:
                 yield env.timeout(day - env.now)
             if self.closed:
                 return
-            p = Patient(pid, site, day, day + draws.deterioration_days[pid])
+            now = env.now  # the referral day, as the clock has it (not a rounding away)
+            p = Patient(pid, site, now, now + draws.deterioration_days[pid])
             self.patients.append(p)
             self.active += 1
             self._event(p, "referred")
@@ -250,7 +263,7 @@ class Trial:
             if ap.weekdays_only:
                 start = self._next_weekday(env.now)
                 if start > env.now and not (yield from self._spend(p, start - env.now)):
-                    slots.leave_queue(p, env.now)
+                    slots.begin(p)  # granted (the slot was held): a request with its wait
                     self._event(p, "renege", "apheresis")
                     slots.release()
                     return self._exit(p, Outcome.DETERIORATED)
@@ -370,6 +383,7 @@ class Trial:
         self._event(p, "start", "beds")
         p.icu = draws.icu[p.id]
         self._reach(p, "infused")
+        self._settle(p, Outcome.INFUSED)
         yield from self._stay(p, stay)
 
     def hospital_stay(self, p: Patient, elapsed: float):
@@ -378,6 +392,7 @@ class Trial:
         left = max(0.0, self.draws.stay_days[p.id] - elapsed)
         beds.take(p)  # already in the bed: no queue, not a request
         beds.occupy(p)
+        self._settle(p, Outcome.INFUSED, at=p.infused)
         self._event(p, "start", "beds")
         yield from self._stay(p, left)
 
@@ -395,7 +410,8 @@ class Trial:
         p.discharged = env.now
         beds.vacate(p)
         self._event(p, "end", "beds")
-        self._exit(p, Outcome.INFUSED)
+        self._event(p, "discharged")
+        self._leave(p)
 
     def _condition(self, p: Patient) -> None:
         """Lymphodepletion starts now: Mosteller body surface area, planned drug amounts."""

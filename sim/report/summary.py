@@ -31,6 +31,43 @@ def completion_line(s: dict[str, Any]) -> str:
     return f"  Primary completion (target + follow-up): median {p50 or BEYOND}"
 
 
+def mean_line(tt: dict[str, Any]) -> str:
+    """The mean days to target: over every trial when all reach it, else over those that
+    do, said so."""
+    if tt.get("mean") is not None:
+        return f"  Mean days to target: {num(tt['mean'])} ({_ci(tt['mean_ci95'])})"
+    if tt.get("mean_if_reached") is None:
+        return "  Mean days to target: none of the trials reaches the target"
+    return (
+        f"  Mean days to target among trials that reach it ({pct(tt['reached_fraction'])}): "
+        f"{num(tt['mean_if_reached'])} ({_ci(tt['mean_if_reached_ci95'])}); over every trial "
+        "it is beyond the horizon"
+    )
+
+
+def _ci(ci: list[float | None]) -> str:
+    return f"95% interval {num(ci[0])} to {num(ci[1])}"
+
+
+def precision_lines(p: dict[str, Any] | None) -> list[str]:
+    """Whether ``--precision`` was reached, at how many replications, with what half-width."""
+    if not p:
+        return []
+    if p["figure"] == "probability":
+        what, fmt = "the chance by the deadline", lambda x: f"{100 * x:.1f} points"
+    else:
+        what, fmt = "the median days to target", lambda x: f"{100 * x:.1f}% of the median"
+    got = "an unbounded interval" if p["half_width"] is None else f"±{fmt(p['half_width'])}"
+    if p["met"]:
+        verdict = f"reached at {p['replications_used']:,} replications ({got})"
+    else:
+        verdict = (
+            f"NOT reached: {p['replications_used']:,} replications (the cap, --reps) give "
+            f"{got}; raise --reps or accept a wider interval"
+        )
+    return [f"  Precision wanted: ±{fmt(p['wanted_half_width'])} on {what}; {verdict}"]
+
+
 def format_summary(s: dict[str, Any]) -> str:
     """The forecast in plain words and small tables."""
     t = s["target"]
@@ -43,7 +80,9 @@ def format_summary(s: dict[str, Any]) -> str:
         *target_lines(s),
         f"  Days to target: median {days(tt['p50'])}, p10 {days(tt['p10'])}, p90 "
         f"{days(tt['p90'])}; reached in {pct(tt['reached_fraction'])} of trials",
+        mean_line(tt),
         completion_line(s),
+        *precision_lines(s.get("precision")),
         "",
         "Patient flow (mean per trial):",
         "  " + " -> ".join(f"{k} {v:.1f}" for k, v in s["funnel"].items()),

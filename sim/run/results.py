@@ -78,7 +78,8 @@ def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
         row[f"{r}.wait_sum_days"] = station.wait_sum
         row[f"{r}.granted"] = station.n_granted
 
-    infused = [p for p in patients if p.outcome is Outcome.INFUSED or not math.isnan(p.infused)]
+    infused = [p for p in patients if p.outcome is Outcome.INFUSED]
+    row["in_hospital"] = sum(1 for p in infused if math.isnan(p.discharged))
     row["bed_days"] = trial.bed_bookings.busy_area
     icu_days = trial.draws.icu_days
     row["icu_patients"] = sum(1 for p in infused if p.icu)

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from sim.core.errors import InputError
 from sim.core.model import Trial, run_trial
 from sim.core.scenario import Scenario
 from sim.core.streams import replication_seed
@@ -22,7 +21,7 @@ from sim.run.results import (
     summary_row,
 )
 from sim.run.scheduler import run_rows
-from sim.run.stats import half_width_ratio, rounded
+from sim.run.stats import median_interval, prob_by, rounded, wilson_interval
 from sim.run.summary import fan_chart, summarize
 
 if TYPE_CHECKING:  # pandas is imported where tables are built, not for summary-only runs
@@ -143,37 +142,70 @@ def extend(
     )
 
 
+PRECISION_OF = ("probability", "median")
+"""The figures ``run_to_precision`` can aim at: the chance of reaching the target by the
+deadline (an absolute half-width, in probability) or the median days to target (a
+half-width relative to the median)."""
+
+
+def precision(scenario: Scenario, table: RowTable, figure: str) -> tuple[float | None, float]:
+    """The figure's value and its 95% half-width (absolute for the chance, relative to the
+    median for the median; infinite where an end of the interval lies beyond the horizon)."""
+    ttt = table["time_to_target_days"]
+    if figure == "probability":
+        hits, n = prob_by(ttt, scenario.deadline_day)
+        lo, hi = wilson_interval(hits, n) or (0.0, 1.0)
+        return hits / n, (hi - lo) / 2
+    med, lo, hi = median_interval(ttt)
+    if med is None or lo is None or hi is None or med == 0:
+        return med, math.inf
+    return med, (hi - lo) / 2 / med
+
+
 def run_to_precision(
     scenario: Scenario,
-    rel: float,
+    wanted: float,
     max_reps: int,
     seed: int = 0,
     keep_logs: int = 0,
     executor: str | ExecutorSpec = "serial",
     progress: Callable[[int], None] | None = None,
     first: int = 50,
+    figure: str = "probability",
 ) -> tuple[Results, dict[str, Any]]:
-    """Add replications until the 95% half-width of the mean time to target is within
-    ``rel`` of the mean, or ``max_reps`` are done (the sequential replications method:
-    each step aims at n x (half-width / wanted)^2)."""
+    """Add replications until the 95% half-width of ``figure`` (:data:`PRECISION_OF`) is at
+    most ``wanted``, or ``max_reps`` are done (the sequential replications method: each step
+    aims at n x (half-width / wanted)^2). Returns the results and what was reached."""
+    if figure not in PRECISION_OF:
+        raise ValueError(f"figure must be one of {PRECISION_OF}")
+    if figure == "probability" and scenario.deadline_day is None:
+        raise InputError(
+            "aims at the chance of reaching the target by the deadline, and the scenario has "
+            "no deadline; set target.deadline or use --precision-of median",
+            field="--precision-of",
+            value=figure,
+            has_value=True,
+        )
     spec = as_spec(executor)
     n = min(first, max_reps)
     results = run_replications(
         scenario, n, seed, keep_logs=keep_logs, progress=progress, executor=spec
     )
     while True:
-        ttt = results.table["time_to_target_days"]
-        ratio = half_width_ratio(ttt[~np.isnan(ttt)])
+        value, half = precision(scenario, results.table, figure)
         n = results.replications
-        if ratio <= rel or n >= max_reps:
+        if half <= wanted or n >= max_reps:
             break
-        grow = (ratio / rel) ** 2 if math.isfinite(ratio) else 2.0
-        wanted = min(max_reps, max(n + 10, math.ceil(n * min(grow, 10.0))))
-        results = extend(results, wanted, spec, progress)
+        grow = (half / wanted) ** 2 if math.isfinite(half) else 2.0
+        target = min(max_reps, max(n + 10, math.ceil(n * min(grow, 10.0))))
+        results = extend(results, target, spec, progress)
     report = {
-        "wanted_relative_half_width": rel,
-        "relative_half_width": ratio if math.isfinite(ratio) else None,
-        "met": bool(ratio <= rel),
+        "figure": figure,
+        "relative": figure == "median",
+        "value": value,
+        "wanted_half_width": wanted,
+        "half_width": half if math.isfinite(half) else None,
+        "met": bool(half <= wanted),
         "replications_used": results.replications,
         "max_replications": max_reps,
     }

@@ -149,14 +149,6 @@ def welch_interval(
     return [diff - half, diff + half]
 
 
-def half_width_ratio(values: Sequence[float], level: float = 0.95) -> float:
-    """Half-width of the mean's t interval relative to the mean (inf when undefined)."""
-    ci = mean_ci(values, level)
-    if ci["ci_low"] is None or not ci["mean"]:
-        return math.inf
-    return (ci["ci_high"] - ci["mean"]) / abs(ci["mean"])
-
-
 def ratio_ci(
     numerators: Sequence[float], denominators: Sequence[float], level: float = 0.95
 ) -> dict[str, float | None]:
@@ -174,3 +166,24 @@ def ratio_ci(
     se = math.sqrt(resid.var(ddof=1) / n) / y.mean()
     half = float(t_ppf(0.5 + level / 2, n - 1)) * se
     return {"ratio": ratio, "ci_low": ratio - half, "ci_high": ratio + half}
+
+
+def median_interval(
+    times: Sequence[float], level: float = 0.95
+) -> tuple[float | None, float | None, float | None]:
+    """(median, low, high) of times where NaN means never reached, with the distribution-free
+    interval of the median between two order statistics (the binomial's normal
+    approximation); a value that falls among the unreached trials is None."""
+    arr = np.sort(np.where(np.isnan(np.asarray(times, dtype=float)), np.inf, times))
+    n = arr.size
+    if n == 0:
+        return None, None, None
+    z = norm_ppf(0.5 + level / 2)
+    lo = max(1, math.floor(n / 2 - z * math.sqrt(n) / 2))
+    hi = min(n, math.ceil(1 + n / 2 + z * math.sqrt(n) / 2))
+    med = censored_percentiles(times, (50,))["p50"]
+
+    def finite(x: float) -> float | None:
+        return float(x) if math.isfinite(x) else None
+
+    return med, finite(arr[lo - 1]), finite(arr[hi - 1])

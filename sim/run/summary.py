@@ -63,6 +63,7 @@ def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
     pct = censored_percentiles(ttt)
     pcomp = censored_percentiles(ttt + sc.follow_up_days)
     ci = mean_ci(ttt[reached])
+    all_reached = bool(reached.all())
 
     deadline_day = sc.deadline_day
     prob = interval = None
@@ -100,10 +101,13 @@ def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
         "start_date": start.isoformat(),
         "target": sc.target.as_dict(),
         "time_to_target_days": {
-            "mean": ci["mean"],
-            "mean_ci95": [ci["ci_low"], ci["ci_high"]],
+            # the mean over every trial exists only when every trial reaches the target
+            "mean": ci["mean"] if all_reached else None,
+            "mean_ci95": [ci["ci_low"], ci["ci_high"]] if all_reached else [None, None],
             **pct,
             "reached_fraction": float(reached.mean()),
+            "mean_if_reached": ci["mean"],
+            "mean_if_reached_ci95": [ci["ci_low"], ci["ci_high"]],
         },
         "target_date": {k: day_to_date(start, v) for k, v in pct.items()},
         "primary_completion_date": {k: day_to_date(start, v) for k, v in pcomp.items()},
@@ -111,6 +115,7 @@ def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
         "prob_target_by_deadline_ci95": list(interval) if interval else None,
         "funnel": {k: _mean(table, k) for k in FUNNEL},
         "outcomes": {k: _mean(table, f"outcome.{k}") for k in OUTCOMES},
+        "in_hospital": _mean(table, "in_hospital"),
         "share_enrolled_infused": infused / enrolled if enrolled else None,
         "screen_fail_by_criterion": {
             k: _mean(table, f"criterion.{k}") for k in sc.screening.criteria
@@ -118,7 +123,7 @@ def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
         "resources": resources,
         "vein_to_vein_days": pooled_quantiles(table.vein_to_vein.astype(float)),
         "overrun": {
-            "days_mean": float(np.nanmean(overrun)) if reached.any() else None,
+            "days_mean_if_reached": float(np.nanmean(overrun)) if reached.any() else None,
             "beyond_target_mean": _mean(table, "beyond_target"),
         },
         "bed_days": _mean(table, "bed_days"),
