@@ -192,8 +192,9 @@ def test_build_scenario_validates_like_the_command_line(base_scenario) -> None:
 def test_form_values_tables_and_distributions(base_scenario) -> None:
     sources = app_sources.Sources()
     sites = tables.sites_frame(base_scenario.to_dict()["referral"]["sites"], sources)
-    sites.loc[len(sites)] = ["B", 2.0, 30.0, np.nan, np.nan, ""]
-    sites.loc[len(sites)] = [None, np.nan, np.nan, np.nan, np.nan, None]  # an empty new row
+    new = {c: np.nan for c in sites.columns}
+    sites.loc[len(sites)] = {**new, "name": "B", "rate_per_month": 2.0, "opens_day": 30.0}
+    sites.loc[len(sites)] = {**new, "name": None}  # an empty new row
     crit = tables.criteria_frame({"cd19_negative": 0.05}, sources)
     raw = {
         "referral.sites": sites,

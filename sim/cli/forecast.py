@@ -11,8 +11,9 @@ from typing import Any
 
 from sim.cli.common import add_sim_options, add_subcommands, answer, int_in, progress_bar
 from sim.core.errors import InputError
-from sim.core.scenario import load_scenario
-from sim.forecasting.posterior import DEFAULT_PRIOR_PATIENTS
+from sim.core.scenario import Scenario, load_scenario, with_overrides
+from sim.forecasting.posterior import DEFAULT_PRIOR_PATIENTS, Priors
+from sim.forecasting.times import DEFAULT_PRIOR_EVENTS
 from sim.io.files import write_folder
 from sim.report.forecast import format_backtest, format_forecast
 from sim.run.executors import parse_executor
@@ -66,6 +67,25 @@ def _forecast_args(p: argparse.ArgumentParser) -> None:
         help="worth of the scenario's failure probabilities, in "
         f"patients (default {DEFAULT_PRIOR_PATIENTS:g})",
     )
+    p.add_argument(
+        "--update-deterioration",
+        action="store_true",
+        help="update the latent time to deterioration from the log's deteriorations too",
+    )
+    p.add_argument(
+        "--prior-deterioration-events",
+        type=_positive,
+        default=DEFAULT_PRIOR_EVENTS,
+        metavar="N",
+        help="with --update-deterioration: worth of the scenario's deterioration time, in "
+        f"deteriorations (default {DEFAULT_PRIOR_EVENTS:g})",
+    )
+    p.add_argument(
+        "--update-durations",
+        action="store_true",
+        help="scale the screening, manufacturing and stay durations to the log's too "
+        "(prior worth --prior-patients patients)",
+    )
     add_sim_options(p, 200, min_reps=2)
     p.add_argument(
         "--out",
@@ -84,6 +104,15 @@ def _backtest_args(p: argparse.ArgumentParser) -> None:
         help="simulated truths to forecast; default 100",
     )
     add_sim_options(p, 100, min_reps=2, reps_help="replications of each forecast")
+    p.add_argument(
+        "--truth-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="draw the truths from the scenario with this value changed (repeatable), to "
+        "see how the forecast fares when its model is wrong, e.g. "
+        "referral.sites.0.trend_per_year=0.3",
+    )
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
@@ -94,15 +123,15 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     log = read_observed(args.observed, scenario, args.as_of)
     with progress_bar(2 * args.reps, args.quiet) as update:
+        priors = Priors(
+            weight_months=args.prior_weight,
+            patients=args.prior_patients,
+            deterioration=args.update_deterioration,
+            deterioration_events=args.prior_deterioration_events,
+            durations=args.update_durations,
+        )
         f = forecast(
-            scenario,
-            log,
-            args.reps,
-            args.seed,
-            args.prior_weight,
-            executor=executor,
-            progress=update,
-            prior_patients=args.prior_patients,
+            scenario, log, args.reps, args.seed, executor=executor, progress=update, priors=priors
         )
     summary = f.summary()
     if args.out:
@@ -140,9 +169,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             args.seed,
             executor=executor,
             progress=update,
+            truth=_truth(scenario, args.truth_set),
         )
     answer(args, result, format_backtest)
     return 0
+
+
+def _truth(scenario: Scenario, changes: list[str]) -> Scenario:
+    """The scenario the truths come from: the forecast's own, or it with ``changes``."""
+    if not changes:
+        return scenario
+    truth = with_overrides(scenario, changes, source="--truth-set")
+    return truth.model_copy(update={"name": f"{scenario.name} with {', '.join(changes)}"})
 
 
 PARSERS = {"forecast": _forecast_args, "backtest": _backtest_args}

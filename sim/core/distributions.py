@@ -53,6 +53,29 @@ class _Dist(BaseModel):
         """The smallest value the distribution can give."""
         raise NotImplementedError
 
+    def cdf(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """P(value <= x), elementwise."""
+        raise NotImplementedError
+
+    def remaining(self, u: float, elapsed: float) -> float:
+        """What is left of a duration that has already lasted ``elapsed``: a draw, by
+        inversion of the uniform ``u``, from the distribution given that it exceeds
+        ``elapsed``, less ``elapsed``; 0 when it cannot last that long."""
+        if elapsed <= 0:
+            return float(self.ppf(np.array([u]))[0])
+        f = float(self.cdf(np.array([elapsed], dtype=float))[0])
+        if f >= 1.0:
+            return 0.0
+        return max(0.0, float(self.ppf(np.array([f + u * (1.0 - f)]))[0]) - elapsed)
+
+    def scaled(self, factor: float) -> _Dist:
+        """The same shape, every value multiplied by ``factor`` (> 0)."""
+        spec = self.spec
+        for name in self.param_names():
+            value = spec[name]
+            spec[name] = [v * factor for v in value] if isinstance(value, list) else value * factor
+        return type(self).model_validate(spec)
+
     # --- moments and conversions (the dashboard converts a distribution to another kind)
 
     @classmethod
@@ -108,6 +131,9 @@ class Fixed(_Dist):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return np.full(np.shape(u), self.value, dtype=float)
 
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        return (np.asarray(x, dtype=float) >= self.value).astype(float)
+
     @property
     def mean(self) -> float:
         return self.value
@@ -125,6 +151,9 @@ class Exponential(_Dist):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return -self.mean_ * np.log1p(-u)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        return -np.expm1(-np.maximum(np.asarray(x, dtype=float), 0.0) / self.mean_)
 
     @property
     def mean(self) -> float:
@@ -152,6 +181,12 @@ class Uniform(_Dist):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return self.low + (self.high - self.low) * u
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        if self.high == self.low:
+            return (x >= self.low).astype(float)
+        return np.clip((x - self.low) / (self.high - self.low), 0.0, 1.0)
 
     @property
     def mean(self) -> float:
@@ -195,6 +230,17 @@ class Triangular(_Dist):
         right = hi - np.sqrt((1 - u) * width * (hi - mo))
         return np.where(u < c, left, right)
 
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        lo, mo, hi = self.low, self.mode, self.high
+        x = np.asarray(x, dtype=float)
+        if hi == lo:
+            return (x >= lo).astype(float)
+        width = hi - lo
+        with np.errstate(divide="ignore", invalid="ignore"):
+            left = (x - lo) ** 2 / (width * (mo - lo))
+            right = 1.0 - (hi - x) ** 2 / (width * (hi - mo))
+        return np.select([x <= lo, x <= mo, x < hi], [0.0, left, right], 1.0)
+
     @property
     def mean(self) -> float:
         return (self.low + self.mode + self.high) / 3
@@ -233,6 +279,15 @@ class _ByMeanSd(_Dist):
     def _spread(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        if self.sd == 0:
+            return (x >= self.mean_).astype(float)
+        return self._spread_cdf(np.maximum(x, 0.0))
+
+    def _spread_cdf(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     @property
     def mean(self) -> float:
         return self.mean_
@@ -247,10 +302,18 @@ class LogNormal(_ByMeanSd):
 
     dist: Literal["lognormal"]
 
-    def _spread(self, u: np.ndarray) -> np.ndarray:
+    def _log_params(self) -> tuple[float, float]:
         sigma2 = math.log1p((self.sd / self.mean_) ** 2)
-        mu = math.log(self.mean_) - sigma2 / 2
-        return np.exp(mu + math.sqrt(sigma2) * special.ndtri(u))
+        return math.log(self.mean_) - sigma2 / 2, math.sqrt(sigma2)
+
+    def _spread(self, u: np.ndarray) -> np.ndarray:
+        mu, sigma = self._log_params()
+        return np.exp(mu + sigma * special.ndtri(u))
+
+    def _spread_cdf(self, x: np.ndarray) -> np.ndarray:
+        mu, sigma = self._log_params()
+        with np.errstate(divide="ignore"):
+            return special.ndtr((np.log(x) - mu) / sigma)
 
 
 class Gamma(_ByMeanSd):
@@ -261,6 +324,10 @@ class Gamma(_ByMeanSd):
     def _spread(self, u: np.ndarray) -> np.ndarray:
         shape = (self.mean_ / self.sd) ** 2
         return special.gammaincinv(shape, u) * (self.sd**2 / self.mean_)
+
+    def _spread_cdf(self, x: np.ndarray) -> np.ndarray:
+        shape = (self.mean_ / self.sd) ** 2
+        return special.gammainc(shape, x / (self.sd**2 / self.mean_))
 
 
 class Empirical(_Dist):
@@ -273,6 +340,20 @@ class Empirical(_Dist):
         arr = np.asarray(self.values, dtype=float)
         idx = np.minimum((np.asarray(u) * len(arr)).astype(np.int64), len(arr) - 1)
         return arr[idx]
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        arr = np.sort(np.asarray(self.values, dtype=float))
+        return np.searchsorted(arr, np.asarray(x, dtype=float), side="right") / len(arr)
+
+    def remaining(self, u: float, elapsed: float) -> float:
+        """One of the values above ``elapsed``, each as likely (picked by ``u``), less
+        ``elapsed``; 0 when none is above."""
+        if elapsed <= 0:
+            return super().remaining(u, elapsed)
+        above = sorted(v for v in self.values if v > elapsed)
+        if not above:
+            return 0.0
+        return above[min(int(u * len(above)), len(above) - 1)] - elapsed
 
     @property
     def mean(self) -> float:

@@ -20,8 +20,9 @@ import simpy
 from simpy.events import Event
 
 from sim.core.draws import PatientDraws
-from sim.core.patient import Observed, Outcome, Patient
+from sim.core.patient import Observed, Outcome, Patient, Remaining
 from sim.core.referral import referral_days
+from sim.core.resume import resume
 from sim.core.scenario import Scenario
 from sim.core.station import Station
 from sim.core.streams import Streams
@@ -44,7 +45,7 @@ class Trial:
         self.start = start = observed.start_day if observed else 0.0
         """Day the simulation starts: 0, or a forecast's as-of day."""
         self.env = env = simpy.Environment(initial_time=start)
-        streams = Streams(seed)
+        self.streams = streams = Streams(seed)
         days, sites = referral_days(sc, streams)
         if observed:  # referrals up to the start are the observed ones
             keep = days > start
@@ -74,7 +75,7 @@ class Trial:
     def run(self) -> Trial:
         env = self.env
         if self.observed is not None:
-            self._start_observed(self.observed)
+            resume(self, self.observed)
         env.process(self.referral())
         horizon = self.scenario.horizon_days
         env.timeout(max(0.0, horizon - env.now)).callbacks.append(self._at_horizon)
@@ -83,34 +84,6 @@ class Trial:
             self.end = horizon
         self._finish()
         return self
-
-    def _start_observed(self, obs: Observed) -> None:
-        """Count what was already reached, and resume every patient still in the pathway."""
-        for milestone, day in sorted(obs.reached, key=lambda m: m[1]):
-            n = self.reached[milestone] = self.reached[milestone] + 1
-            if milestone == self.milestone and n == self.target_count:
-                self.time_to_target = day
-                self.closed = True
-        now = self.env.now
-        for k, ip in enumerate(obs.in_pathway):
-            # deterioration is drawn afresh from the start (memoryless for an exponential)
-            p = Patient(k, ip.site, ip.referred, now + self.draws.deterioration_days[k])
-            p.consented, p.screened, p.apheresed = ip.consented, ip.screened, ip.apheresed
-            p.released, p.infused = ip.released, ip.infused
-            if ip.stage == "hospital":  # conditioned before its day 0, as the funnel counts
-                p.conditioned = ip.infused - self.scenario.conditioning.days_before_infusion
-            p.apheresis_start = p.collection_start = ip.apheresed  # the collection used
-            if ip.stage in ("apheresis", "manufacturing", "release", "hospital"):
-                p.enrolled = p.screened
-            if ip.stage in ("manufacturing", "release"):
-                self._start_bridging(p)  # bridging, if any, runs on from the start
-            self.patients.append(p)
-            self.active += 1
-            self._event(p, "resumed", ip.stage)
-            self.env.process(self.patient(p, ip.stage, now - ip.since))
-        if self.closed and self.active == 0:
-            self.end = now
-            self.done.succeed()
 
     def _at_horizon(self, _: Event) -> None:
         if not self.done.triggered:
@@ -205,10 +178,11 @@ class Trial:
             self._event(p, "referred")
             env.process(self.patient(p))
 
-    def patient(self, p: Patient, stage: str = "referral", elapsed: float = 0.0):
-        """One patient's path from referral to discharge (or from ``stage``, entered
-        ``elapsed`` days ago, for a patient already inside when a forecast starts)."""
+    def patient(self, p: Patient, stage: str = "referral", left: Remaining | None = None):
+        """One patient's path from referral to discharge (or from ``stage``, with ``left``
+        days of it to go, for a patient already inside when a forecast starts)."""
         sc, draws, i = self.scenario, self.draws, p.id
+        left = left or Remaining()
         if stage == "referral":
             if draws.consent_u[i] < sc.screening.consent_decline_prob:
                 return self._exit(p, Outcome.DECLINED_CONSENT)
@@ -216,7 +190,8 @@ class Trial:
             self._event(p, "consented")
             stage = "screening"
         if stage == "screening":
-            if not (yield from self._spend(p, max(0.0, draws.screen_days[i] - elapsed))):
+            screening = draws.screen_days[i] if math.isnan(left.screening) else left.screening
+            if not (yield from self._spend(p, screening)):
                 return self._exit(p, Outcome.DETERIORATED)
             p.screened = self.env.now
             self._event(p, "screened")
@@ -224,29 +199,30 @@ class Trial:
                 return self._exit(p, Outcome.SCREEN_FAILED)
             p.enrolled = p.screened
             self._reach(p, "enrolled")
-            stage, elapsed = "apheresis", 0.0
+            stage = "apheresis"
         if stage in ("apheresis", "manufacturing"):
-            if not (yield from self.collect_and_make(p, stage == "manufacturing", elapsed)):
+            if not (yield from self.collect_and_make(p, stage == "manufacturing", left)):
                 return
             stage = "release"
         if stage == "release":
             yield from self.conditioning_and_infusion(p)
         elif stage == "hospital":
-            yield from self.hospital_stay(p, elapsed)
+            yield from self.hospital_stay(p, left.stay)
 
-    def collect_and_make(self, p: Patient, collected: bool = False, elapsed: float = 0.0):
+    def collect_and_make(self, p: Patient, collected: bool = False, left: Remaining | None = None):
         """Apheresis then manufacturing, collecting again after a failed batch where the
-        scenario says so. True once a batch is released (False: the patient has left)."""
+        scenario says so. True once a batch is released (False: the patient has left).
+        ``left``: what remains of a resumed patient's first batch."""
         mf = self.scenario.manufacturing
         cycles = mf.max_attempts if mf.recollect_on_failure else 1
         for _ in range(cycles):
             if not collected and not (yield from self.apheresis(p)):
                 return False
-            if (yield from self.manufacturing(p, elapsed)):
+            if (yield from self.manufacturing(p, left)):
                 return True
             if p.outcome is not Outcome.IN_PATHWAY:
                 return False
-            collected, elapsed = False, 0.0
+            collected, left = False, None
         self._exit(p, Outcome.MANUFACTURING_FAILED)
         return False
 
@@ -302,23 +278,29 @@ class Trial:
         p.death = now + (p.death - now) * det.bridging.time_ratio
         self._event(p, "bridging_start")
 
-    def manufacturing(self, p: Patient, elapsed: float = 0.0):
+    def manufacturing(self, p: Patient, left: Remaining | None = None):
         """Make and release a batch; remake from stored cells on failure unless the scenario
-        says to collect again. True once a batch is released. ``elapsed``: days the first
-        batch had already run when a forecast starts."""
+        says to collect again. True once a batch is released. ``left``: what remains of the
+        first batch of a patient already inside when a forecast starts (it holds its suite)."""
         mf, draws, env = self.scenario.manufacturing, self.draws, self.env
         suites = self.suites
+        resumed = left is not None and not math.isnan(left.make)
         while p.manufacturing_attempts < mf.max_attempts:
             k = p.manufacturing_attempts
             p.manufacturing_attempts += 1
-            make = draws.at("manufacturing_days", p.id, k) - elapsed
-            qc = draws.at("qc_days", p.id, k) + min(make, 0.0)
+            if resumed:
+                make, qc = left.make, left.qc
+            else:
+                make, qc = draws.at("manufacturing_days", p.id, k), draws.at("qc_days", p.id, k)
             made = True
             if make > 0:
-                suites.ready(p)
-                self._event(p, "queue", "manufacturing")
-                yield from self._acquire(suites, p)
-                suites.begin(p)
+                if resumed:  # in production already: its suite, above capacity if need be
+                    suites.take(p)
+                else:
+                    suites.ready(p)
+                    self._event(p, "queue", "manufacturing")
+                    yield from self._acquire(suites, p)
+                    suites.begin(p)
                 suites.occupy(p)
                 self._event(p, "start", "manufacturing")
                 if math.isnan(p.manufacturing_start):
@@ -327,8 +309,8 @@ class Trial:
                 suites.vacate(p)
                 self._event(p, "end", "manufacturing")
                 suites.release()
-            elapsed = 0.0
-            if not made or not (yield from self._spend(p, max(qc, 0.0))):
+            resumed = False
+            if not made or not (yield from self._spend(p, qc)):
                 self._exit(p, Outcome.DETERIORATED)
                 return False
             if not self._batch_failed(p, k):
@@ -386,10 +368,9 @@ class Trial:
         self._settle(p, Outcome.INFUSED)
         yield from self._stay(p, stay)
 
-    def hospital_stay(self, p: Patient, elapsed: float):
-        """The rest of the stay of a patient infused ``elapsed`` days before a forecast."""
+    def hospital_stay(self, p: Patient, left: float):
+        """The rest (``left`` days) of the stay of a patient infused before a forecast."""
         beds = self.bed_bookings
-        left = max(0.0, self.draws.stay_days[p.id] - elapsed)
         beds.take(p)  # already in the bed: no queue, not a request
         beds.occupy(p)
         self._settle(p, Outcome.INFUSED, at=p.infused)

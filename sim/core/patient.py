@@ -97,6 +97,19 @@ class InPathway:
 
 
 @dataclass(frozen=True)
+class Remaining:
+    """Days left of the stage a resumed patient stands in when a forecast starts, each drawn
+    from its duration's distribution given the time the stage has already lasted (NaN: not
+    this patient's stage)."""
+
+    screening: float = math.nan
+    make: float = math.nan
+    """Manufacturing still to run in the suite (0: the batch has left it)."""
+    qc: float = math.nan
+    stay: float = math.nan
+
+
+@dataclass(frozen=True)
 class Observed:
     """The trial as observed up to ``start_day``: finished patients and those still inside."""
 

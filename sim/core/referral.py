@@ -14,20 +14,49 @@ from sim.core import special
 from sim.core.scenario import DAYS_PER_MONTH, Scenario, Site
 from sim.core.streams import Streams
 
+YEAR_DAYS = 365.25
+
+
+def _growth(site: Site) -> float:
+    """The trend's exponential rate per day (0 for a steady rate)."""
+    return math.log1p(site.trend_per_year) / YEAR_DAYS
+
+
+def _trend_intensity(site: Site, t: np.ndarray, rate_per_day: float) -> np.ndarray:
+    """Expected referrals by days ``t`` of a site whose rate changes by ``trend_per_year``
+    (the closed form of the ramp times the exponential trend)."""
+    k, ramp = _growth(site), site.ramp_up_days
+    x = np.maximum(np.asarray(t, dtype=float) - site.opens_day, 0.0)
+
+    def ramped(z: np.ndarray) -> np.ndarray:  # integral of (s / ramp) e^(k s) over [0, z]
+        return (z / k * np.exp(k * z) - np.expm1(k * z) / k**2) / ramp
+
+    flat = np.expm1(k * x) / k
+    if ramp <= 0:
+        return rate_per_day * flat
+    top = ramped(np.float64(ramp))
+    past = top + (np.exp(k * x) - math.exp(k * ramp)) / k
+    return rate_per_day * np.where(x <= ramp, ramped(np.minimum(x, ramp)), past)
+
 
 def cumulative_intensity(site: Site, day: float, rate_per_day: float) -> float:
     """Expected referrals from ``site`` in [0, day] at full rate ``rate_per_day``."""
     t = day - site.opens_day
     if t <= 0 or rate_per_day <= 0:
         return 0.0
+    if site.trend_per_year:
+        return float(_trend_intensity(site, np.array([day]), rate_per_day)[0])
     ramp = site.ramp_up_days
     if t <= ramp:
         return rate_per_day * t * t / (2 * ramp)
     return rate_per_day * (t - ramp / 2)
 
 
-def _invert(site: Site, y: np.ndarray, rate_per_day: float) -> np.ndarray:
+def _invert(site: Site, y: np.ndarray, rate_per_day: float, horizon_days: float) -> np.ndarray:
     """Days at which the cumulative intensity reaches ``y`` (the inverse of the above)."""
+    if site.trend_per_year:  # a smooth increasing curve: inverted on a fine grid
+        grid = np.linspace(site.opens_day, horizon_days, 1 + 16 * max(1, math.ceil(horizon_days)))
+        return np.interp(y, _trend_intensity(site, grid, rate_per_day), grid)
     ramp = site.ramp_up_days
     in_ramp = y <= rate_per_day * ramp / 2
     on_ramp = site.opens_day + np.sqrt(2 * ramp * np.maximum(y, 0) / rate_per_day)
@@ -60,7 +89,7 @@ def site_arrivals(
         reached = float(cum[-1])
     y = np.concatenate(parts)
     y = y[y < total]
-    return _invert(site, y, rate_per_day)
+    return _invert(site, y, rate_per_day, horizon_days)
 
 
 def referral_days(scenario: Scenario, streams: Streams) -> tuple[np.ndarray, np.ndarray]:

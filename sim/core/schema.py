@@ -178,6 +178,11 @@ class Site(_Block):
     """Days from opening to the full rate"""
     rate_shape: Annotated[Positive | None, ui("Own gamma shape")] = None  # a forecast sets it
     """This site's rate uncertainty (gamma shape); empty: the shape set below for all sites"""
+    trend_per_year: Annotated[
+        float, Field(ge=-0.9, le=10), ui("Trend", "change per year", step=0.05)
+    ] = 0.0
+    """Relative change of the rate a year after opening, compounding (0.3: 30% more a year;
+    -0.2: 20% less); 0: a steady rate"""
 
 
 class Referral(_Block):

@@ -165,3 +165,17 @@ def betaincinv(a: float, b: float, u: Any) -> Any:
     from scipy import special
 
     return special.betaincinv(a, b, u)
+
+
+def ndtr(x: Any) -> Any:
+    """The standard normal distribution function (SciPy, imported on first use)."""
+    from scipy import special
+
+    return special.ndtr(x)
+
+
+def gammainc(a: float, x: Any) -> Any:
+    """The regularised lower incomplete gamma function (SciPy, imported on first use)."""
+    from scipy import special
+
+    return special.gammainc(a, x)

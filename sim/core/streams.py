@@ -39,10 +39,18 @@ class Streams:
     def __getitem__(self, name: str) -> np.random.Generator:
         rng = self._cache.get(name)
         if rng is None:
-            child = np.random.SeedSequence(
-                entropy=self.seed.entropy,
-                spawn_key=(*self.seed.spawn_key, name_key(name)),
-                pool_size=self.seed.pool_size,
-            )
-            rng = self._cache[name] = np.random.Generator(np.random.PCG64(child))
+            rng = self._cache[name] = self._fresh(name)
         return rng
+
+    def _fresh(self, name: str) -> np.random.Generator:
+        child = np.random.SeedSequence(
+            entropy=self.seed.entropy,
+            spawn_key=(*self.seed.spawn_key, name_key(name)),
+            pool_size=self.seed.pool_size,
+        )
+        return np.random.Generator(np.random.PCG64(child))
+
+    def uniform(self, name: str, index: int) -> float:
+        """The ``index``-th uniform the stream ``name`` gives (from its start, whatever has
+        been drawn from it since): the uniform behind a value drawn by inversion."""
+        return float(self._fresh(name).random(index + 1)[index])

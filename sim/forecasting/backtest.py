@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from sim.core.errors import InputError
 from sim.core.scenario import Scenario
 from sim.forecasting.forecast import plan
 from sim.forecasting.observed import log_from_patients, parse_log
@@ -26,10 +27,13 @@ def _bound(x: float | None) -> float:
     return math.inf if x is None else x
 
 
-def _truth(scenario: Scenario, as_of: dt.date, seed: int, k: int) -> dict[str, Any]:
-    """Truth ``k``: its time to target and, unless reached by the as-of date, the plan of
-    the forecast made from its log cut at that date."""
-    truth = simulate(scenario, TRUTH_SEED_OFFSET + seed, replication=k)
+def _truth(
+    scenario: Scenario, truth_scenario: Scenario, as_of: dt.date, seed: int, k: int
+) -> dict[str, Any]:
+    """Truth ``k`` (a trial of ``truth_scenario``): its time to target and, unless reached
+    by the as-of date, the plan of the forecast ``scenario`` makes from its log cut at that
+    date."""
+    truth = simulate(truth_scenario, TRUTH_SEED_OFFSET + seed, replication=k)
     t_true = truth.row["time_to_target_days"]
     t_true = math.inf if math.isnan(t_true) else t_true
     cut = float((as_of - scenario.start_date).days) + 1.0
@@ -38,6 +42,17 @@ def _truth(scenario: Scenario, as_of: dt.date, seed: int, k: int) -> dict[str, A
     text = log_from_patients(truth.patients, scenario, as_of)
     log = parse_log(text, scenario, as_of, source=f"<truth {k}>")
     return {"trial": k, "already_reached": False, "truth": t_true, "plan": plan(scenario, log)}
+
+
+def _same_trial(scenario: Scenario, truth: Scenario) -> None:
+    """The truth must be a trial the forecast can read: the same start and sites."""
+    names = [s.name for s in scenario.referral.sites]
+    if truth.start_date != scenario.start_date or [s.name for s in truth.referral.sites] != names:
+        raise InputError(
+            "the truth must start on the same date and have the same referring sites as the "
+            "scenario it tests",
+            field="--truth-set",
+        )
 
 
 def _judge(case: dict[str, Any], updated: Results) -> dict[str, Any]:
@@ -64,17 +79,21 @@ def backtest(
     seed: int = 0,
     executor: ExecutorSpec | str = "serial",
     progress: Callable[[int], None] | None = None,
+    truth: Scenario | None = None,
 ) -> dict[str, Any]:
     """Coverage of the forecast's p10-p90 interval of the time to target over ``trials``
-    truths drawn from ``scenario`` (a truth that never reaches the target lies beyond the
-    horizon, as does an interval bound that is None). Truth ``k`` is forecast with seed
-    ``seed + k``; the forecasts of a batch of truths run together on one scheduler."""
+    truths (a truth that never reaches the target lies beyond the horizon, as does an
+    interval bound that is None). The truths are trials of ``truth`` (default: the forecast's
+    own ``scenario``; another model measures how the forecast fares when it is wrong). Truth
+    ``k`` is forecast with seed ``seed + k``; the forecasts of a batch of truths run
+    together on one scheduler."""
+    truth = truth or scenario
+    _same_trial(scenario, truth)
     cases: list[dict[str, Any]] = []
     with Scheduler(executor) as scheduler:
         for start in range(0, trials, BATCH):
-            batch = [
-                _truth(scenario, as_of, seed, k) for k in range(start, min(start + BATCH, trials))
-            ]
+            ks = range(start, min(start + BATCH, trials))
+            batch = [_truth(scenario, truth, as_of, seed, k) for k in ks]
             todo = [c for c in batch if not c["already_reached"]]
             jobs = [c["plan"].job(reps, seed + c["trial"]) for c in todo]
             judged = {
@@ -92,6 +111,7 @@ def backtest(
     return rounded(
         {
             "scenario": scenario.name,
+            "truth": truth.name,
             "as_of": as_of.isoformat(),
             "trials": trials,
             "judged": n,

@@ -60,11 +60,15 @@ class Forecast:
     posterior: Posterior
     log: ObservedLog
     state: Observed
+    priors: Priors = Priors()  # noqa: RUF009 - frozen, shared safely
 
     def summary(self) -> dict[str, Any]:
         obs = self.log.frame
         return {
             "as_of": self.log.as_of.isoformat(),
+            "replications": self.updated.replications,
+            "seed": self.updated.seed,
+            "updated": updated_parameters(self.priors),
             "observed": {
                 "referred": len(obs),
                 "enrolled": int(sum(1 for m, _ in self.state.reached if m == "enrolled")),
@@ -108,6 +112,30 @@ def plan(scenario: Scenario, log: ObservedLog, priors: Priors = Priors()) -> Pla
     return Plan(posterior_scenario(scenario, post), post, observed_state(log, scenario))
 
 
+def updated_parameters(priors: Priors) -> dict[str, str]:
+    """Which parameters the log updates, and the prior's worth of each, in words."""
+    weight = (
+        "the scenario's rate_shape / rate months, else 6"
+        if priors.weight_months is None
+        else f"{priors.weight_months:g} months"
+    )
+    out = {
+        "referral rates": f"gamma-Poisson, prior worth {weight} of observation",
+        "screen failure": f"beta-binomial, prior worth {priors.patients:g} patients",
+        "manufacturing failure": f"beta-binomial, prior worth {priors.patients:g} patients",
+    }
+    if priors.deterioration:
+        out["time to deterioration"] = (
+            f"gamma posterior on the hazard, prior worth {priors.deterioration_events:g} "
+            "deteriorations"
+        )
+    if priors.durations:
+        out["screening, manufacturing and stay durations"] = (
+            f"scaled to the observed means, prior worth {priors.patients:g} patients"
+        )
+    return out
+
+
 def forecast(
     scenario: Scenario,
     log: ObservedLog,
@@ -118,10 +146,13 @@ def forecast(
     progress: Callable[[int], None] | None = None,
     prior_patients: float = DEFAULT_PRIOR_PATIENTS,
     with_prior: bool = True,
+    priors: Priors | None = None,
 ) -> Forecast:
     """The prior forecast (the scenario alone) and the updated one (from the as-of date),
-    run on one scheduler."""
-    p = plan(scenario, log, Priors(prior_weight_months, prior_patients))
+    run on one scheduler. ``priors`` (when given) replaces ``prior_weight_months`` and
+    ``prior_patients`` and says which times are updated too."""
+    priors = priors or Priors(prior_weight_months, prior_patients)
+    p = plan(scenario, log, priors)
     jobs = [Job.of(scenario, reps if with_prior else 1, seed), p.job(reps, seed)]
     with Scheduler(executor, progress=progress) as scheduler:
         prior, updated = scheduler.run(jobs)
@@ -131,4 +162,5 @@ def forecast(
         p.posterior,
         log,
         p.state,
+        priors,
     )

@@ -9,7 +9,7 @@ with the prior worth ``prior_patients`` patients.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +17,13 @@ import numpy as np
 from sim.core import special
 from sim.core.referral import cumulative_intensity
 from sim.core.scenario import DAYS_PER_MONTH, Scenario
+from sim.forecasting.times import (
+    DEFAULT_PRIOR_EVENTS,
+    TimeUpdate,
+    apply,
+    deterioration_scale,
+    stage_scales,
+)
 from sim.run.stats import rounded
 
 if TYPE_CHECKING:  # the log's frame is pandas; this module is imported by every command
@@ -65,6 +72,8 @@ class Posterior:
     """Share of batches below the minimum dose (part of the batch failures)."""
     attempts: int = 1
     """Batches a patient may get: manufacturing_fail is on the patient's failure, q = p^m."""
+    times: TimeUpdate = field(default_factory=TimeUpdate)
+    """Scales of the latent deterioration time and the stage durations (when updated)."""
 
     def batch_fail(self, patient_fail: float) -> float:
         """The per-batch failure probability that gives this patient-level one."""
@@ -89,6 +98,7 @@ class Posterior:
                     "prior": self.batch_fail(self.manufacturing_fail.prior_prob),
                     "posterior_mean": self.batch_fail(self.manufacturing_fail.mean),
                 },
+                **self.times.as_dict(),
             }
         )
 
@@ -138,7 +148,14 @@ class Priors:
     """Referral rates: months of observation (None: the scenario's rate_shape / rate, else
     DEFAULT_PRIOR_WEIGHT_MONTHS)."""
     patients: float = DEFAULT_PRIOR_PATIENTS
-    """Screen-failure and manufacturing-failure probabilities: patients."""
+    """Screen-failure and manufacturing-failure probabilities, and stage durations when
+    they are updated: patients."""
+    deterioration: bool = False
+    """Update the latent time to deterioration from the log's deteriorations."""
+    deterioration_events: float = DEFAULT_PRIOR_EVENTS
+    """Its prior's worth, in deteriorations."""
+    durations: bool = False
+    """Update the screening, manufacturing and stay durations from the log."""
 
 
 def update(scenario: Scenario, log: ObservedLog, priors: Priors = Priors()) -> Posterior:
@@ -182,7 +199,13 @@ def update(scenario: Scenario, log: ObservedLog, priors: Priors = Priors()) -> P
     failed = int((frame["outcome"] == "manufacturing_failed").sum())
     made = released + failed
     make = BetaPosterior(q0, failed, made, *_beta_prior(q0, pseudo * (1 - p_sf), failed, made))
-    return Posterior(tuple(sites), screen, make, low_yield_prob(scenario), attempts)
+    times = TimeUpdate(
+        deterioration_scale(scenario, log, priors.deterioration_events)
+        if priors.deterioration
+        else None,
+        stage_scales(scenario, log, pseudo) if priors.durations else {},
+    )
+    return Posterior(tuple(sites), screen, make, low_yield_prob(scenario), attempts, times)
 
 
 def _beta_prior(p: float, strength: float, k: int, n: int) -> tuple[float, float]:
@@ -200,7 +223,7 @@ def posterior_scenario(scenario: Scenario, post: Posterior) -> Scenario:
     ]
     referral = scenario.referral.model_copy(update={"sites": sites})
     return with_probs(
-        scenario.model_copy(update={"referral": referral}),
+        apply(scenario.model_copy(update={"referral": referral}), post.times),
         post.screen_fail.mean,
         post.batch_fail(post.manufacturing_fail.mean),
         post.low_yield_prob,
