@@ -247,3 +247,22 @@ def test_a_trending_rate_gives_its_expected_referrals():
     assert cumulative_intensity(steady.referral.sites[0], 1000.0, 1.0) < expected / (
         site.rate_per_month / (365.25 / 12)
     )
+
+
+def test_a_trend_is_fitted_from_referral_days():
+    """Referral days of a site growing 30% a year, over 3 years at 4 a month: the fitted
+    trend lies within 3 standard errors of 30%, and a steady site's within 3 of 0."""
+    from sim.forecasting.trend import fit_trend
+
+    for trend in (0.3, 0.0):
+        sc = make_scenario(f"referral.sites.0.trend_per_year={trend}",
+                           "referral.sites.0.rate_per_month=4", "referral.rate_shape=null",
+                           "horizon_days=1100")  # fmt: skip
+        site = sc.referral.sites[0]
+        days, _ = referral_days(sc, Streams(replication_seed(4, 0)))
+        fit = fit_trend(site, days[days < 1096], 1096.0)
+        k_true = math.log1p(trend) / 365.25
+        assert abs(fit.k - k_true) < 3 * fit.se, (trend, fit)
+        lo, hi = fit.interval()
+        assert lo < fit.per_year < hi
+    assert fit_trend(site, days[:3], 1096.0) is None  # too few to tell

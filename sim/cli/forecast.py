@@ -36,21 +36,9 @@ def _positive(text: str) -> float:
     return value
 
 
-def _forecast_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", help="scenario YAML file (the prior)")
-    p.add_argument(
-        "--observed",
-        required=True,
-        metavar="LOG.csv",
-        help="observed log: one row a patient (see scenarios/observed_example.csv)",
-    )
-    p.add_argument(
-        "--as-of",
-        required=True,
-        type=_date,
-        metavar="DATE",
-        help="the date the log is complete to (YYYY-MM-DD)",
-    )
+def _priors_args(p: argparse.ArgumentParser) -> None:
+    """What the log updates, and how much the scenario weighs against it (forecast and
+    backtest alike)."""
     p.add_argument(
         "--prior-weight",
         type=_positive,
@@ -81,11 +69,46 @@ def _forecast_args(p: argparse.ArgumentParser) -> None:
         f"deteriorations (default {DEFAULT_PRIOR_EVENTS:g})",
     )
     p.add_argument(
+        "--fit-trend",
+        action="store_true",
+        help="fit each site's referral trend (a rate that grows or falls) to the log and "
+        "forecast with it and its uncertainty, instead of the scenario's steady rate",
+    )
+    p.add_argument(
         "--update-durations",
         action="store_true",
         help="scale the screening, manufacturing and stay durations to the log's too "
         "(prior worth --prior-patients patients)",
     )
+
+
+def _priors(args: argparse.Namespace) -> Priors:
+    return Priors(
+        weight_months=args.prior_weight,
+        patients=args.prior_patients,
+        deterioration=args.update_deterioration,
+        deterioration_events=args.prior_deterioration_events,
+        durations=args.update_durations,
+        trend=args.fit_trend,
+    )
+
+
+def _forecast_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file (the prior)")
+    p.add_argument(
+        "--observed",
+        required=True,
+        metavar="LOG.csv",
+        help="observed log: one row a patient (see scenarios/observed_example.csv)",
+    )
+    p.add_argument(
+        "--as-of",
+        required=True,
+        type=_date,
+        metavar="DATE",
+        help="the date the log is complete to (YYYY-MM-DD)",
+    )
+    _priors_args(p)
     add_sim_options(p, 200, min_reps=2)
     p.add_argument(
         "--out",
@@ -103,6 +126,7 @@ def _backtest_args(p: argparse.ArgumentParser) -> None:
         default=100,
         help="simulated truths to forecast; default 100",
     )
+    _priors_args(p)
     add_sim_options(p, 100, min_reps=2, reps_help="replications of each forecast")
     p.add_argument(
         "--truth-set",
@@ -123,13 +147,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     log = read_observed(args.observed, scenario, args.as_of)
     with progress_bar(2 * args.reps, args.quiet) as update:
-        priors = Priors(
-            weight_months=args.prior_weight,
-            patients=args.prior_patients,
-            deterioration=args.update_deterioration,
-            deterioration_events=args.prior_deterioration_events,
-            durations=args.update_durations,
-        )
+        priors = _priors(args)
         f = forecast(
             scenario, log, args.reps, args.seed, executor=executor, progress=update, priors=priors
         )
@@ -170,6 +188,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             executor=executor,
             progress=update,
             truth=_truth(scenario, args.truth_set),
+            priors=_priors(args),
         )
     answer(args, result, format_backtest)
     return 0

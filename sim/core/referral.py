@@ -29,13 +29,18 @@ def _trend_intensity(site: Site, t: np.ndarray, rate_per_day: float) -> np.ndarr
     x = np.maximum(np.asarray(t, dtype=float) - site.opens_day, 0.0)
 
     def ramped(z: np.ndarray) -> np.ndarray:  # integral of (s / ramp) e^(k s) over [0, z]
-        return (z / k * np.exp(k * z) - np.expm1(k * z) / k**2) / ramp
+        kz = k * z
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exact = (z / k * np.exp(kz) - np.expm1(kz) / k**2) / ramp
+        # near k z = 0 the closed form cancels: its series instead
+        series = z * z / ramp * (1 / 2 + kz / 3 + kz * kz / 8 + kz**3 / 30)
+        return np.where(np.abs(kz) < 1e-3, series, exact)
 
     flat = np.expm1(k * x) / k
     if ramp <= 0:
         return rate_per_day * flat
     top = ramped(np.float64(ramp))
-    past = top + (np.exp(k * x) - math.exp(k * ramp)) / k
+    past = top + math.exp(k * ramp) * np.expm1(k * (x - ramp)) / k
     return rate_per_day * np.where(x <= ramp, ramped(np.minimum(x, ramp)), past)
 
 

@@ -12,6 +12,7 @@ from sim.core.errors import InputError
 from sim.core.scenario import Scenario
 from sim.forecasting.forecast import plan
 from sim.forecasting.observed import log_from_patients, parse_log
+from sim.forecasting.posterior import Priors
 from sim.run.executors import ExecutorSpec
 from sim.run.runner import Results, simulate
 from sim.run.scheduler import Scheduler
@@ -28,7 +29,7 @@ def _bound(x: float | None) -> float:
 
 
 def _truth(
-    scenario: Scenario, truth_scenario: Scenario, as_of: dt.date, seed: int, k: int
+    scenario: Scenario, truth_scenario: Scenario, as_of: dt.date, seed: int, k: int, priors: Priors
 ) -> dict[str, Any]:
     """Truth ``k`` (a trial of ``truth_scenario``): its time to target and, unless reached
     by the as-of date, the plan of the forecast ``scenario`` makes from its log cut at that
@@ -41,7 +42,12 @@ def _truth(
         return {"trial": k, "already_reached": True}
     text = log_from_patients(truth.patients, scenario, as_of)
     log = parse_log(text, scenario, as_of, source=f"<truth {k}>")
-    return {"trial": k, "already_reached": False, "truth": t_true, "plan": plan(scenario, log)}
+    return {
+        "trial": k,
+        "already_reached": False,
+        "truth": t_true,
+        "plan": plan(scenario, log, priors),
+    }
 
 
 def _same_trial(scenario: Scenario, truth: Scenario) -> None:
@@ -80,6 +86,7 @@ def backtest(
     executor: ExecutorSpec | str = "serial",
     progress: Callable[[int], None] | None = None,
     truth: Scenario | None = None,
+    priors: Priors | None = None,
 ) -> dict[str, Any]:
     """Coverage of the forecast's p10-p90 interval of the time to target over ``trials``
     truths (a truth that never reaches the target lies beyond the horizon, as does an
@@ -87,13 +94,13 @@ def backtest(
     own ``scenario``; another model measures how the forecast fares when it is wrong). Truth
     ``k`` is forecast with seed ``seed + k``; the forecasts of a batch of truths run
     together on one scheduler."""
-    truth = truth or scenario
+    truth, priors = truth or scenario, priors or Priors()
     _same_trial(scenario, truth)
     cases: list[dict[str, Any]] = []
     with Scheduler(executor) as scheduler:
         for start in range(0, trials, BATCH):
             ks = range(start, min(start + BATCH, trials))
-            batch = [_truth(scenario, truth, as_of, seed, k) for k in ks]
+            batch = [_truth(scenario, truth, as_of, seed, k, priors) for k in ks]
             todo = [c for c in batch if not c["already_reached"]]
             jobs = [c["plan"].job(reps, seed + c["trial"]) for c in todo]
             judged = {

@@ -48,9 +48,28 @@ def forecast_block(
                 )
             )
         )
-        variant = with_probs(scenario, sf, mfp, post.low_yield_prob)
+        variant = with_probs(_with_trends(scenario, post, seq), sf, mfp, post.low_yield_prob)
         rows.append(summary_row(run_trial(variant, seq, keep_log=False, observed=state), r))
     return RowTable.from_rows(rows)
+
+
+def _with_trends(scenario: Scenario, post: Posterior, seq: object) -> Scenario:
+    """The scenario with each fitted site's trend drawn for this replication (from its
+    normal approximation) and its rate's posterior given that trend."""
+    if not any(sp.fitted for sp in post.sites):
+        return scenario
+    streams = Streams(seq)
+    sites = []
+    for site, sp in zip(scenario.referral.sites, post.sites, strict=True):
+        if sp.fitted and sp.trend is not None:
+            z = special.norm_ppf(streams[f"forecast.trend:{site.name}"].random())
+            per_year = sp.trend.draw(z)
+            site = site.model_copy(
+                update={"trend_per_year": per_year, "rate_per_month": sp.rate_given_trend(per_year)}
+            )
+        sites.append(site)
+    referral = scenario.referral.model_copy(update={"sites": sites})
+    return scenario.model_copy(update={"referral": referral})
 
 
 @dataclass
@@ -128,6 +147,10 @@ def updated_parameters(priors: Priors) -> dict[str, str]:
         out["time to deterioration"] = (
             f"gamma posterior on the hazard, prior worth {priors.deterioration_events:g} "
             "deteriorations"
+        )
+    if priors.trend:
+        out["referral trends"] = (
+            "fitted per site (maximum likelihood, normal approximation), no prior"
         )
     if priors.durations:
         out["screening, manufacturing and stay durations"] = (

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.core import special
-from sim.core.referral import cumulative_intensity
-from sim.core.scenario import DAYS_PER_MONTH, Scenario
+from sim.core.scenario import Scenario, Site
 from sim.forecasting.times import (
     DEFAULT_PRIOR_EVENTS,
     TimeUpdate,
@@ -24,6 +23,7 @@ from sim.forecasting.times import (
     deterioration_scale,
     stage_scales,
 )
+from sim.forecasting.trend import TrendFit, exposure_months, fit_trend
 from sim.run.stats import rounded
 
 if TYPE_CHECKING:  # the log's frame is pandas; this module is imported by every command
@@ -44,10 +44,23 @@ class SitePosterior:
     """Posterior gamma shape (pseudo-referrals plus observed)."""
     rate_months: float
     """Posterior gamma rate: prior weight plus exposure, in months."""
+    trend: TrendFit | None = None
+    """The trend the log shows (None: too few referrals to tell)."""
+    fitted: bool = False
+    """Whether the forecast uses the trend (else the scenario's)."""
+    site: Site | None = None
+    as_of_day: float = 0.0
 
     @property
     def mean_per_month(self) -> float:
         return self.shape / self.rate_months
+
+    def rate_given_trend(self, per_year: float) -> float:
+        """The posterior mean full rate (per month, at opening) were the trend ``per_year``:
+        the exposure, and so the rate, depend on it."""
+        assert self.site is not None
+        weight = self.rate_months - self.exposure_months
+        return self.shape / (weight + exposure_months(self.site, self.as_of_day, per_year))
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,9 @@ class Posterior:
                         "exposure_months": s.exposure_months,
                         "posterior_rate_per_month": s.mean_per_month,
                         "posterior_shape": s.shape,
+                        "trend_per_year": s.trend.per_year if s.trend else None,
+                        "trend_per_year_ci95": list(s.trend.interval()) if s.trend else None,
+                        "trend_used": s.fitted,
                     }
                     for s in self.sites
                 },
@@ -156,6 +172,8 @@ class Priors:
     """Its prior's worth, in deteriorations."""
     durations: bool = False
     """Update the screening, manufacturing and stay durations from the log."""
+    trend: bool = False
+    """Fit each site's referral trend to the log and forecast with it (and its uncertainty)."""
 
 
 def update(scenario: Scenario, log: ObservedLog, priors: Priors = Priors()) -> Posterior:
@@ -171,10 +189,27 @@ def update(scenario: Scenario, log: ObservedLog, priors: Priors = Priors()) -> P
             weight = shape / rate  # the scenario's own gamma: shape / mean, in months
         else:
             weight = DEFAULT_PRIOR_WEIGHT_MONTHS
-        exposure = cumulative_intensity(site, log.as_of_day, 1.0 / DAYS_PER_MONTH)
-        n = int((frame["site"] == site.name).sum())
+        days = frame.loc[frame["site"] == site.name, "referred_day"].to_numpy(float)
+        n = int(days.size)
+        fit = fit_trend(site, days, log.as_of_day)
+        fitted = priors.trend and fit is not None
+        per_year = fit.per_year if fitted else site.trend_per_year
+        exposure = exposure_months(site, log.as_of_day, per_year)
         a0 = max(rate * weight, 1e-6)
-        sites.append(SitePosterior(site.name, rate, n, exposure, a0 + n, weight + exposure))
+        sites.append(
+            SitePosterior(
+                site.name,
+                rate,
+                n,
+                exposure,
+                a0 + n,
+                weight + exposure,
+                fit,
+                fitted,
+                site,
+                log.as_of_day,
+            )
+        )
     pseudo = priors.patients
 
     p_sf = screen_fail_prob(scenario)
@@ -218,7 +253,13 @@ def posterior_scenario(scenario: Scenario, post: Posterior) -> Scenario:
     """The scenario with each site's posterior rate (mean and gamma shape) and posterior
     mean probabilities."""
     sites = [
-        s.model_copy(update={"rate_per_month": sp.mean_per_month, "rate_shape": sp.shape})
+        s.model_copy(
+            update={
+                "rate_per_month": sp.mean_per_month,
+                "rate_shape": sp.shape,
+                "trend_per_year": sp.trend.per_year if sp.fitted else s.trend_per_year,
+            }
+        )
         for s, sp in zip(scenario.referral.sites, post.sites, strict=True)
     ]
     referral = scenario.referral.model_copy(update={"sites": sites})

@@ -26,6 +26,7 @@ def format_forecast(s: dict[str, Any]) -> str:
             f"({site['observed_referrals']} seen in {site['exposure_months']:.1f} "
             "months at full rate)"
         )
+        lines += _trend_line(site)
     for key, label, unit in (
         ("screen_fail_prob", "screen failure", "screened"),
         ("manufacturing_failed_prob", "manufacturing failure (every batch of a patient)", "made"),
@@ -61,6 +62,24 @@ def format_forecast(s: dict[str, Any]) -> str:
             f"(80% interval {d['p10'] or BEYOND} to {d['p90'] or BEYOND}){chance}"
         )
     return "\n".join(lines)
+
+
+def _trend_line(site: dict[str, Any]) -> list[str]:
+    """The referral trend the log shows, and whether the forecast uses it."""
+    if site.get("trend_per_year") is None:
+        return []
+    lo, hi = site["trend_per_year_ci95"]
+    steady = lo <= 0 <= hi
+    use = (
+        "used by this forecast"
+        if site["trend_used"]
+        else "not used: the forecast keeps the scenario's rate"
+        + ("" if steady else "; a trend this clear argues for --fit-trend")
+    )
+    return [
+        f"    trend seen in the log: {100 * site['trend_per_year']:+.0f}% a year (95% interval "
+        f"{100 * lo:+.0f}% to {100 * hi:+.0f}%); {use}"
+    ]
 
 
 TIMES = {
