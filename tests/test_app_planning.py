@@ -55,7 +55,10 @@ def _result(feasible: bool, answer: dict[str, int], **extra: Any) -> dict[str, A
             "prob_target_by_deadline": p,
             "prob_ci95": [max(p - 0.09, 0.0), min(p + 0.08, 1.0)],
             "reached_by_deadline": hits,
+            "replications": 100,
+            "verdict": "enough" if meets else "short",
             "meets": meets,
+            "harm": [],
         }
 
     chosen = entry(answer, 82 if feasible else 50, feasible)
@@ -71,7 +74,10 @@ def _result(feasible: bool, answer: dict[str, int], **extra: Any) -> dict[str, A
         "replications": 100,
         "seed": 1,
         "probability_wanted": 0.8,
-        "criterion": "estimate",
+        "capacity_binds": True,
+        "gain_at_max": {"mean": 0.3, "ci95": [0.2, 0.4], "replications": 100, "min_gain": 0.02},
+        "kept": None,
+        "undecided": [],
         "resources": list(answer),
         "current": {k: 2 for k in answer},
         "max_units": 10,
@@ -97,17 +103,24 @@ def test_sizing_in_words_feasible() -> None:
     words = sizing.sizing_words(r)
     assert words.answer.startswith("**3 manufacturing suites and 1 apheresis slot**")
     assert "82% (95% interval 73% to 90%) of 50 infused by 31 Dec 2020" in words.answer
-    assert "at least the 80% wanted, with the fewest units" in words.answer
+    assert "enough for the 80% wanted (its 99% interval lies above it), with the fewest units" in (
+        words.answer
+    )
     assert words.evidence == [
-        "With 2 manufacturing suites (one less): 70% (95% interval 61% to 78%): falls short.",
+        "With 2 manufacturing suites (one less): 70% (95% interval 61% to 78%): short.",
         "Apheresis slots: already at the minimum, 1.",
     ]
     assert "Simulated 7 of 100 configurations, 100 trials each" in words.effort
     assert "every configuration with fewer units was ruled out" in words.effort
     assert words.effort.endswith("2 manufacturing suites and 2 apheresis slots.")
-    strict = sizing.sizing_words({**r, "criterion": "lower", "cheaper_points_ruled_out": False})
-    assert "(by its 95% lower bound)" in strict.answer
-    assert "may not be the fewest" in strict.effort
+    partial = sizing.sizing_words({**r, "cheaper_points_ruled_out": False})
+    assert "may not be the fewest" in partial.effort
+    kept = sizing.sizing_words(
+        {**r, "capacity_binds": False, "feasible": False, "answer": None, "kept": r["answer"]}
+    )
+    assert kept.answer.startswith("**Capacity does not bind:**")
+    assert "Keep **3 manufacturing suites and 1 apheresis slot**" in kept.answer
+    assert kept.evidence == []
 
 
 def test_sizing_in_words_infeasible() -> None:
@@ -116,10 +129,10 @@ def test_sizing_in_words_infeasible() -> None:
     r = _result(False, {"manufacturing.suites": 2, "apheresis.slots": 1})
     words = sizing.sizing_words(r)
     assert words.answer.startswith("**Not reachable:** no configuration with each resource at")
-    assert "most 10 gives 50 infused by 31 Dec 2020 a chance of at least 80%" in words.answer
+    assert "most 10 is enough for a chance of 80% of 50 infused by 31 Dec 2020" in words.answer
     assert "with every resource at 10, is 50%" in words.answer
     assert "**2 manufacturing suites and 1 apheresis slot**" in words.answer
-    assert words.evidence[0].endswith(": lower.")
+    assert words.evidence[0].endswith(": short.")
     table = sizing.evaluations_table(r)
     assert list(table.columns[:3]) == ["Manufacturing suites", "Apheresis slots", "units"]
     assert list(table["units"]) == sorted(table["units"])
@@ -187,7 +200,7 @@ def test_sizing_with_grid_on_common_random_numbers(sized: dict[str, Any]) -> Non
     assert below["prob_target_by_deadline"].iloc[0] == one_less["prob_target_by_deadline"]
     words = sizing.sizing_words(result, heat)
     assert words.evidence[0].startswith("With 1 manufacturing suite (one less): 0%")
-    assert words.evidence[0].endswith("falls short.")
+    assert words.evidence[0].endswith("short.")
     assert words.grid.startswith("Over the heat map (manufacturing suites 1 to 3 x apheresis")
     assert words.grid.endswith("the chance ranges from 0% to 100%.")
     assert f"{len(points)} configurations" in words.grid

@@ -118,13 +118,12 @@ def sizing_run(
     resources: tuple[str, ...],
     probability: float,
     max_units: int,
-    criterion: str,
     _progress: ProgressBar | None = None,
     _grid_progress: ProgressBar | None = None,
 ) -> dict[str, Any]:
     """The sizing and its heat map (cached on the scenario, seed, replications and inputs)."""
     scenario = parse_scenario(scenario_yaml, source="settings")
-    given = {"reps": reps, "seed": seed, "max_units": max_units, "criterion": criterion}
+    given = {"reps": reps, "seed": seed, "max_units": max_units}
     bars = {"progress": _progress, "grid_progress": _grid_progress}
     return _pooled(
         lambda executor: sizing.sizing_with_grid(

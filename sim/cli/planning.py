@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.cli.common import (
+    MAX_REPS,
     add_sim_options,
     add_subcommands,
     answer,
@@ -24,15 +25,18 @@ from sim.cli.common import (
 )
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario, load_scenario, with_overrides
+from sim.core.station import RESOURCES
 from sim.io.files import write_folder
 from sim.planning.grid import parse_grid
 from sim.planning.ranges import default_ranges, load_ranges
 from sim.planning.sensitivity import METHODS, runs_needed, sensitivity
 from sim.planning.sizing import (
-    CRITERIA,
     DEFAULT_MAX_UNITS,
+    MIN_GAIN,
+    HarmLimits,
     parse_costs,
     parse_resources,
+    parse_waits,
     size,
 )
 from sim.planning.sweep import sweep, sweep_frame
@@ -96,10 +100,39 @@ def _size_args(p: argparse.ArgumentParser) -> None:
         help=f"upper bound of each resource; default {DEFAULT_MAX_UNITS}",
     )
     p.add_argument(
-        "--criterion",
-        choices=CRITERIA,
-        default="estimate",
-        help="meet the probability with the estimate (default) or its Wilson 95%% lower bound",
+        "--max-reps",
+        type=int_in(1, MAX_REPS, "--max-reps"),
+        default=800,
+        help="replications a configuration may get while its verdict is unclear (doubling "
+        "from --reps); default 800",
+    )
+    p.add_argument(
+        "--min-gain",
+        type=float_in(0.0, 1.0, "--min-gain"),
+        default=MIN_GAIN,
+        help="the smallest gain in the chance for which more capacity counts as binding; "
+        f"default {MIN_GAIN:g}",
+    )
+    p.add_argument(
+        "--max-lost-share",
+        type=float_in(0.0, 1.0, "--max-lost-share"),
+        default=None,
+        metavar="SHARE",
+        help="harm limit: the mean share of enrolled patients lost while waiting, e.g. 0.1",
+    )
+    p.add_argument(
+        "--max-vein-to-vein",
+        type=float_in(0.0, 100_000.0, "--max-vein-to-vein"),
+        default=None,
+        metavar="DAYS",
+        help="harm limit: the 90th percentile of vein-to-vein days",
+    )
+    p.add_argument(
+        "--max-wait",
+        action="append",
+        default=[],
+        metavar="RESOURCE=DAYS",
+        help=f"harm limit: a resource's mean wait ({', '.join(RESOURCES)}); repeatable",
     )
 
 
@@ -179,9 +212,13 @@ def cmd_size(args: argparse.Namespace) -> int:
             seed=args.seed,
             costs=costs,
             max_units=args.max_units,
-            criterion=args.criterion,
             executor=executor,
             progress=update,
+            max_reps=max(args.max_reps, args.reps),
+            limits=HarmLimits(
+                args.max_lost_share, args.max_vein_to_vein, parse_waits(args.max_wait)
+            ),
+            min_gain=args.min_gain,
         )
     answer(args, result, format_sizing)
     return 0

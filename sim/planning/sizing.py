@@ -1,50 +1,56 @@
 """Capacity sizing: the cheapest combination of resources that reaches the target by the
-deadline with at least a given probability.
+deadline with at least a given probability, honest about noise and about harm.
 
-Every configuration runs on the same master seed (common random numbers), so the estimated
-probability is, almost always, non-decreasing in each resource. The search relies on that
-(monotonicity) instead of simulating the full grid:
+Every configuration runs on the same master seed (common random numbers), so the chance of
+reaching the target is, almost always, non-decreasing in each resource, and two
+configurations are compared replication by replication (paired).
 
-1. Simulate the all-maximum configuration: if even that misses the probability, no
-   combination within the bounds can reach it (then the search looks for the cheapest
-   configuration that reaches the highest probability found).
-2. From the scenario's own capacities, raise every resource together (steps 1, 2, 4, ...,
-   then bisection) until the probability is met.
-3. Descend: lower each resource in turn (the expensive ones first) by bisection to the least
-   value that still meets it. One pass gives a minimal configuration.
-4. Check cheaper configurations: among the lattice points cheaper than the best so far that
-   no simulated failure dominates, simulate the costliest; a failure rules out everything
-   below it, a success is descended from as in step 3. When none is left, the answer is the
-   cheapest (under monotonicity).
+1. Does capacity bind? When even the all-maximum configuration is not enough and it does
+   not raise the chance significantly above the scenario's own capacities (compared
+   paired: the 95% interval of the gain is not clear of 0, or the gain is below
+   ``min_gain``), the answer keeps the current capacity and says that capacity does not bind
+   (``capacity_binds: false``): what limits the trial is patient flow (referral, screening,
+   deterioration), not units. When it raises the chance but is still not enough, the answer
+   is the cheapest configuration not significantly below it.
+2. Otherwise the cheapest configuration that is **enough** is searched (monotonicity, as
+   :mod:`sim.planning.search` does it). A configuration is enough only when the 99% Wilson
+   interval of its chance lies above the wanted probability, **short** when it lies below,
+   and otherwise it **cannot tell with N trials**: more trials are simulated for it
+   (doubling, up to ``max_reps``), and the answer lists the configurations that remain
+   undecided. Optional limits on harm (the share of enrolled patients lost while waiting,
+   the 90th percentile of vein-to-vein days, a resource's mean wait) make a configuration
+   that breaks one short, whatever its chance.
+3. The answer and one unit less of each resource are always simulated and judged, so the
+   evidence does not lean on monotonicity; should one unit less be enough after all (a rare
+   reordering at a downstream bottleneck can break monotonicity on a few seeds), the search
+   goes on from there and the result says so.
 
-Evaluations are memoised, and a point below a failure (or above a success) is decided
-without simulating. The answer and one unit less of each resource are always simulated, so
-the evidence does not lean on monotonicity; should one unit less meet the probability after
-all (a rare reordering at a downstream bottleneck can break monotonicity on a few seeds), the
-search goes on from there and the result says so.
+Cheapest is by the given unit costs (``--cost``), else by the number of units.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario
+from sim.core.station import RESOURCES
 from sim.planning.grid import leaves, point_scenario, value_at
 from sim.planning.search import Config, MonotoneSearch
 from sim.planning.sweep import point_figures
 from sim.run.executors import ExecutorSpec
-from sim.run.scheduler import Progress, Scheduler
-from sim.run.stats import rounded, wilson_interval
+from sim.run.results import RowTable
+from sim.run.scheduler import Job, Progress, Scheduler
+from sim.run.stats import paired_difference, percentiles, rounded, wilson_interval
 
 CAPACITY_NAMES = ("slots", "suites", "beds")
 """Scenario counts that can be sized: apheresis.slots, manufacturing.suites, infusion.beds."""
 DEFAULT_MAX_UNITS = 10
-CRITERIA = ("estimate", "lower")
-"""Meet the probability with the point estimate, or with the Wilson 95% lower bound."""
 
 # --- inputs ------------------------------------------------------------------------------------
 
@@ -128,56 +134,175 @@ def parse_costs(texts: Sequence[str] | None, resources: Sequence[str]) -> dict[s
     return costs
 
 
+def parse_waits(texts: Sequence[str]) -> dict[str, float]:
+    """``["manufacturing=14"]`` -> a limit on each resource's mean wait, days."""
+    out: dict[str, float] = {}
+    for text in texts:
+        key, eq, raw = str(text).partition("=")
+        key = key.strip()
+        _new_key(key, RESOURCES, list(out), "--max-wait", "a resource")
+        try:
+            value = float(raw) if eq else math.nan
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise InputError(
+                "must be RESOURCE=DAYS with DAYS a number of days, 0 or more",
+                source="--max-wait",
+                field=key,
+                value=raw.strip(),
+                has_value=True,
+            )
+        out[key] = value
+    return out
+
+
 # --- sizing by simulation ---------------------------------------------------------------------
+
+ENOUGH, SHORT, UNDECIDED = "enough", "short", "cannot tell"
+LEVEL = 0.99
+"""Confidence of a verdict: a configuration is enough (short) only when this interval of its
+chance lies above (below) the wanted probability, so that a verdict holds up in an
+independent run."""
+MIN_GAIN = 0.02
+"""The smallest gain in the chance (two points) for which more capacity counts as binding."""
 
 
 @dataclass(frozen=True)
+class HarmLimits:
+    """What a configuration must not do to patients, whatever its chance (None: no limit)."""
+
+    lost_share: float | None = None
+    """Mean share of enrolled patients lost (deteriorated) while they wait."""
+    vein_to_vein_p90_days: float | None = None
+    waits_days: dict[str, float] = field(default_factory=dict)
+    """Mean wait per resource (apheresis, manufacturing, beds), days."""
+
+    def broken(self, figures: dict[str, Any]) -> list[str]:
+        """The limits the figures break, in words."""
+        out = []
+        lost = figures.get("lost_while_waiting_share")
+        if self.lost_share is not None and lost is not None and lost > self.lost_share:
+            out.append(f"{100 * lost:.0f}% of enrolled patients lost while waiting")
+        v2v = figures.get("vein_to_vein_p90_days")
+        limit = self.vein_to_vein_p90_days
+        if limit is not None and v2v is not None and v2v > limit:
+            out.append(f"vein-to-vein p90 {v2v:.0f} days")
+        for res, limit in self.waits_days.items():
+            wait = figures.get(f"{res}_mean_wait_days")
+            if wait is not None and wait > limit:
+                out.append(f"mean wait for {res} {wait:.1f} days")
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lost_share": self.lost_share,
+            "vein_to_vein_p90_days": self.vein_to_vein_p90_days,
+            "waits_days": dict(self.waits_days),
+        }
+
+
+@dataclass
 class Evaluation:
-    """The figures of one configuration (all on the same seed)."""
+    """The rows of one configuration (all on the same seed) and what they say."""
 
     config: Config
-    hits: int
-    n: int
+    table: RowTable
     figures: dict[str, Any]
+
+    @property
+    def hits(self) -> int:
+        return int(self.figures["reached_by_deadline"])
+
+    @property
+    def n(self) -> int:
+        return len(self.table)
 
     @property
     def prob(self) -> float:
         return self.hits / self.n
 
-    @property
-    def ci95(self) -> tuple[float, float]:
-        lo, hi = wilson_interval(self.hits, self.n) or (math.nan, math.nan)
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        lo, hi = wilson_interval(self.hits, self.n, level) or (math.nan, math.nan)
         return lo, hi
+
+    def reached(self) -> np.ndarray:
+        """1 where a replication reached the target by the deadline, else 0."""
+        deadline = self.figures["deadline_day"]
+        return (self.table["time_to_target_days"] < deadline + 1).astype(float)
 
 
 class _Evaluator:
-    """Simulates configurations on demand, once each."""
+    """Simulates configurations on demand, and more trials of one when it is undecided."""
 
     def __init__(
-        self, scenario: Scenario, resources: Sequence[str], reps: int, seed: int, pool: Scheduler
+        self,
+        scenario: Scenario,
+        resources: Sequence[str],
+        reps: int,
+        seed: int,
+        pool: Scheduler,
+        max_reps: int,
     ) -> None:
         self.scenario, self.resources = scenario, list(resources)
-        self.reps, self.seed, self.pool = reps, seed, pool
+        self.reps, self.seed, self.pool, self.max_reps = reps, seed, pool, max(reps, max_reps)
         self.done: dict[Config, Evaluation] = {}
 
-    def __call__(self, x: Config) -> Evaluation:
-        if x not in self.done:
-            sc = point_scenario(
-                self.scenario, dict(zip(self.resources, x, strict=True)), "--resources"
-            )
-            (table,) = self.pool.tables([sc], self.reps, self.seed)
-            fig = point_figures(sc, table)
-            self.done[x] = Evaluation(x, int(fig["reached_by_deadline"]), len(table), fig)
+    def _scenario(self, x: Config) -> Scenario:
+        return point_scenario(
+            self.scenario, dict(zip(self.resources, x, strict=True)), "--resources"
+        )
+
+    def __call__(self, x: Config, reps: int | None = None) -> Evaluation:
+        """``x`` with at least ``reps`` trials (default: the first round's)."""
+        want = reps or self.reps
+        e = self.done.get(x)
+        if e is not None and e.n >= want:
+            return e
+        sc = self._scenario(x)
+        have = 0 if e is None else e.n
+        (more,) = self.pool.run([Job.of(sc, want, self.seed, start=have)])
+        table = more if e is None else RowTable.concat([e.table, more])
+        self.done[x] = Evaluation(x, table, figures(sc, table))
         return self.done[x]
 
+    def judged(self, x: Config, probability: float, limits: HarmLimits) -> Evaluation:
+        """``x`` with trials added (doubling, up to the budget) until its verdict is clear."""
+        e = self(x)
+        while verdict(e, probability, limits) == UNDECIDED and e.n < self.max_reps:
+            e = self(x, min(self.max_reps, 2 * e.n))
+        return e
 
-def meets(hits: int, n: int, probability: float, criterion: str = "estimate") -> bool:
-    """Whether ``hits`` of ``n`` trials meets ``probability`` (point estimate, or the Wilson
-    95% lower bound with ``criterion="lower"``)."""
-    if criterion == "lower":
-        lo, _ = wilson_interval(hits, n) or (0.0, 0.0)
-        return lo >= probability - 1e-12
-    return hits >= probability * n - 1e-9
+
+def figures(scenario: Scenario, table: RowTable) -> dict[str, Any]:
+    """A configuration's figures: the sweep's, with the harm a sizing can limit."""
+    out = point_figures(scenario, table)
+    enrolled = float(np.sum(table["enrolled"]))
+    lost = float(np.sum(table["lost_while_waiting"]))
+    v2v = table.vein_to_vein.astype(float)
+    out["lost_while_waiting_share"] = lost / enrolled if enrolled else None
+    out["vein_to_vein_p90_days"] = float(percentiles(v2v, [90])[0]) if v2v.size else None
+    out["deadline_day"] = scenario.deadline_day
+    return out
+
+
+def verdict(e: Evaluation, probability: float, limits: HarmLimits) -> str:
+    """``enough``, ``short``, or ``cannot tell`` (with the trials it has)."""
+    if limits.broken(e.figures):
+        return SHORT
+    lo, hi = e.interval(LEVEL)
+    if lo >= probability - 1e-12:
+        return ENOUGH
+    if hi < probability - 1e-12:
+        return SHORT
+    return UNDECIDED
+
+
+def gain(low: Evaluation, high: Evaluation) -> dict[str, Any]:
+    """The chance ``high`` adds to ``low``, paired replication by replication, with its 95%
+    interval (the same trials of each)."""
+    n = min(low.n, high.n)
+    return paired_difference(low.reached()[:n], high.reached()[:n])
 
 
 def size(
@@ -188,14 +313,16 @@ def size(
     seed: int = 1,
     costs: dict[str, float] | None = None,
     max_units: int = DEFAULT_MAX_UNITS,
-    criterion: str = "estimate",
     executor: str | ExecutorSpec = "serial",
     workers: int | None = None,
     progress: Progress = None,
+    max_reps: int = 800,
+    limits: HarmLimits | None = None,
+    min_gain: float = MIN_GAIN,
 ) -> dict[str, Any]:
-    """The cheapest configuration of ``resources`` (each from 1 to ``max_units``) whose
-    probability of reaching the target by the deadline is at least ``probability``, with
-    the evidence (see the module's docstring for the search). Plain data, JSON-ready."""
+    """The cheapest configuration of ``resources`` (each from 1 to ``max_units``) that is
+    enough for ``probability`` and within the harm ``limits``, or the current capacity when
+    capacity does not bind, with the evidence (see the module's docstring). Plain data."""
     if scenario.deadline_day is None:
         raise InputError(
             "sizing needs a deadline: set target.deadline in the scenario or give --deadline",
@@ -208,11 +335,10 @@ def size(
             value=probability,
             has_value=True,
         )
-    if criterion not in CRITERIA:
-        raise ValueError(f"criterion must be one of {CRITERIA}")
     resources = list(resources)
     if not resources:
         raise InputError("give at least one resource to size", field="--resources")
+    limits = limits or HarmLimits()
     unit_costs = [costs[k] for k in resources] if costs else [1.0] * len(resources)
     current = [int(value_at(scenario, k)) for k in resources]
     lower = tuple(1 for _ in resources)
@@ -220,82 +346,161 @@ def size(
     start = tuple(min(max(v, 1), max_units) for v in current)
 
     with Scheduler(executor, workers, progress) as pool:
-        evaluate = _Evaluator(scenario, resources, reps, seed, pool)
-
-        def search(pred: Callable[[Config], bool]) -> tuple[Config | None, bool, list[str]]:
-            s = MonotoneSearch(pred, lower, upper, unit_costs)
-            best, exhaustive = s.cheapest(start)
-            best, contradicted = s.verified(best)
-            notes = [
-                f"{_label(resources, y)} met the target on simulation though a configuration "
-                "above it had not (non-monotone seeds); the search went on from there"
-                for y in contradicted
-            ]
-            return best, exhaustive, notes
-
-        def wanted(x: Config) -> bool:
-            e = evaluate(x)
-            return meets(e.hits, e.n, probability, criterion)
-
-        best, exhaustive, notes = search(wanted)
-        feasible = best is not None
-        top = evaluate(upper)
-        if not feasible:
-            need = top.hits
-
-            def as_good_as_top(x: Config) -> bool:
-                return evaluate(x).hits >= need
-
-            best, exhaustive, more = search(as_good_as_top)
-            notes += more
-        assert best is not None
-        evidence = [evaluate(y) if y else None for y in _one_less_or_none(best)]
+        evaluate = _Evaluator(scenario, resources, reps, seed, pool, max_reps)
+        here, top = evaluate(start), evaluate(upper)
+        n = max(here.n, top.n)
+        here, top = evaluate(start, n), evaluate(upper, n)
+        more = gain(here, top)
+        significant = bool(
+            more["ci95"][0] is not None and more["ci95"][0] > 0 and more["mean"] >= min_gain
+        )
+        top = evaluate.judged(upper, probability, limits)
+        notes: list[str] = []
+        exhaustive = True
+        if verdict(top, probability, limits) == ENOUGH:  # some configuration is enough
+            found, exhaustive, notes = _search(
+                evaluate, resources, probability, limits, lower, upper, start, unit_costs
+            )
+            best, feasible = found or upper, True
+            binds = best != lower  # the fewest units possible are enough: nothing binds
+        elif significant:  # more units help, but not enough: as good as the top, cheapest
+            best, exhaustive, notes = _as_good_as(
+                evaluate, resources, top, lower, upper, start, unit_costs
+            )
+            binds, feasible = True, False
+        else:  # nothing is enough, and more units do not help: keep today's
+            best, binds, feasible = start, False, False
+        answer_e = evaluate.judged(best, probability, limits)
+        evidence = [
+            evaluate.judged(y, probability, limits) if y else None for y in _one_less_or_none(best)
+        ]
 
     def cost_of(x: Config) -> float:
         return float(sum(c * v for c, v in zip(unit_costs, x, strict=True)))
 
     def describe(e: Evaluation) -> dict[str, Any]:
+        v = verdict(e, probability, limits)
         return {
             "set": dict(zip(resources, e.config, strict=True)),
             "cost": cost_of(e.config),
             "units": int(sum(e.config)),
             "prob_target_by_deadline": e.prob,
-            "prob_ci95": list(e.ci95),
+            "prob_ci95": list(e.interval()),
+            "prob_ci99": list(e.interval(LEVEL)),
             "reached_by_deadline": e.hits,
-            "meets": meets(e.hits, e.n, probability, criterion),
+            "replications": e.n,
+            "verdict": v,
+            "meets": v == ENOUGH,
+            "harm": limits.broken(e.figures),
+            "lost_while_waiting_share": e.figures["lost_while_waiting_share"],
+            "vein_to_vein_p90_days": e.figures["vein_to_vein_p90_days"],
         }
 
-    answer = describe(evaluate(best))
-    answer["figures"] = evaluate(best).figures
+    answer = describe(answer_e)
+    answer["figures"] = answer_e.figures
     one_less = []
     for key, e in zip(resources, evidence, strict=True):
         if e is None:
             one_less.append({"resource": key, "set": None, "note": "already at the minimum, 1"})
         else:
             one_less.append({"resource": key, **describe(e)})
+    evaluations = [describe(e) for e in evaluate.done.values()]
+    cheaper = cost_of(best)
+    undecided = [e for e in evaluations if e["verdict"] == UNDECIDED and e["cost"] < cheaper]
     result = {
         "scenario": scenario.name,
         "replications": reps,
+        "max_replications": evaluate.max_reps,
         "seed": seed,
         "target": scenario.target.as_dict(),
         "probability_wanted": probability,
-        "criterion": criterion,
+        "level": LEVEL,
         "resources": resources,
         "costs": dict(zip(resources, unit_costs, strict=True)) if costs else None,
+        "limits": limits.as_dict(),
         "current": dict(zip(resources, current, strict=True)),
         "max_units": max_units,
+        "capacity_binds": binds,
+        "gain_at_max": {
+            "mean": more["mean"],
+            "ci95": more["ci95"],
+            "replications": more["n"],
+            "min_gain": min_gain,
+        },
+        "current_verdict": describe(here),
+        "highest": describe(top),
         "feasible": feasible,
         "answer": answer if feasible else None,
-        "best_found": None if feasible else answer,
+        "kept": answer if not (binds or feasible) else None,
+        "best_found": answer if (binds and not feasible) else None,
         "highest_probability": None if feasible else describe(top),
         "one_unit_less": one_less,
+        "undecided": undecided,
         "configurations_simulated": len(evaluate.done),
         "lattice_size": max_units ** len(resources),
         "cheaper_points_ruled_out": exhaustive,
         "notes": notes,
-        "evaluations": [describe(e) for e in evaluate.done.values()],
+        "evaluations": evaluations,
     }
     return rounded(result)
+
+
+def _search(
+    evaluate: _Evaluator,
+    resources: Sequence[str],
+    probability: float,
+    limits: HarmLimits,
+    lower: Config,
+    upper: Config,
+    start: Config,
+    costs: Sequence[float],
+) -> tuple[Config | None, bool, list[str]]:
+    """The cheapest configuration judged enough (None if even the top is not)."""
+
+    def enough(x: Config) -> bool:
+        return verdict(evaluate.judged(x, probability, limits), probability, limits) == ENOUGH
+
+    return _monotone(enough, resources, lower, upper, start, costs)
+
+
+def _as_good_as(
+    evaluate: _Evaluator,
+    resources: Sequence[str],
+    top: Evaluation,
+    lower: Config,
+    upper: Config,
+    start: Config,
+    costs: Sequence[float],
+) -> tuple[Config, bool, list[str]]:
+    """The cheapest configuration whose chance is not significantly below the top's
+    (paired)."""
+
+    def as_good(x: Config) -> bool:
+        e = evaluate(x, top.n)
+        lo = gain(e, top)["ci95"][0]
+        return lo is None or lo <= 0
+
+    best, exhaustive, notes = _monotone(as_good, resources, lower, upper, start, costs)
+    return best or upper, exhaustive, notes
+
+
+def _monotone(
+    pred: Callable[[Config], bool],
+    resources: Sequence[str],
+    lower: Config,
+    upper: Config,
+    start: Config,
+    costs: Sequence[float],
+) -> tuple[Config | None, bool, list[str]]:
+    s = MonotoneSearch(pred, lower, upper, costs)
+    best, exhaustive = s.cheapest(start)
+    best, contradicted = s.verified(best)
+    notes = [
+        f"{_label(resources, y)} was enough on simulation though a configuration above it "
+        "had not been (non-monotone seeds); the search went on from there"
+        for y in contradicted
+    ]
+    return best, exhaustive, notes
 
 
 def _one_less_or_none(x: Config) -> list[Config | None]:

@@ -77,64 +77,128 @@ def format_sweep(result: dict[str, Any]) -> str:
 
 
 def format_sizing(r: dict[str, Any]) -> str:
-    """The answer, its evidence and the search effort in plain words."""
+    """The answer, its evidence, what is undecided and the search effort in plain words."""
     t = r["target"]
-    want = f"{100 * r['probability_wanted']:.0f}%"
-    how = " (Wilson 95% lower bound)" if r["criterion"] == "lower" else ""
+    want = pct(r["probability_wanted"])
+    level = pct(r["level"])
     lines = [
         f"Sizing {', '.join(r['resources'])} for {r['scenario']}",
-        f"  {r['replications']} replications a configuration, seed {r['seed']}, common random "
+        f"  {r['replications']} replications a configuration at first, up to "
+        f"{r['max_replications']} while its verdict is unclear; seed {r['seed']}, common random "
         f"numbers; each resource from 1 to {r['max_units']}"
         + (
             "; unit costs " + ", ".join(f"{k} {v:,.0f}" for k, v in r["costs"].items())
             if r["costs"]
-            else "; cost = number of units"
+            else "; cheapest = fewest units"
         ),
         f"  Wanted: {t['count']} {t['milestone']} by {t['deadline']} with probability at least "
-        f"{want}{how}.",
+        f"{want}: a configuration is enough when the {level} interval of its chance lies above "
+        f"{want}, short when it lies below, and otherwise cannot tell." + _limits_text(r["limits"]),
         "",
     ]
-    if r["feasible"]:
+    g = r["gain_at_max"]
+    gained = (
+        f"every resource at {r['max_units']} changes the chance by {100 * g['mean']:+.1f} points "
+        f"(paired 95% interval {_pp(g['ci95'])}, {g['replications']} trials)"
+    )
+    if r["feasible"] and not r["capacity_binds"]:
         a = r["answer"]
-        lines.append(f"Answer: {assignments(a['set'])}  (cost {a['cost']:,.0f})")
-        lines.append(f"  probability {_chance(a)}")
+        lines += [
+            f"Capacity does not bind: even {assignments(a['set'])} is enough "
+            f"(probability {_chance(a)}, {a['replications']} trials)."
+        ]
+    elif not r["capacity_binds"]:
+        k = r["kept"]
+        lo = g["ci95"][0]
+        small = (
+            "not clearly above 0"
+            if lo is None or lo <= 0
+            else f"less than the {100 * g['min_gain']:.0f} points that would count"
+        )
+        lines += [
+            f"Capacity does not bind: {gained}, {small}, and nothing is enough. Keep today's "
+            "capacity:",
+            f"  {assignments(k['set'])}: probability {_chance(k)}: {_verdict(k)}.",
+            "  What limits the trial is patient flow (referral rate, screening failures, "
+            "deterioration), not units.",
+        ]
+    elif r["feasible"]:
+        a = r["answer"]
+        lines += [
+            f"Capacity binds: with today's capacity, {gained}.",
+            f"Answer: {assignments(a['set'])}  (cost {a['cost']:,.0f})",
+            f"  probability {_chance(a)}: enough ({a['replications']} trials)",
+        ]
     else:
         top, a = r["highest_probability"], r["best_found"]
         lines += [
-            f"No combination with each resource at most {r['max_units']} reaches {want}{how}.",
-            f"  The highest probability found, with every resource at {r['max_units']}: "
-            f"{_chance(top)}",
-            f"  The cheapest configuration reaching that: {assignments(a['set'])}  (cost "
-            f"{a['cost']:,.0f}), probability {_chance(a)}",
+            f"Capacity binds, but no combination with each resource at most {r['max_units']} is "
+            f"enough for {want}: {gained}.",
+            f"  With every resource at {r['max_units']}: probability {_chance(top)}: "
+            f"{_verdict(top)}",
+            f"  The cheapest configuration not significantly below that: {assignments(a['set'])}"
+            f"  (cost {a['cost']:,.0f}), probability {_chance(a)}",
         ]
-    lines.append("One unit less:")
-    for e in r["one_unit_less"]:
-        if e["set"] is None:
-            lines.append(f"  {e['resource']}: {e['note']}")
-        else:
-            verdict = "meets it" if e["meets"] else "falls short"
-            if not r["feasible"]:
-                verdict = (
-                    "as high"
-                    if e["reached_by_deadline"] >= r["best_found"]["reached_by_deadline"]
-                    else "lower"
-                )
-            v = e["set"][e["resource"]]
-            lines.append(f"  {e['resource']} = {v}: probability {_chance(e)}: {verdict}")
+    if r["capacity_binds"]:
+        lines.append("One unit less:")
+        for e in r["one_unit_less"]:
+            if e["set"] is None:
+                lines.append(f"  {e['resource']}: {e['note']}")
+            else:
+                v = e["set"][e["resource"]]
+                lines.append(f"  {e['resource']} = {v}: probability {_chance(e)}: {_verdict(e)}")
+    for u in r["undecided"]:
+        lines.append(
+            f"Cannot tell with {u['replications']} trials: {assignments(u['set'])} (cost "
+            f"{u['cost']:,.0f}), probability {_chance(u)}; more trials (--max-reps) would decide"
+        )
+    if not r["capacity_binds"] and not r["feasible"]:
+        lines += [
+            "",
+            f"Simulated {r['configurations_simulated']} configurations: today's, every resource "
+            "at the maximum, and one unit less of each of today's.",
+        ]
+        return "\n".join(lines)
     lines += [
         "",
         f"Simulated {r['configurations_simulated']} of {r['lattice_size']:,} configurations"
         + (
             "; every cheaper configuration was ruled out (assuming more capacity never lowers "
-            "the probability on common random numbers)."
+            "the chance on common random numbers)."
             if r["cheaper_points_ruled_out"]
             else "; the lattice was too large to rule out every cheaper configuration, so the "
-            "answer is minimal (one unit less of anything falls short) but may not be the "
+            "answer is minimal (one unit less of anything is not enough) but may not be the "
             "cheapest."
         ),
     ]
     lines += [f"Note: {n}" for n in r["notes"]]
     return "\n".join(lines)
+
+
+def _limits_text(limits: dict[str, Any]) -> str:
+    parts = []
+    if limits["lost_share"] is not None:
+        parts.append(f"at most {pct(limits['lost_share'])} of enrolled patients lost while waiting")
+    if limits["vein_to_vein_p90_days"] is not None:
+        parts.append(f"vein-to-vein p90 at most {limits['vein_to_vein_p90_days']:g} days")
+    for res, days in limits["waits_days"].items():
+        parts.append(f"mean wait for {res} at most {days:g} days")
+    return (" Harm limits: " + "; ".join(parts) + ".") if parts else ""
+
+
+def _verdict(e: dict[str, Any]) -> str:
+    if e["harm"]:
+        return "short (harm: " + "; ".join(e["harm"]) + ")"
+    if e["verdict"] == "cannot tell":
+        return f"cannot tell with {e['replications']} trials"
+    return f"{e['verdict']} ({e['replications']} trials)"
+
+
+def _pp(ci: list[float | None]) -> str:
+    lo, hi = ci
+    if lo is None or hi is None:
+        return "n/a"
+    return f"{100 * lo:+.1f} to {100 * hi:+.1f}"
 
 
 def format_sensitivity(r: dict[str, Any], width: int = 30) -> str:

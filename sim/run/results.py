@@ -80,6 +80,9 @@ def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
 
     infused = [p for p in patients if p.outcome is Outcome.INFUSED]
     row["in_hospital"] = sum(1 for p in infused if math.isnan(p.discharged))
+    row["lost_while_waiting"] = sum(
+        1 for p in everyone if p.outcome is Outcome.DETERIORATED and not math.isnan(p.enrolled)
+    )
     row["bed_days"] = trial.bed_bookings.busy_area
     icu_days = trial.draws.icu_days
     row["icu_patients"] = sum(1 for p in infused if p.icu)

@@ -56,11 +56,6 @@ def view(run: RunView | None) -> None:
             format_func=sizing.resource_title,
             key="size_resources",
         )
-        strict = st.checkbox(
-            "Stricter: the 95% lower bound must reach the wanted chance",
-            key="size_strict",
-            help="By default the estimate must reach it.",
-        )
         go = st.form_submit_button("Size capacity", type="primary", icon=":material/tune:")
     status = st.empty()
     if go:
@@ -74,7 +69,6 @@ def view(run: RunView | None) -> None:
                 tuple(resources),
                 float(wanted) / 100.0,
                 int(max_units),
-                "lower" if strict else "estimate",
             )
             search = cache.ProgressBar(status, None, "Sizing")
             grid = cache.ProgressBar(status, None, "Heat map")

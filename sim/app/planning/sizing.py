@@ -62,9 +62,9 @@ def config_words(values: Mapping[str, int]) -> str:
 
 
 def chosen_config(result: Mapping[str, Any]) -> dict[str, int]:
-    """The answer of a sizing (or, when no configuration reaches the probability, the
-    cheapest configuration reaching the highest probability found)."""
-    pick = result["answer"] if result["feasible"] else result["best_found"]
+    """The answer of a sizing (or, when nothing is enough, the cheapest configuration not
+    significantly below the highest chance; or today's, when capacity does not bind)."""
+    pick = result["answer"] or result["best_found"] or result["kept"]
     return {k: int(v) for k, v in pick["set"].items()}
 
 
@@ -97,7 +97,6 @@ def sizing_with_grid(
     reps: int,
     seed: int,
     max_units: int,
-    criterion: str = "estimate",
     executor: str | ExecutorSpec = "serial",
     progress: Progress = None,
     grid_progress: Progress = None,
@@ -111,9 +110,9 @@ def sizing_with_grid(
         reps=reps,
         seed=seed,
         max_units=max_units,
-        criterion=criterion,
         executor=executor,
         progress=progress,
+        max_reps=4 * reps,
     )
     grid = heatmap_axes(scenario, result)
     heat = sweep(
@@ -184,15 +183,37 @@ class SizingText:
     grid: str
 
 
+def _verdict_words(e: Mapping[str, Any]) -> str:
+    if e.get("harm"):
+        return "not enough (" + "; ".join(e["harm"]) + ")"
+    if e["verdict"] == "cannot tell":
+        return f"cannot tell with {e['replications']:,} trials"
+    return "enough" if e["verdict"] == "enough" else "short"
+
+
 def sizing_words(result: Mapping[str, Any], heat: Mapping[str, Any] | None = None) -> SizingText:
     """A sizing (and its heat map, if given) in words, for the Sizing tab."""
     t = result["target"]
     goal = f"{t['count']} {t['milestone']} by {date_label(t['deadline'])}"
     want = pct(result["probability_wanted"])
-    strict = result["criterion"] == "lower"
-    by = " (by its 95% lower bound)" if strict else ""
     reps = result["replications"]
-    if result["feasible"]:
+    g = result["gain_at_max"]
+    gained = (
+        f"{100 * g['mean']:+.1f} points with every resource at {result['max_units']} "
+        f"(paired 95% interval {100 * g['ci95'][0]:+.1f} to {100 * g['ci95'][1]:+.1f})"
+        if g["ci95"][0] is not None
+        else f"{100 * g['mean']:+.1f} points with every resource at {result['max_units']}"
+    )
+    if not result["capacity_binds"]:
+        k = result["kept"]
+        answer = (
+            f"**Capacity does not bind:** more units barely move the chance of {goal} "
+            f"({gained}). Keep **{config_words(k['set'])}**: {_chance(k)}, "
+            f"{_verdict_words(k)} for the {want} wanted. What limits the target is patient "
+            "flow (referral, screening, deterioration), not capacity; the Sensitivity tab "
+            "shows what moves it."
+        )
+    elif result["feasible"]:
         a = result["answer"]
         which = (
             "with the fewest units"
@@ -201,33 +222,31 @@ def sizing_words(result: Mapping[str, Any], heat: Mapping[str, Any] | None = Non
         )
         answer = (
             f"**{config_words(a['set'])}**: a chance of {_chance(a)} of {goal}, "
-            f"at least the {want} wanted{by}, {which}."
+            f"enough for the {want} wanted (its 99% interval lies above it), {which}."
         )
     else:
         top, best = result["highest_probability"], result["best_found"]
         answer = (
             f"**Not reachable:** no configuration with each resource at most "
-            f"{result['max_units']} gives {goal} a chance of at least {want}{by}. "
+            f"{result['max_units']} is enough for a chance of {want} of {goal}. "
             f"The highest chance, with every resource at {result['max_units']}, is "
-            f"{_chance(top)}, and as high a chance comes with as little as "
-            f"**{config_words(best['set'])}**, at {_chance(best)}: more of these "
-            "resources does not raise it, so what "
-            "limits the target lies elsewhere (the Sensitivity tab shows what moves it)."
+            f"{_chance(top)}, and no chance significantly lower comes with as little as "
+            f"**{config_words(best['set'])}**, at {_chance(best)}."
         )
     evidence = []
-    for e in result["one_unit_less"]:
+    for e in result["one_unit_less"] if result["capacity_binds"] else []:
         if e["set"] is None:
             evidence.append(f"{resource_title(e['resource'])}: already at the minimum, 1.")
             continue
         n = e["set"][e["resource"]]
-        if result["feasible"]:
-            verdict = "also meets it" if e["meets"] else "falls short"
-        else:
-            same = e["reached_by_deadline"] >= result["best_found"]["reached_by_deadline"]
-            verdict = "as high" if same else "lower"
         evidence.append(
-            f"With {count_words(e['resource'], n)} (one less): {_chance(e)}: {verdict}."
+            f"With {count_words(e['resource'], n)} (one less): {_chance(e)}: {_verdict_words(e)}."
         )
+    evidence += [
+        f"Undecided: {config_words(u['set'])}, {_chance(u)}: cannot tell with "
+        f"{u['replications']:,} trials."
+        for u in result.get("undecided", [])
+    ]
     effort = (
         f"Simulated {result['configurations_simulated']} of {result['lattice_size']:,} "
         f"configurations, {reps:,} trials each (seed {result['seed']}, the same simulated "
