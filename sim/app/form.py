@@ -51,6 +51,8 @@ class Param:
     help: str
     low: float | None = None
     high: float | None = None
+    low_open: bool = False
+    """The value must be above ``low`` (not equal to it)."""
     step: float | None = None
     optional: bool = False
     """The value may be left out (null): a checkbox switches it on."""
@@ -118,6 +120,11 @@ def _limits(constraints: list[Any]) -> tuple[float | None, float | None]:
     return low, high
 
 
+def _low_open(constraints: list[Any]) -> bool:
+    """Whether the lowest value is excluded (``gt``)."""
+    return any(isinstance(c, annotated_types.Gt) for c in constraints)
+
+
 def _form(info: FieldInfo) -> dict[str, Any]:
     extra = info.json_schema_extra
     return dict(extra.get("form", {})) if isinstance(extra, Mapping) else {}
@@ -137,7 +144,8 @@ def _walk(
         if kind == "block" and not nullable:
             yield from _walk(core, path + ".", here, at)
             continue
-        low, high = _limits([*info.metadata, *found])
+        constraints = [*info.metadata, *found]
+        low, high = _limits(constraints)
         param = Param(
             path,
             meta.get("label", name),
@@ -147,6 +155,7 @@ def _walk(
             help=" ".join(field_docs(model).get(name, "").split()),
             low=low,
             high=high,
+            low_open=_low_open(constraints),
             step=meta.get("step", 1 if kind == "integer" else None),
             optional="toggle" in meta,
             toggle=meta.get("toggle", ""),

@@ -4,6 +4,7 @@ the notes of the planning tools (which run on the sidebar's scenario, on submit 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
 from typing import Any
 
@@ -23,14 +24,43 @@ def chart(figure: Any, key: str) -> None:
     st.altair_chart(figure, width="stretch", key=key)
 
 
+TILE_CSS = """<style>
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.6rem;
+margin:.25rem 0 .9rem}
+.tile{border:1px solid rgba(49,51,63,.2);border-radius:.5rem;padding:.55rem .75rem;min-width:0}
+.tile .l{font-size:.85rem;color:rgba(49,51,63,.8)}
+.tile .v{font-size:1.55rem;font-weight:600;line-height:1.25;overflow-wrap:anywhere}
+.tile .n{font-size:.78rem;color:rgba(49,51,63,.7);overflow-wrap:anywhere}
+</style>"""
+"""Figures as tiles that wrap, never cut: a grid of as many columns as fit."""
+
+
+def tiles(items: list[tuple[str, str, str]], help: dict[str, str] | None = None) -> None:
+    """Figures as tiles: (label, value, note) each; ``help`` by label is the tile's tooltip.
+    A value or note too long for its tile wraps onto another line (nothing is cut)."""
+    help = help or {}
+    cells = "".join(
+        f'<div class="tile" title="{html.escape(help.get(label, ""))}">'
+        f'<div class="l">{html.escape(label)}</div><div class="v">{html.escape(value)}</div>'
+        + (f'<div class="n">{html.escape(note)}</div>' if note else "")
+        + "</div>"
+        for label, value, note in items
+    )
+    st.markdown(f'{TILE_CSS}<div class="tiles">{cells}</div>', unsafe_allow_html=True)
+
+
 def horizon_end(scenario: Scenario) -> dt.date:
     """The date of the end of the scenario's horizon."""
     return scenario.start_date + dt.timedelta(days=math.floor(scenario.horizon_days))
 
 
 def short_date(d: str | None) -> str:
-    """``Sep 2020`` from an ISO date; ``beyond horizon`` when there is none."""
-    return f"{dt.date.fromisoformat(d):%b %Y}" if d else "beyond horizon"
+    """``Sep 2020`` from an ISO date; ``Not reached`` when there is none (a percentile among
+    the trials that never reach the target within the horizon)."""
+    return f"{dt.date.fromisoformat(d):%b %Y}" if d else NOT_REACHED
+
+
+NOT_REACHED = "Not reached"
 
 
 def replication_picker(run: RunView, key: str) -> int:

@@ -16,7 +16,6 @@ from sim.app.views import (
     comparison_table,
     scenario_files,
     unique_labels,
-    view_from_results,
     view_from_stored,
 )
 from sim.core.errors import InputError
@@ -47,8 +46,7 @@ def _compare_view(option: str, status: Any) -> RunView:
     else:
         scenario = load_scenario(str(session.SCENARIOS / option.removeprefix("File: ")))
     reps, seed = int(ss.reps), int(ss.seed)
-    results = cache.run_with_bar(scenario, reps, seed, status, f"Simulating {option}...")
-    return view_from_results(results, scenario.name)
+    return cache.run_with_bar(scenario, reps, seed, status, f"Simulating {option}...").view
 
 
 def view(run: RunView | None) -> None:
