@@ -9,7 +9,7 @@ import math
 import altair as alt
 import pandas as pd
 
-from .theme import _UTC, GREY, OKABE_ITO, _date_tip, _date_x, as_datetime
+from .theme import _UTC, MEANINGS, OKABE_ITO, WAITING, _date_tip, _date_x, as_datetime
 
 # (stage, from column, to column): a bar from the first day to the second (or to the exit
 # day when the patient left during the stage)
@@ -24,15 +24,16 @@ GANTT_STAGES = (
     ("inpatient stay", "infused_day", "discharged_day"),
 )
 STAGE_COLOURS = {
-    "screening": OKABE_ITO["sky_blue"],
-    "waiting for apheresis": GREY,
-    "apheresis": OKABE_ITO["orange"],
-    "waiting for a suite": GREY,
-    "manufacturing and QC": OKABE_ITO["blue"],
-    "waiting for a bed": GREY,
-    "conditioning": OKABE_ITO["reddish_purple"],
-    "inpatient stay": OKABE_ITO["bluish_green"],
+    "screening": MEANINGS["screening"],
+    "waiting for apheresis": WAITING["apheresis"],
+    "apheresis": MEANINGS["apheresis"],
+    "waiting for a suite": WAITING["manufacturing"],
+    "manufacturing and QC": MEANINGS["manufacturing"],
+    "waiting for a bed": WAITING["beds"],
+    "conditioning": MEANINGS["conditioning"],
+    "inpatient stay": MEANINGS["beds"],
 }
+"""Each stage in its resource's colour; a wait for a resource in a light tint of it."""
 OUTCOME_SHAPES = {
     "infused": "circle",
     "declined_consent": "triangle-down",
@@ -156,7 +157,7 @@ def gantt_chart(patients: pd.DataFrame, *, start_date: dt.date, title: str) -> a
         .properties(
             height=alt.Step(row),
             title=alt.TitleParams(
-                title, subtitle="Scroll on the chart to zoom in time, drag to move along it."
+                title, subtitle=["Scroll on the chart to zoom in time,", "drag to move along it."]
             ),
         )
         .interactive(bind_y=False)

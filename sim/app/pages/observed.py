@@ -142,7 +142,7 @@ def view(run: RunView | None) -> None:
                 target_count=t.count,
                 milestone=t.milestone,
                 deadline=t.deadline,
-                title="Prior forecast: cumulative patients enrolled and infused",
+                title="Prior forecast: patients enrolled, infused",
             ),
             "observed_prior_fan",
         )
