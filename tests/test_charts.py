@@ -513,7 +513,9 @@ def test_one_colour_per_meaning(view, baseline, replication) -> None:
             seen.setdefault(name, colour)
             assert seen[name] == colour, name
     m = {k: v.upper() for k, v in palette.MEANINGS.items()}
-    assert seen["apheresis"] == seen["Apheresis slots"] == seen["apheresis failed"] == m["apheresis"]
+    assert (
+        seen["apheresis"] == seen["Apheresis slots"] == seen["apheresis failed"] == m["apheresis"]
+    )
     assert seen["manufacturing and QC"] == seen["manufacturing failed"] == m["manufacturing"]
     assert seen["inpatient stay"] == seen["Beds"] == m["beds"]
     assert seen["infused"] == m["infused"] and seen["enrolled"] == m["enrolled"]

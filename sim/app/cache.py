@@ -2,9 +2,9 @@
 
 A run of the model is cached on the scenario's YAML, the seed and the replications for
 every visitor (``st.cache_resource``: the default scenario's forecast is computed once);
-the planning tools' runs on their inputs too (``st.cache_data``). Arguments whose name starts with ``_`` (the progress bars) are not part
-of the key. The runner is looked up at each call (``runner.run_replications``), so a test
-can count the runs.
+the planning tools' runs on their inputs too (``st.cache_data``). Arguments whose name
+starts with ``_`` (the progress bars) are not part of the key. The runner is looked up at
+each call (``runner.run_replications``), so a test can count the runs.
 """
 
 from __future__ import annotations

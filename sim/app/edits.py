@@ -55,7 +55,7 @@ def _unit(p: Param) -> str:
 def field_problem(p: Param, value: Any) -> str | None:
     """What is wrong with the value of a number field, in plain words (None when it is
     allowed): ``Beds = 0: not allowed; it must be a whole number from 1 to 10,000 (count)``."""
-    if p.kind not in NUMBER_KINDS or value is None and p.optional:
+    if p.kind not in NUMBER_KINDS or (value is None and p.optional):
         return None
     rule = f"it must be {allowed(p)}{_unit(p)}"
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -125,8 +125,10 @@ def _row(field: str | None, p: Param) -> str:
     if not m:
         return ""
     column = PARAMS_BY_PATH.get(f"{p.path}.{m.group(2)}") if m.group(2) else None
-    label = column.label if column else next(
-        (c.label for c in SITE_PARAMS if c.path == f"referral.sites.{m.group(2)}"), None
+    label = (
+        column.label
+        if column
+        else next((c.label for c in SITE_PARAMS if c.path == f"referral.sites.{m.group(2)}"), None)
     )
     return f", row {int(m.group(1)) + 1}" + (f" ({label})" if label else "")
 
@@ -244,8 +246,7 @@ def what_changed(
     chance by the deadline and the median target date, from their summaries."""
     (sa, ra, da), (sb, rb, db) = old, new
     edits = [
-        f"{edit_label(p)} {value_words(p, get_path(sa.to_dict(), p.path))} → "
-        f"{value_words(p, v)}"
+        f"{edit_label(p)} {value_words(p, get_path(sa.to_dict(), p.path))} → {value_words(p, v)}"
         for p, v in changes(sa.to_dict(), sb.to_dict())
     ]
     if ra != rb:

@@ -96,9 +96,7 @@ def _fan_layers(fan: pd.DataFrame, target_count: int, milestone: str) -> list[al
     outer = (
         alt.Chart(shaded)
         .mark_area(opacity=0.2)
-        .encode(
-            x=x, y=alt.Y("p5:Q", title=y_title), y2="p95:Q", color=colour, tooltip=band_tips
-        )
+        .encode(x=x, y=alt.Y("p5:Q", title=y_title), y2="p95:Q", color=colour, tooltip=band_tips)
     )
     inner = (
         alt.Chart(shaded)

@@ -120,7 +120,9 @@ def observed_fan_chart(
     steps = observed_table(observed, start_date, as_of)
     x = _date_x(title="Date (end of month)")
     ends = steps.groupby("series", sort=False).tail(1).copy()
-    ends["label"] = [f"observed {s}: {p:.0f}" for s, p in zip(ends["series"], ends["patients"])]
+    ends["label"] = [
+        f"observed {s}: {p:.0f}" for s, p in zip(ends["series"], ends["patients"], strict=True)
+    ]
     labels = (
         alt.Chart(ends)
         .mark_text(align="right", dx=-6, dy=-8, fontWeight="bold", color=OKABE_ITO["black"])

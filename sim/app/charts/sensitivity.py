@@ -9,8 +9,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from .theme import OKABE_ITO
 from .theme import GREY as _GREY
+from .theme import OKABE_ITO
 
 _DARK = "#595959"
 
