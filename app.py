@@ -25,6 +25,7 @@ from sim.app.pages import (
     forecast,
     observed,
     patients,
+    report,
     saved,
     sensitivity,
     sidebar,
@@ -81,6 +82,7 @@ def header(status: Any) -> None:
     )
     if ss.changed:
         st.info(ss.changed, icon=":material/compare_arrows:")
+    report.buttons(run, ss.loaded)
     if ss.pending is None and run.scenario.digest() != ss.scenario.digest():
         status.warning(
             "The settings differ from the run shown: press **Run simulation** to update.",

@@ -266,8 +266,12 @@ def test_comparison_pairs_replications_of_the_same_seed(base_scenario) -> None:
     a = views.view_from_results(run_replications(base_scenario, 12, seed=5), "A")
     b = views.view_from_results(run_replications(more, 12, seed=5), "B")
     table = views.comparison_table(a, b).set_index("figure")
-    row = table.loc["mean wait for beds (days)"]
+    row = table.loc["mean wait for a bed"]
     assert row["pairs"] == 12 and row["difference"] < 0
+    # the means are over the same trials, so the difference subtracts; chances in percent
+    assert (table["difference"] - (table["this run"] - table["reference"])).abs().max() < 1e-9
+    chance = table.loc["chance of the target by the deadline"]
+    assert chance["unit"] == "%" and 0 <= chance["reference"] <= 100
     lo, hi = (float(x) for x in row["paired 95% CI"].split(" to "))
     ulo, uhi = (float(x) for x in row["unpaired 95% CI"].split(" to "))
     assert hi - lo <= uhi - ulo
@@ -642,13 +646,19 @@ def test_compare_two_scenarios(at: AppTest) -> None:
     assert not at.exception
     compare = _tab(at, "Compare")
     assert len(compare.get("vega_lite_chart")) == 1
-    tables = [d.value for d in compare.dataframe]
+    tables = [d.value for d in compare.table]
     assert "paired 95% CI" in tables[1].columns
-    assert tables[1].set_index("figure").loc["patients infused per trial", "pairs"] == REPS
-    assert tables[0]["run"].str.contains("central manufacturing").any()
-    vein = tables[1].set_index("figure").loc["mean vein-to-vein days per trial"]
-    assert vein["difference"] > 0  # central manufacturing: longer from vein to vein
-    assert not math.isnan(vein["difference"])
+    assert tables[1].loc["patients infused per trial", "pairs"] == REPS
+    assert any("central manufacturing" in c for c in tables[0].columns)
+    assert tables[0].loc["chance by the deadline"].str.endswith("%").all()
+    vein = tables[1].loc["mean vein-to-vein time per trial"]
+    assert vein["difference"].startswith("+") and vein["difference"].endswith(" days")
+    ttt = next(i for i in tables[1].index if i.startswith("days to reach the target"))
+    ref, this, diff = (
+        float(tables[1].loc[ttt, c].split()[0].replace(",", ""))
+        for c in ("reference", "this run", "difference")
+    )
+    assert diff == pytest.approx(this - ref, abs=0.11)  # it subtracts (one decimal each)
 
 
 def test_default_of_a_part_left_out(base_scenario) -> None:

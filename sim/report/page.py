@@ -108,9 +108,7 @@ def _chart(svg: str) -> str:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], css: str = "") -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows
-    )
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
     cls = f' class="{css}"' if css else ""
     return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -227,9 +225,7 @@ def render_html(
     deadline = t.deadline.isoformat() if t.deadline else None
     when = when or dt.datetime.now(dt.UTC)
     fan = draw(
-        figures.fan_spec(
-            res.fan(), target_count=t.count, milestone=t.milestone, deadline=deadline
-        )
+        figures.fan_spec(res.fan(), target_count=t.count, milestone=t.milestone, deadline=deadline)
     )
     funnel = draw(figures.funnel_spec(s["funnel"]))
     capacity = draw(figures.capacity_spec(s["resources"]))
