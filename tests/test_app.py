@@ -9,7 +9,6 @@ run, and after opening a saved run.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import typing
 from pathlib import Path
 from typing import Any
@@ -845,3 +844,28 @@ def test_upload_chosen_but_no_file(at: AppTest) -> None:
     _button(at, "Update the forecast").click().run()
     assert not at.exception
     assert any("Choose a CSV file" in w.value for w in _tab(at, "Observed data").warning)
+
+
+def test_saved_runs_in_plain_words_and_deleted(at: AppTest, store_path: Path) -> None:
+    """A name already taken: a plain message offering the next free name (no file path, no
+    command-line option); the list fits the page; a saved run can be deleted."""
+    from sim.app.pages.saved import next_free_name
+
+    _open(at, "Saved runs")
+    for _ in range(2):
+        at.text_input(key="save_name").input("mine")
+        _button(at, "Save run").click().run()
+    errors = [e.value for e in _tab(at, "Saved runs").error]
+    assert errors == [
+        "Not saved: a run is already saved as 'mine'. Tick **Replace** to overwrite it, or "
+        "save it as 'mine (2)'."
+    ]
+    assert str(store_path) not in errors[0] and "--" not in errors[0]
+    listed = _tab(at, "Saved runs").table[0].value
+    assert list(listed.index) == ["mine"] and len(listed.columns) <= 6
+    at.button(key="delete_run").click().run()
+    assert not at.exception
+    assert store.list_runs(store_path).empty
+    assert any("Deleted the saved run 'mine'" in s.value for s in at.success)
+    assert next_free_name("a", {"a", "a (2)"}) == "a (3)"
+    assert next_free_name("b", {"a"}) == "b"
