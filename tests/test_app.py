@@ -85,7 +85,10 @@ def test_every_input_of_the_baseline_cites_a_source() -> None:
     sources = app_sources.read_sources(text)
     data = load_scenario(str(SCENARIOS / "baseline.yaml")).to_dict()
     for p in form.PARAMS:
-        if p.kind in ("sites", "criteria", "block", "text") or form.get_path(data, p.path) is None:
+        if (
+            p.kind in ("sites", "criteria", "labels", "block", "text")
+            or form.get_path(data, p.path) is None
+        ):
             continue
         help_text = app_sources.help_text(p, form.get_path(data, p.path), sources, "baseline.yaml")
         if p.path in sources.present:

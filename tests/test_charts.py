@@ -523,3 +523,20 @@ def test_one_colour_per_meaning(view, baseline, replication) -> None:
     assert len(set(waits)) == 3 and not set(waits) & set(m.values())
     orange = {n for n, c in seen.items() if c == m["apheresis"]}
     assert orange <= {"apheresis", "Apheresis slots", "apheresis failed"}, orange
+
+
+def test_criteria_are_named_by_the_scenarios_labels(baseline) -> None:
+    """The screen failures read as the scenario names them ('LVEF below 0.5', not 'lvef
+    below 0 5'); a label of a criterion the scenario lacks is refused."""
+    from sim.core.errors import InputError
+    from sim.core.scenario import with_overrides
+
+    labels = baseline.screening.criteria_labels
+    table = charts.criteria_table({"lvef_below_0_5": 0.1, "hbv_hcv_hiv": 0.2}, labels)
+    assert set(table["criterion"]) == {"LVEF below 0.5", "HBV, HCV or HIV infection"}
+    assert "LVEF below 0.5" in str(
+        check_chart(charts.criteria_chart({"lvef_below_0_5": 1}, labels))
+    )
+    assert list(charts.criteria_table({"a_b": 1.0})["criterion"]) == ["a b"]
+    with pytest.raises(InputError, match="labels of criteria the scenario does not have: nope"):
+        with_overrides(baseline, ["screening.criteria_labels.nope=x"])

@@ -101,6 +101,7 @@ def test_the_form_keeps_its_order_by_stage() -> None:
         "screening.consent_decline_prob",
         "screening.duration_days",
         "screening.criteria",
+        "screening.criteria_labels",  # a column of the criteria's table
     ]
     assert form.params_in("Target and horizon")[-1].path == "horizon_days"
 

@@ -35,6 +35,7 @@ KINDS = (
     "block",  # an optional part of the scenario, switched on or off (its fields follow)
     "sites",  # the referring sites (a table)
     "criteria",  # screening criteria and their failure probabilities (a table)
+    "labels",  # the criteria's labels (a column of the criteria's table)
 )
 
 
@@ -99,6 +100,8 @@ def _kind(core: Any, constraints: list[Any]) -> str:
         return "dist"
     origin = typing.get_origin(core)
     kinds = {list: "sites", dict: "criteria", Literal: "choice"}
+    if origin is dict and typing.get_args(core)[1] is str:
+        return "labels"
     if origin in kinds:
         return kinds[origin]
     if isinstance(core, type) and issubclass(core, BaseModel):

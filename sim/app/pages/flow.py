@@ -16,7 +16,13 @@ def view(run: RunView) -> None:
     chart(charts.funnel_chart(s["funnel"], s["outcomes"]), "funnel")
     left, right = st.columns([3, 2])
     with left:
-        chart(charts.criteria_chart(s.get("screen_fail_by_criterion") or {}), "criteria")
+        chart(
+            charts.criteria_chart(
+                s.get("screen_fail_by_criterion") or {},
+                run.scenario.screening.criteria_labels,
+            ),
+            "criteria",
+        )
     with right:
         st.markdown("**Outcomes** (patients, mean per simulated trial)")
         outcomes = pd.DataFrame(

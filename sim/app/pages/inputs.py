@@ -111,6 +111,9 @@ def _criteria_columns() -> dict[str, Any]:
     cfg = st.column_config
     return {
         "criterion": cfg.TextColumn("Criterion", required=True, width="medium"),
+        "label": cfg.TextColumn(
+            "Label", width="medium", help="How charts and reports name it (optional)."
+        ),
         "failure_prob": cfg.NumberColumn(
             "Fails (probability 0-1)",
             step=0.001,
@@ -128,7 +131,10 @@ def table(p: form.Param, key: str, current: dict[str, Any], help: str) -> pd.Dat
         frame = tables.sites_frame(current["referral"]["sites"], sources)
         columns = _site_columns()
     else:
-        frame = tables.criteria_frame(current["screening"]["criteria"], sources)
+        screening = current["screening"]
+        frame = tables.criteria_frame(
+            screening["criteria"], sources, screening.get("criteria_labels")
+        )
         columns = _criteria_columns()
     columns["source"] = st.column_config.TextColumn(
         "Source of the default", disabled=True, width="large"

@@ -162,6 +162,8 @@ def _fields(slots: dict[str, Any], problems: dict[str, str]) -> dict[str, Any]:
                 key = f"g{ss.gen}:{p.path}"
                 default = form.default_value(p.path, current, ss.fallback)
                 help = help_text(p, form.get_path(loaded, p.path), ss.loaded.sources, origin)
+                if p.kind == "labels":  # a column of the criteria's table
+                    continue
                 if p.kind in ("sites", "criteria"):
                     values[p.path] = inputs.table(p, key, current, help)
                     slots[p.path] = st.empty()
