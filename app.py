@@ -23,6 +23,7 @@ from sim.app.pages import (
     compare,
     flow,
     forecast,
+    goal,
     observed,
     patients,
     report,
@@ -56,6 +57,7 @@ PLANNING_VIEWS: tuple[tuple[str, ViewFn, bool], ...] = (
     ("Sizing", sizing.view, False),
     ("Sensitivity", sensitivity.view, False),
     ("Observed data", observed.view, False),
+    ("What must change", goal.view, False),
 )
 
 

@@ -33,7 +33,7 @@ REPS = 24
 APP = str(ROOT / "app.py")
 RUN = "Run simulation"
 TABS = ["Forecast", "Patient flow", "Capacity", "Patients", "Compare", "Saved runs"]
-PLANNING_TABS = ["Sizing", "Sensitivity", "Observed data"]
+PLANNING_TABS = ["Sizing", "Sensitivity", "Observed data", "What must change"]
 PLANNING_REPS = 4
 
 
@@ -413,6 +413,7 @@ def test_every_view_renders_after_a_run(at: AppTest) -> None:
         "Sizing": 0,
         "Sensitivity": 0,
         "Observed data": 0,
+        "What must change": 0,
     }
     assert len(_open(at, "Capacity").metric) == 4
     assert f"{REPS} simulated trials" in at.caption[0].value
@@ -701,9 +702,8 @@ def test_no_tab_title_holds_another() -> None:
 
 def test_planning_views_open_on_the_baseline(at: AppTest) -> None:
     """Each planning view shows its form and asks for its button; nothing is run."""
-    for tab, button in zip(
-        PLANNING_TABS, ("Size capacity", "Run sensitivity", "Update the forecast"), strict=True
-    ):
+    buttons = ("Size capacity", "Run sensitivity", "Update the forecast", "Find what must change")
+    for tab, button in zip(PLANNING_TABS, buttons, strict=True):
         view = _open(at, tab)
         assert any(button in i.value for i in view.info), tab
         assert not view.get("vega_lite_chart") and not view.error
@@ -712,7 +712,7 @@ def test_planning_views_open_on_the_baseline(at: AppTest) -> None:
             assert at.multiselect(key="size_resources").value == list(sizing.DEFAULT_RESOURCES)
         elif tab == "Sensitivity":
             assert at.selectbox(key="sens_ranges:0").value == "ranges/baseline.yaml"
-        else:
+        elif tab == "Observed data":
             assert at.date_input(key="obs_as_of").value == observed.EXAMPLE_AS_OF
 
 
@@ -872,3 +872,31 @@ def test_saved_runs_in_plain_words_and_deleted(at: AppTest, store_path: Path) ->
     assert any("Deleted the saved run 'mine'" in s.value for s in at.success)
     assert next_free_name("a", {"a", "a (2)"}) == "a (3)"
     assert next_free_name("b", {"a"}) == "b"
+
+
+def test_what_must_change_answers_each_lever(at: AppTest) -> None:
+    """The baseline misses 80%: the least referral rate and the fewest sites that reach it,
+    in words, with this view's chance beside the Forecast's (its trials and seed said)."""
+    _open(at, "What must change")
+    at.number_input(key="goal_reps").set_value(PLANNING_REPS)
+    at.multiselect(key="goal_levers").set_value(["rate", "sites"])
+    _button(at, "Find what must change").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    view = _tab(at, "What must change")
+    text = " ".join(m.value for m in view.markdown)
+    assert "Referral rate (all sites together)" in text and "Referring sites" in text
+    note = " ".join(i.value for i in view.info)
+    assert f"({PLANNING_REPS:,} simulated trials, seed 1)" in note
+    assert "The Forecast tab:" in note and "fewer trials" in note
+
+
+def test_planning_views_say_their_trials_beside_the_forecast(at: AppTest) -> None:
+    """One headline: the sensitivity's base chance with its trials and seed, beside the
+    Forecast's; with the Forecast's trials and seed, the very same chance."""
+    _open(at, "Sensitivity")
+    at.number_input(key="sens_reps").set_value(PLANNING_REPS)
+    _button(at, "Run sensitivity").click().run()
+    note = " ".join(i.value for i in _tab(at, "Sensitivity").info)
+    assert "(4 simulated trials, seed 1)" in note and "The Forecast tab:" in note
+    run = at.session_state["run"]
+    assert f"({run.replications:,} trials, seed {run.seed})" in note

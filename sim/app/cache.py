@@ -24,6 +24,7 @@ from sim.app.views import RunView, view_from_results
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario, parse_scenario
 from sim.forecasting.observed import parse_log
+from sim.planning.goal import goal
 from sim.run import runner
 
 
@@ -188,6 +189,31 @@ def observed_run(
     return _pooled(
         lambda executor: observed.run_forecast(
             scenario, log, reps=reps, seed=seed, executor=executor, progress=_progress
+        ),
+        _progress,
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def goal_run(
+    scenario_yaml: str,
+    seed: int,
+    reps: int,
+    probability: float,
+    levers: tuple[str, ...],
+    _progress: ProgressBar | None = None,
+) -> dict[str, Any]:
+    """What must change (cached on the scenario, seed, replications, chance and levers)."""
+    scenario = parse_scenario(scenario_yaml, source="settings")
+    return _pooled(
+        lambda executor: goal(
+            scenario,
+            probability,
+            levers=levers,
+            reps=reps,
+            seed=seed,
+            executor=executor,
+            progress=_progress,
         ),
         _progress,
     )

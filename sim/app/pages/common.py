@@ -141,3 +141,40 @@ def planning_caption(what: str) -> None:
         f"with its seed ({int(ss.seed)}). Runs only when you press the button; results are "
         "kept for the same settings."
     )
+
+
+def against_forecast(
+    what: str, own: float | None, reps: int, seed: int, scenario: Scenario
+) -> None:
+    """One headline: a planning view's own chance of the target by the deadline, with the
+    replications and seed it used, beside the Forecast tab's when they are not the same
+    run (same settings, replications and seed give the very same trials and chance)."""
+    run = st.session_state.get("run")
+    mine = f"{what}: {_pct(own)} ({reps:,} simulated trials, seed {seed})"
+    if run is None:
+        st.caption(f"{mine}.")
+        return
+    theirs = run.summary.get("prob_target_by_deadline")
+    same = (
+        run.scenario.digest() == scenario.digest() and run.replications == reps and run.seed == seed
+    )
+    if same:
+        st.caption(f"{mine}: the same trials as the Forecast tab, so the same chance.")
+        return
+    why = []
+    if run.scenario.digest() != scenario.digest():
+        why.append("other settings")
+    if run.replications != reps:
+        why.append(f"{'fewer' if reps < run.replications else 'more'} trials")
+    if run.seed != seed:
+        why.append("another seed")
+    st.info(
+        f"{mine}. The Forecast tab: {_pct(theirs)} ({run.replications:,} trials, seed "
+        f"{run.seed}). They differ by {' and '.join(why)}; with the Forecast's trials and "
+        "seed this view starts from the very same run.",
+        icon=":material/balance:",
+    )
+
+
+def _pct(p: float | None) -> str:
+    return "n/a" if p is None else f"{p:.0%}"

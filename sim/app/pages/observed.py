@@ -9,6 +9,7 @@ import streamlit as st
 
 from sim.app import cache, charts, session
 from sim.app.pages.common import (
+    against_forecast,
     chart,
     horizon_end,
     keep_result,
@@ -96,6 +97,13 @@ def view(run: RunView | None) -> None:
     st.markdown("\n".join(f"- {line}" for line in observed.posterior_words(s)))
     horizon = horizon_end(scenario)
     prior, updated = s["prior_forecast"], s["updated_forecast"]
+    against_forecast(
+        "Prior forecast (the scenario alone)",
+        prior.get("prob_target_by_deadline"),
+        prior["replications"],
+        prior["seed"],
+        scenario,
+    )
     cols = st.columns(2)
     for col, head, f, other in (
         (cols[0], "Prior forecast (the scenario alone)", prior, None),

@@ -7,6 +7,7 @@ import streamlit as st
 
 from sim.app import cache, charts
 from sim.app.pages.common import (
+    against_forecast,
     count_input,
     keep_result,
     last_result,
@@ -90,6 +91,22 @@ def view(run: RunView | None) -> None:
     if done is None:
         return
     result, heat = done["out"]["sizing"], done["out"]["heatmap"]
+    own = next(
+        (
+            e["prob_target_by_deadline"]
+            for e in result["evaluations"]
+            if {k: int(v) for k, v in e["set"].items()} == result["current"]
+        ),
+        None,
+    )
+    if own is not None:
+        against_forecast(
+            "Chance by the deadline with the capacity as set",
+            own,
+            result["replications"],
+            result["seed"],
+            done["scenario"],
+        )
     words = sizing.sizing_words(result, heat)
     left, right = st.columns([3, 2])
     with left:
