@@ -119,7 +119,7 @@ def gantt_chart(patients: pd.DataFrame, *, start_date: dt.date, title: str) -> a
                 title="Stage",
                 sort=stages,
                 scale=alt.Scale(domain=stages, range=[STAGE_COLOURS[s] for s in stages]),
-                legend=alt.Legend(orient="right", labelLimit=200),
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=200),
             ),
             tooltip=[
                 alt.Tooltip("label:N", title="patient"),
@@ -140,7 +140,7 @@ def gantt_chart(patients: pd.DataFrame, *, start_date: dt.date, title: str) -> a
                 "outcome_label:N",
                 title="Outcome (where the patient left)",
                 scale=alt.Scale(domain=outcomes, range=list(OUTCOME_SHAPES.values())),
-                legend=alt.Legend(orient="right", labelLimit=200, titleLimit=260),
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=200, titleLimit=260),
             ),
             tooltip=[
                 alt.Tooltip("label:N", title="patient"),
@@ -256,7 +256,7 @@ def pathway_animation(
         .mark_text(align="left", baseline="top", fontSize=15, fontWeight="bold", dx=4, dy=4)
         .encode(x=alt.value(0), y=alt.value(0))
         .transform_calculate(
-            text=f"'Day ' + day + ': ' + timeFormat(datetime({start_date.year}, "
+            text=f"'Day ' + day + ': ' + utcFormat(utc({start_date.year}, "
             f"{start_date.month - 1}, {start_date.day}) + day * 86400000, '%d %b %Y')"
         )
         .encode(text="text:N")

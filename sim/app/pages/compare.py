@@ -110,22 +110,33 @@ def view(run: RunView | None) -> None:
                 else ": different seeds, so no common random numbers and no paired interval."
             )
         )
-        st.table(_shown(comparison_table(ref, other)))
+        table = comparison_table(ref, other)
+        st.table(_shown(table))
+        st.caption(
+            f"Over {int(table['pairs'].max()):,} pairs of trials (fewer for a figure some "
+            "trials lack). Intervals: paired, replication by replication; unpaired (Welch) "
+            "for contrast: "
+            + "; ".join(
+                f"{f} {u}" for f, u in zip(table["figure"], table["unpaired 95% CI"], strict=True)
+            )
+            + "."
+        )
 
 
 def _shown(table: pd.DataFrame) -> pd.DataFrame:
-    """The comparison with each number in its unit: ``56.2%``, ``1,740 days``."""
-    out = table.copy()
-    for col in ("reference", "this run", "difference"):
-        out[col] = [
-            _in_unit(v, u, signed=col == "difference")
-            for v, u in zip(table[col], table["unit"], strict=True)
-        ]
-    for col in ("paired 95% CI", "unpaired 95% CI"):
-        out[col] = [
-            f"{c} {u}" if c != "n/a" else c for c, u in zip(table[col], table["unit"], strict=True)
-        ]
-    return out.drop(columns=["unit"]).set_index("figure")
+    """The comparison with each number in its unit (``56.2%``, ``1,740.0 days``) and the
+    difference with its paired 95% interval: four columns, so it fits a phone."""
+    rows = {}
+    for r in table.to_dict("records"):
+        unit = r["unit"]
+        ci = r["paired 95% CI"]
+        diff = _in_unit(r["difference"], unit, signed=True)
+        rows[r["figure"]] = {
+            "reference": _in_unit(r["reference"], unit),
+            "this run": _in_unit(r["this run"], unit),
+            "difference (95% interval)": diff if ci == "n/a" else f"{diff} ({ci})",
+        }
+    return pd.DataFrame(rows).T
 
 
 def _in_unit(v: float, unit: str, signed: bool = False) -> str:

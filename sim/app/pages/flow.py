@@ -28,10 +28,10 @@ def view(run: RunView) -> None:
         outcomes = pd.DataFrame(
             {
                 "outcome": [k.replace("_", " ") for k in s["outcomes"]],
-                "patients per trial": list(s["outcomes"].values()),
+                "patients per trial": [f"{v:.1f}" for v in s["outcomes"].values()],
             }
-        )
-        st.dataframe(outcomes, hide_index=True, width="stretch")
+        ).set_index("outcome")
+        st.table(outcomes)
         share = s.get("share_enrolled_infused")
         if share is not None:
             st.caption(f"{share:.0%} of enrolled patients are infused.")

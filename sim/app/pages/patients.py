@@ -57,7 +57,7 @@ def _frame(run: RunView, rep: int, end: float, step: float) -> None:
     the start again after the end)."""
     ss = st.session_state
     patients, _, _ = cache.one_replication(run.scenario.to_yaml(), run.seed, rep)
-    day = float(ss.get("pathway_day", 0.0))
+    day = float(ss.get("pathway_day", round(end / 3)))  # a third in: the pathway is busy
     if step:
         day = 0.0 if day >= end else min(day + step, end)
         ss.pathway_day = day

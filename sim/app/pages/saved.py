@@ -107,20 +107,17 @@ def view(run: RunView | None) -> None:
 
 
 def _listed(runs: pd.DataFrame) -> pd.DataFrame:
-    """The saved runs, newest first, in few columns that wrap (never a sideways scroll)."""
-    out = pd.DataFrame(
-        {
-            "name": runs["name"],
-            "scenario": runs["scenario_name"],
-            "trials (seed)": [
-                f"{r:,} ({s})" for r, s in zip(runs["replications"], runs["seed"], strict=True)
-            ],
-            "chance by deadline": [
-                "n/a" if p is None or p != p else f"{p:.0%}"
-                for p in runs["prob_target_by_deadline"]
-            ],
-            "median target date": runs["target_date_p50"].fillna("not reached"),
-            "saved (UTC)": runs["created"].str.replace("T", " ").str.slice(0, 16),
+    """The saved runs, newest first, in three columns that wrap (never a sideways scroll,
+    even on a phone)."""
+    rows = {}
+    for r in runs.iloc[::-1].to_dict("records"):
+        p = r["prob_target_by_deadline"]
+        chance = "n/a" if p is None or p != p else f"{p:.0%}"
+        median = r["target_date_p50"] if isinstance(r["target_date_p50"], str) else "not reached"
+        rows[r["name"]] = {
+            "scenario": r["scenario_name"],
+            "answer": f"{chance} by the deadline; median {median}",
+            "run": f"{r['replications']:,} trials, seed {r['seed']}; saved "
+            f"{str(r['created']).replace('T', ' ')[:16]} UTC",
         }
-    )
-    return out.iloc[::-1].set_index("name")
+    return pd.DataFrame(rows).T
