@@ -654,12 +654,12 @@ def test_compare_two_scenarios(at: AppTest) -> None:
     assert any(f"Over {REPS:,} pairs of trials" in c.value for c in compare.caption)
     assert any("central manufacturing" in c for c in tables[0].columns)
     assert tables[0].loc["chance by the deadline"].str.endswith("%").all()
-    vein = tables[1].loc["mean vein-to-vein time per trial"]
-    assert vein["difference"].startswith("+") and vein["difference"].endswith(" days")
+    vein = tables[1].loc["mean vein-to-vein time per trial", "difference (95% interval)"]
+    assert vein.startswith("+") and " days (" in vein
     ttt = next(i for i in tables[1].index if i.startswith("days to reach the target"))
     ref, this, diff = (
         float(tables[1].loc[ttt, c].split()[0].replace(",", ""))
-        for c in ("reference", "this run", "difference")
+        for c in ("reference", "this run", "difference (95% interval)")
     )
     assert diff == pytest.approx(this - ref, abs=0.11)  # it subtracts (one decimal each)
 

@@ -164,12 +164,9 @@ def sensitivity_run(
     """One-at-a-time sensitivity (cached on the scenario, seed, replications and ranges)."""
     scenario = parse_scenario(scenario_yaml, source="settings")
     params, _ = sensitivity.sensitivity_params(scenario, ranges_text, ranges_name or "ranges")
-    return _pooled(
-        lambda executor: sensitivity.run_sensitivity(
-            scenario, params, reps=reps, seed=seed, executor=executor, progress=_progress
-        ),
-        _progress,
-    )
+    kw = {"reps": reps, "seed": seed, "progress": _progress}
+    run = sensitivity.run_sensitivity
+    return _pooled(lambda ex: run(scenario, params, executor=ex, **kw), _progress)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -205,15 +202,5 @@ def goal_run(
 ) -> dict[str, Any]:
     """What must change (cached on the scenario, seed, replications, chance and levers)."""
     scenario = parse_scenario(scenario_yaml, source="settings")
-    return _pooled(
-        lambda executor: goal(
-            scenario,
-            probability,
-            levers=levers,
-            reps=reps,
-            seed=seed,
-            executor=executor,
-            progress=_progress,
-        ),
-        _progress,
-    )
+    kw = {"levers": levers, "reps": reps, "seed": seed, "progress": _progress}
+    return _pooled(lambda ex: goal(scenario, probability, executor=ex, **kw), _progress)

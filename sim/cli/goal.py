@@ -33,16 +33,10 @@ def _goal_args(p: argparse.ArgumentParser) -> None:
 def cmd_goal(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     executor = parse_executor(args.executor, args.workers)
+    levers = tuple(args.lever or LEVERS)
     with progress_bar(None, args.quiet, desc="trials") as update:
-        result = goal(
-            scenario,
-            args.probability,
-            levers=tuple(args.lever or LEVERS),
-            reps=args.reps,
-            seed=args.seed,
-            executor=executor,
-            progress=update,
-        )
+        how = {"reps": args.reps, "seed": args.seed, "executor": executor, "progress": update}
+        result = goal(scenario, args.probability, levers=levers, **how)
     answer(args, result, format_goal)
     return 0
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
-from .theme import GREY, MEANINGS
+from .theme import GREY, MEANINGS, _fixed_colour
 
 FUNNEL_STEPS = (
     ("referred", "Referred"),
@@ -91,6 +91,7 @@ def funnel_chart(funnel: Mapping[str, float], outcomes: Mapping[str, float]) -> 
             text="text:N",
         )
     )
+    legend = alt.Legend(orient="bottom", columns=2, labelLimit=260)
     bars = (
         alt.Chart(data)
         .mark_bar(height={"band": 0.75})
@@ -98,13 +99,7 @@ def funnel_chart(funnel: Mapping[str, float], outcomes: Mapping[str, float]) -> 
             y=alt.Y("step:N", sort=order, title=None, axis=alt.Axis(labelLimit=220)),
             x=alt.X("start:Q", title="Patients (mean per simulated trial)"),
             x2="end:Q",
-            color=alt.Color(
-                "segment:N",
-                title="At this step",
-                sort=present,
-                scale=alt.Scale(domain=present, range=[SEGMENT_COLOURS[s] for s in present]),
-                legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
-            ),
+            color=_fixed_colour("segment", "At this step", present, SEGMENT_COLOURS, legend),
             tooltip=[
                 alt.Tooltip("step:N"),
                 alt.Tooltip("segment:N", title="patients who"),

@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 
 from .theme import _UTC, MEANINGS, OKABE_ITO, WAITING, _date_tip, _date_x, as_datetime
+from .theme import _fixed_colour as _by
 
 # (stage, from column, to column): a bar from the first day to the second (or to the exit
 # day when the patient left during the stage)
@@ -107,6 +108,7 @@ def gantt_chart(patients: pd.DataFrame, *, start_date: dt.date, title: str) -> a
         title="Patient (in order of referral)",
         axis=alt.Axis(labelFontSize=9, labelLimit=90),
     )
+    legend = alt.Legend(orient="bottom", columns=2, labelLimit=200)
     bars = (
         alt.Chart(bars_data)
         .mark_bar(height={"band": 0.8})
@@ -114,13 +116,7 @@ def gantt_chart(patients: pd.DataFrame, *, start_date: dt.date, title: str) -> a
             x=_date_x("start", title="Date"),
             x2="end:T",
             y=y,
-            color=alt.Color(
-                "stage:N",
-                title="Stage",
-                sort=stages,
-                scale=alt.Scale(domain=stages, range=[STAGE_COLOURS[s] for s in stages]),
-                legend=alt.Legend(orient="bottom", columns=2, labelLimit=200),
-            ),
+            color=_by("stage", "Stage", stages, STAGE_COLOURS, legend),
             tooltip=[
                 alt.Tooltip("label:N", title="patient"),
                 alt.Tooltip("stage:N"),

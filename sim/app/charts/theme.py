@@ -65,6 +65,19 @@ def _category_colour(field: str, title: str, categories: list[str]) -> alt.Color
     )
 
 
+def _fixed_colour(
+    field: str, title: str, domain: Sequence[str], colours: Mapping[str, str], legend: alt.Legend
+) -> alt.Color:
+    """Colour by a fixed set of categories, each in its own colour, in the given order."""
+    return alt.Color(
+        f"{field}:N",
+        title=title,
+        sort=list(domain),
+        scale=alt.Scale(domain=list(domain), range=[colours[k] for k in domain]),
+        legend=legend,
+    )
+
+
 def _day_rule(
     day: dt.date, label: str, *, rule: Mapping[str, Any], text: Mapping[str, Any]
 ) -> list[alt.Chart]:

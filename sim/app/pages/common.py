@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -97,6 +98,17 @@ def keep_result(key: str, **result: Any) -> None:
     ss[key] = {"scenario": ss.scenario, "seed": int(ss.seed), **result}
 
 
+def keep_or_say(key: str, compute: Callable[[], Any]) -> None:
+    """Run a planning tool and keep its result (:func:`keep_result`); a problem with its
+    inputs is said inline instead (nothing is kept)."""
+    try:
+        out = compute()
+    except InputError as exc:
+        st.error(exc.message, icon=":material/error:")
+        return
+    keep_result(key, out=out)
+
+
 def last_result(key: str, button: str, ask: str, icon: str) -> dict[str, Any] | None:
     """The planning tool's last result (noting when the settings have changed since), or
     None after asking to press ``button``."""
@@ -131,6 +143,22 @@ def _stale(done: dict[str, Any], button: str) -> None:
             "update it.",
             icon=":material/info:",
         )
+
+
+def planning_start(title: str, what: str, needs_deadline: bool = False) -> Scenario | None:
+    """A planning tool's heading and what it runs on; None (after saying so) when it needs
+    a deadline the scenario lacks."""
+    st.subheader(title)
+    scenario = st.session_state.scenario
+    planning_caption(what)
+    if needs_deadline and scenario.target.deadline is None:
+        st.info(
+            f"{title} needs a deadline: set one in the sidebar (Target and horizon › "
+            "Deadline) and press **Run simulation**.",
+            icon=":material/event:",
+        )
+        return None
+    return scenario
 
 
 def planning_caption(what: str) -> None:

@@ -10,37 +10,29 @@ from sim.app import cache
 from sim.app.pages.common import (
     against_forecast,
     count_input,
-    keep_result,
+    keep_or_say,
     last_result,
-    planning_caption,
+    planning_start,
     reps_input,
 )
+from sim.app.pages.sizing import WANTED
 from sim.app.views import RunView
-from sim.core.errors import InputError
 from sim.planning.goal import LEVERS
 from sim.report.goal import NAMES, lever_line
 
 GOAL_REPS = 200
-WANTED = "Wanted chance of the target by the deadline (%)"
 REPS = "Replications per value tried (trials)"
-REPS_HELP = (
-    "Simulated trials for each value tried, all on the same seed (the same patients), so "
-    "the chance moves with the lever alone."
-)
+REPS_HELP = "Simulated trials for each value tried, all on the same seed (the same patients)."
+BUTTON = "Find what must change"
+LEAST = "The least change of one lever that reaches the wanted chance for"
 
 
 def view(run: RunView | None) -> None:
     """Search what must change (on submit) and show the last answer."""
-    ss = st.session_state
-    st.subheader("What must change")
-    scenario = ss.scenario
-    planning_caption("The least change of one lever that reaches the wanted chance for")
-    if scenario.target.deadline is None:
-        st.info(
-            "This needs a deadline: set one in the sidebar (Target and horizon › Deadline).",
-            icon=":material/event:",
-        )
+    scenario = planning_start("What must change", LEAST, needs_deadline=True)
+    if scenario is None:
         return
+    ss = st.session_state
     with st.form("goal"):
         a, b = st.columns(2)
         wanted = count_input(
@@ -51,36 +43,24 @@ def view(run: RunView | None) -> None:
         levers = st.multiselect(
             "Levers", LEVERS, default=list(LEVERS), format_func=NAMES.get, key="goal_levers"
         )
-        go = st.form_submit_button("Find what must change", type="primary", icon=":material/flag:")
+        go = st.form_submit_button(BUTTON, type="primary", icon=":material/flag:")
     status = st.empty()
     if go:
         if not levers:
             st.warning("Pick at least one lever.")
         else:
             bar = cache.ProgressBar(status, None, "Searching")
-            try:
-                out = cache.goal_run(
-                    scenario.to_yaml(), int(ss.seed), int(reps), wanted / 100.0,
-                    tuple(levers), _progress=bar,
-                )  # fmt: skip
-            except InputError as exc:
-                st.error(exc.message, icon=":material/error:")
-            else:
-                keep_result("goal_result", out=out)
+            args = (scenario.to_yaml(), int(ss.seed), int(reps), wanted / 100.0, tuple(levers))
+            keep_or_say("goal_result", lambda: cache.goal_run(*args, _progress=bar))
             status.empty()
-    ask = "Set the wanted chance and press **Find what must change**."
-    done = last_result("goal_result", "Find what must change", ask, ":material/flag:")
+    done = last_result("goal_result", BUTTON, f"Set the wanted chance and press **{BUTTON}**.",
+                       ":material/flag:")  # fmt: skip
     if done is None:
         return
     out = done["out"]
-    first = out["levers"][0]
-    against_forecast(
-        "Chance by the deadline as set",
-        first["current"]["chance"],
-        out["replications"],
-        out["seed"],
-        done["scenario"],
-    )
+    now = out["levers"][0]["current"]["chance"]
+    reps, seed = out["replications"], out["seed"]
+    against_forecast("Chance by the deadline as set", now, reps, seed, done["scenario"])
     st.markdown("\n".join(f"- {lever_line(lv)}" for lv in out["levers"]))
     st.caption(
         f"Each value tried: {out['replications']:,} simulated trials on seed {out['seed']} "

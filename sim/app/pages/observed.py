@@ -97,13 +97,8 @@ def view(run: RunView | None) -> None:
     st.markdown("\n".join(f"- {line}" for line in observed.posterior_words(s)))
     horizon = horizon_end(scenario)
     prior, updated = s["prior_forecast"], s["updated_forecast"]
-    against_forecast(
-        "Prior forecast (the scenario alone)",
-        prior.get("prob_target_by_deadline"),
-        prior["replications"],
-        prior["seed"],
-        scenario,
-    )
+    what, reps, seed = "Prior forecast (the scenario alone)", prior["replications"], prior["seed"]
+    against_forecast(what, prior.get("prob_target_by_deadline"), reps, seed, scenario)
     cols = st.columns(2)
     for col, head, f, other in (
         (cols[0], "Prior forecast (the scenario alone)", prior, None),

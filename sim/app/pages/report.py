@@ -63,27 +63,19 @@ def buttons(run: RunView, loaded: LoadedInput) -> None:
         return html_to_pdf(render_html(job))
 
     name = _slug(run.label)
-    left, right = st.columns(2)
-    left.download_button(
-        "Report (HTML)",
-        data=page,
-        file_name=f"{name}_report.html",
-        mime="text/html",
-        on_click="ignore",
-        icon=":material/description:",
-        width="stretch",
-        help="One page to share: the answer, the charts, every setting and its source. "
-        "It opens offline in any browser.",
-    )
     no_browser = _browser()
-    right.download_button(
-        "Report (PDF)",
-        data=pdf,
-        file_name=f"{name}_report.pdf",
-        mime="application/pdf",
-        on_click="ignore",
-        icon=":material/picture_as_pdf:",
-        width="stretch",
-        disabled=no_browser is not None,
-        help=no_browser or "The same page as a PDF (A4).",
-    )
+    buttons = (
+        ("Report (HTML)", page, "html", "text/html", ":material/description:", None,
+         "One page to share: the answer, the charts, every setting and its source. It "
+         "opens offline in any browser."),
+        ("Report (PDF)", pdf, "pdf", "application/pdf", ":material/picture_as_pdf:",
+         no_browser, "The same page as a PDF (A4)."),
+    )  # fmt: skip
+    for col, (label, data, suffix, mime, icon, off, help) in zip(
+        st.columns(2), buttons, strict=True
+    ):
+        col.download_button(
+            label, data=data, file_name=f"{name}_report.{suffix}", mime=mime,
+            on_click="ignore", icon=icon, width="stretch", disabled=off is not None,
+            help=off or help,
+        )  # fmt: skip

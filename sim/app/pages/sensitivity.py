@@ -81,13 +81,10 @@ def view(run: RunView | None) -> None:
     if done is None:
         return
     result = done["out"]
-    against_forecast(
-        "Chance by the deadline at the scenario's values (the base run)",
-        result["base"].get("prob_target_by_deadline"),
-        result["replications"],
-        result["seed"],
-        done["scenario"],
-    )
+    base = result["base"].get("prob_target_by_deadline")
+    reps, seed = result["replications"], result["seed"]
+    what = "Chance by the deadline at the scenario's values (the base run)"
+    against_forecast(what, base, reps, seed, done["scenario"])
     words = sensitivity.sensitivity_words(result, done["scenario"])
     st.markdown("\n".join(f"- {line}" for line in words))
     st.caption(

@@ -11,7 +11,7 @@ from sim.app.pages.common import (
     count_input,
     keep_result,
     last_result,
-    planning_caption,
+    planning_start,
     reps_input,
 )
 from sim.app.planning import sizing
@@ -34,15 +34,9 @@ REPS_HELP = (
 def view(run: RunView | None) -> None:
     """Size the capacity of the sidebar's scenario (on submit) and show the last sizing."""
     ss = st.session_state
-    st.subheader("Capacity sizing")
-    scenario = ss.scenario
-    planning_caption("The fewest units of the resources picked that reach the target of")
-    if scenario.target.deadline is None:
-        st.info(
-            "Sizing needs a deadline: set one in the sidebar (Target and horizon › Deadline) "
-            "and press **Run simulation**.",
-            icon=":material/event:",
-        )
+    what = "The fewest units of the resources picked that reach the target of"
+    scenario = planning_start("Capacity sizing", what, needs_deadline=True)
+    if scenario is None:
         return
     options = sizing.sizeable(scenario)
     with st.form("sizing"):
@@ -100,13 +94,9 @@ def view(run: RunView | None) -> None:
         None,
     )
     if own is not None:
-        against_forecast(
-            "Chance by the deadline with the capacity as set",
-            own,
-            result["replications"],
-            result["seed"],
-            done["scenario"],
-        )
+        reps, seed = result["replications"], result["seed"]
+        what = "Chance by the deadline with the capacity as set"
+        against_forecast(what, own, reps, seed, done["scenario"])
     words = sizing.sizing_words(result, heat)
     left, right = st.columns([3, 2])
     with left:
