@@ -540,3 +540,41 @@ def test_criteria_are_named_by_the_scenarios_labels(baseline) -> None:
     assert list(charts.criteria_table({"a_b": 1.0})["criterion"]) == ["a b"]
     with pytest.raises(InputError, match="labels of criteria the scenario does not have: nope"):
         with_overrides(baseline, ["screening.criteria_labels.nope=x"])
+
+
+def test_capacity_lines_funnel_numbers_band_tooltips_and_observed_labels(
+    view, baseline, replication
+) -> None:
+    """The queue charts draw the capacity they name; the funnel writes its numbers; the
+    forecast band answers a hover with named percentiles, not raw fields; the observed
+    steps are labelled."""
+    queues = charts.queue_charts(
+        replication.timeline,
+        start_date=baseline.start_date,
+        end_day=float(replication.row["end_days"]),
+        capacities={"apheresis": 1, "manufacturing": 2, "beds": 2},
+    )
+    beds = queues[2].to_dict()
+    rules = [layer for layer in beds["layer"] if layer["mark"]["type"] == "rule"]
+    assert rules and "capacity 2" in str(beds)
+    funnel = charts.funnel_chart(view.summary["funnel"], view.summary["outcomes"]).to_dict()
+    texts = [layer for layer in funnel["layer"] if layer["mark"]["type"] == "text"]
+    infused = f"{view.summary['funnel']['infused']:,.1f}"
+    assert texts and infused in str(funnel["datasets"])
+    fan = charts.fan_chart(
+        view.fan, target_count=50, milestone="infused", deadline=baseline.target.deadline
+    ).to_dict()
+    areas = [layer for layer in fan["layer"] if layer["mark"]["type"] == "area"]
+    for area in areas:
+        titles = [t.get("title") for t in area["encoding"]["tooltip"]]
+        assert "5th percentile" in titles and "95th percentile" in titles
+    observed = charts.observed_fan_chart(
+        view.fan,
+        {"enrolled": [10.0, 20.0, 30.0], "infused": [40.0, 50.0]},
+        target_count=50,
+        milestone="infused",
+        deadline=None,
+        start_date=baseline.start_date,
+        as_of=dt.date(2016, 6, 1),
+    ).to_dict()
+    assert "observed enrolled: 3" in str(observed) and "observed infused: 2" in str(observed)
