@@ -122,11 +122,11 @@ def test_distributions_name_their_parameters_and_spread(kind: str) -> None:
 def test_validation_messages_in_plain_words() -> None:
     """The form says what is wrong as a person would: the stage and label, the value as
     written, the rule in words and the unit; never pydantic's phrasing or a mapping."""
+    from conftest import SCENARIOS
+
     from sim.app import edits
     from sim.core.errors import InputError
     from sim.core.scenario import load_scenario, with_overrides
-
-    from conftest import SCENARIOS
 
     base = load_scenario(str(SCENARIOS / "baseline.yaml"))
     cases = {
