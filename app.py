@@ -1,10 +1,12 @@
 """The dashboard: ``streamlit run app.py`` (it opens on scenarios/baseline.yaml).
 
-Only the page and its tabs: the sidebar builds a scenario (from a file, a saved run or an
-upload, every value editable; ``sim.app.pages.sidebar``), the model runs only when the form
-is submitted, runs are cached by scenario, seed and replications (``sim.app.cache``), and
-each tab is a module of ``sim.app.pages`` drawing with the pure functions of
-``sim.app.charts``. The form is built from the scenario's schema (``sim.app.form``); nothing
+Only the page and its tabs: the page opens on the answer (the forecast of the settings its
+address holds, by default the baseline's, computed once and cached for every visitor); the
+sidebar builds a scenario (from a file, a saved run or an upload, every value editable and
+checked as typed; ``sim.app.pages.sidebar``), the model runs on Run with valid settings,
+runs are cached by scenario, seed and replications (``sim.app.cache``), and each tab is a
+module of ``sim.app.pages`` drawing with the pure functions of ``sim.app.charts`` (only the
+open tab is drawn). The form is built from the scenario's schema (``sim.app.form``); nothing
 here is model logic.
 """
 
@@ -21,8 +23,10 @@ from sim.app.pages import (
     compare,
     flow,
     forecast,
+    goal,
     observed,
     patients,
+    report,
     saved,
     sensitivity,
     sidebar,
@@ -53,25 +57,35 @@ PLANNING_VIEWS: tuple[tuple[str, ViewFn, bool], ...] = (
     ("Sizing", sizing.view, False),
     ("Sensitivity", sensitivity.view, False),
     ("Observed data", observed.view, False),
+    ("What must change", goal.view, False),
 )
 
 
 def header(status: Any) -> None:
-    """The title and what is shown: the scenario before a run, else the run (and a note in
-    ``status`` when the settings have changed since)."""
+    """The title and the answer: the headline chance of the run shown, what it is (trials,
+    seed, how long it took or that it came from the cache), what changed since the last
+    run, and a note in ``status`` when the settings have changed since."""
     ss = st.session_state
     st.title("CAR-T trial logistics")
     run = ss.run
     if run is None:
         st.caption(f"Scenario: {ss.scenario.name}. {NO_RUN}")
         return
-    took = f", {ss.run_seconds:.1f} s" if ss.run_seconds is not None else ""
+    forecast.headline_block(run)
+    took = (
+        f"computed in {ss.run_seconds:.1f} s"
+        if ss.run_seconds is not None
+        else ("opened from the store" if run.saved_as and run.results is None else "from the cache")
+    )
     saved = f" (saved as {run.saved_as!r})" if run.saved_as else ""
     st.caption(
         f"Results: **{run.label}**{saved} — {run.replications:,} simulated trials, "
-        f"seed {run.seed}{took}."
+        f"seed {run.seed}, {took}. Change the settings in the sidebar (☰ on a phone)."
     )
-    if run.scenario.digest() != ss.scenario.digest():
+    if ss.changed:
+        st.info(ss.changed, icon=":material/compare_arrows:")
+    report.buttons(run, ss.loaded)
+    if ss.pending is None and run.scenario.digest() != ss.scenario.digest():
         status.warning(
             "The settings differ from the run shown: press **Run simulation** to update.",
             icon=":material/info:",
@@ -79,7 +93,8 @@ def header(status: Any) -> None:
 
 
 def main() -> None:
-    """The page: the sidebar, the header and one tab a view."""
+    """The page: the sidebar, the header and one tab a view (only the open tab is drawn;
+    the tab is kept in the page's address)."""
     st.set_page_config(
         page_title="CAR-T trial logistics", layout="wide", initial_sidebar_state=SIDEBAR_PX
     )
@@ -88,16 +103,19 @@ def main() -> None:
     top = st.container()
     status = st.container()
     sidebar.source_picker()
-    submitted, values, message, slots = sidebar.settings_form()
+    sidebar.run_pending(status)
+    sidebar.settings()
     if ss.notice:
         st.sidebar.info(ss.notice, icon=":material/info:")
-    if submitted:
-        sidebar.handle_submit(values, message, slots, status)
     sidebar.download_settings()
     with top:
         header(status)
     views = VIEWS + PLANNING_VIEWS
-    for tab, (title, fn, needs_run) in zip(st.tabs([v[0] for v in views]), views, strict=True):
+    titles = [v[0] for v in views]
+    tabs = st.tabs(titles, key="tab", bind="query-params")
+    for tab, (title, fn, needs_run) in zip(tabs, views, strict=True):
+        if not tab.open:
+            continue
         with tab:
             if needs_run and ss.run is None:
                 st.info(NO_RUN, icon=":material/play_arrow:")

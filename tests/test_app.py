@@ -9,7 +9,6 @@ run, and after opening a saved run.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import typing
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, SCENARIOS, make_scenario
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.errors import AppTestError
 
 from sim.app import form, submit, tables, views
 from sim.app import sources as app_sources
@@ -33,7 +33,7 @@ REPS = 24
 APP = str(ROOT / "app.py")
 RUN = "Run simulation"
 TABS = ["Forecast", "Patient flow", "Capacity", "Patients", "Compare", "Saved runs"]
-PLANNING_TABS = ["Sizing", "Sensitivity", "Observed data"]
+PLANNING_TABS = ["Sizing", "Sensitivity", "Observed data", "What must change"]
 PLANNING_REPS = 4
 
 
@@ -85,7 +85,10 @@ def test_every_input_of_the_baseline_cites_a_source() -> None:
     sources = app_sources.read_sources(text)
     data = load_scenario(str(SCENARIOS / "baseline.yaml")).to_dict()
     for p in form.PARAMS:
-        if p.kind in ("sites", "criteria", "block", "text") or form.get_path(data, p.path) is None:
+        if (
+            p.kind in ("sites", "criteria", "labels", "block", "text")
+            or form.get_path(data, p.path) is None
+        ):
             continue
         help_text = app_sources.help_text(p, form.get_path(data, p.path), sources, "baseline.yaml")
         if p.path in sources.present:
@@ -266,8 +269,12 @@ def test_comparison_pairs_replications_of_the_same_seed(base_scenario) -> None:
     a = views.view_from_results(run_replications(base_scenario, 12, seed=5), "A")
     b = views.view_from_results(run_replications(more, 12, seed=5), "B")
     table = views.comparison_table(a, b).set_index("figure")
-    row = table.loc["mean wait for beds (days)"]
+    row = table.loc["mean wait for a bed"]
     assert row["pairs"] == 12 and row["difference"] < 0
+    # the means are over the same trials, so the difference subtracts; chances in percent
+    assert (table["difference"] - (table["this run"] - table["reference"])).abs().max() < 1e-9
+    chance = table.loc["chance of the target by the deadline"]
+    assert chance["unit"] == "%" and 0 <= chance["reference"] <= 100
     lo, hi = (float(x) for x in row["paired 95% CI"].split(" to "))
     ulo, uhi = (float(x) for x in row["unpaired 95% CI"].split(" to "))
     assert hi - lo <= uhi - ulo
@@ -301,10 +308,19 @@ def _button(at: AppTest, label: str) -> Any:
 
 def _run(at: AppTest, reps: int = REPS) -> AppTest:
     at.number_input(key="reps").set_value(reps)
-    _button(at, RUN).click()
+    at.run()
+    at.button(key="run_button").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def _open(at: AppTest, label: str) -> Any:
+    """Open a tab (only the open tab is drawn) and return it."""
+    at.session_state["tab"] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return _tab(at, label)
 
 
 def _charts(at: AppTest) -> list[Any]:
@@ -319,41 +335,88 @@ def _input(at: AppTest, path: str) -> Any:
     return at.number_input(key=f"g{at.session_state['gen']}:{path}")
 
 
-def test_opens_on_the_baseline(at: AppTest) -> None:
-    """Opens on scenarios/baseline.yaml, every stage's inputs present, nothing run yet; the
-    Forecast view shows the referrals the scenario expects."""
+def test_opens_on_the_answer(at: AppTest) -> None:
+    """A fresh load, with no interaction: the baseline's forecast (500 trials, seed 1) is on
+    the first screen: the headline chance, the four tiles and two charts; every stage's
+    inputs are there."""
     assert at.selectbox(key="source_file").value == "baseline.yaml"
     assert at.session_state["scenario"].name.startswith("Seed protocol baseline")
     assert [t.label for t in at.tabs] == TABS + PLANNING_TABS
     assert [e.label for e in at.sidebar.expander] == list(form.STAGES)
-    assert at.session_state["run"] is None
-    assert "Run simulation" in _tab(at, "Forecast").info[0].value
-    assert len(_charts(at)) == 1
+    run = at.session_state["run"]
+    assert (run.replications, run.seed) == (500, 1)
+    chance = f"{run.summary['prob_target_by_deadline']:.0%} chance of 50 infused by 31 Dec 2020"
+    assert at.subheader[0].value.startswith(chance)
+    assert len(_charts(at)) >= 2
+    tiles = "".join(m.value for m in _tab(at, "Forecast").markdown)
+    assert tiles.count('class="tile"') == 4 and "Chance by the deadline" in tiles
     assert _input(at, "apheresis.slots").value == 1
     assert "brief: one apheresis slot" in _input(at, "apheresis.slots").help
     assert at.number_input(key="reps").value == 500
-    assert not at.error
+    assert not at.error and not at.button(key="run_button").disabled
+
+
+def test_a_second_visitor_gets_the_cached_answer(at: AppTest) -> None:
+    """The default forecast is computed once for every visitor: a new session shows the
+    same run (the very object) and says it came from the cache."""
+    other = AppTest.from_file(APP, default_timeout=120)
+    other.run()
+    assert not other.exception
+    assert other.session_state["run"] is at.session_state["run"]
+    assert "from the cache" in other.caption[0].value
+
+
+def test_the_address_holds_the_page_state(store_path: Path) -> None:
+    """A shared link opens on its settings (edits, replications, seed, tab) and their
+    result; a run writes its settings back into the address; a bad value in the address is
+    left out, with a message, never a traceback."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["set"] = ["infusion.beds=1"]
+    at.query_params["reps"] = str(REPS)
+    at.query_params["seed"] = "3"
+    at.query_params["tab"] = "Capacity"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    run = at.session_state["run"]
+    assert (run.scenario.infusion.beds, run.replications, run.seed) == (1, REPS, 3)
+    assert run.label.endswith("(edited: beds 1)")
+    assert len(_tab(at, "Capacity").get("vega_lite_chart")) == 7
+    _input(at, "manufacturing.suites").set_value(3)
+    _run(at)
+    assert sorted(at.query_params["set"]) == [
+        "infusion.beds=1",
+        "manufacturing.suites=3",
+    ] or sorted(at.query_params.get_all("set")) == ["infusion.beds=1", "manufacturing.suites=3"]
+    bad = AppTest.from_file(APP, default_timeout=120)
+    bad.query_params["set"] = ["infusion.beds=0"]
+    bad.query_params["reps"] = "lots"
+    bad.run()
+    assert not bad.exception
+    notice = " ".join(i.value for i in bad.sidebar.info)
+    assert "Infusion › Beds = 0" in notice and "reps = 'lots'" in notice
+    assert bad.session_state["run"].scenario.infusion.beds == 2
 
 
 def test_every_view_renders_after_a_run(at: AppTest) -> None:
-    """After a run, every view draws without exception: the forecast in words, 2 charts in
-    Forecast, 2 in Patient flow, 7 in Capacity, 1 in Patients."""
+    """After a run, every view draws without exception: 2 charts in Forecast, 2 in Patient
+    flow, 7 in Capacity, 1 in Patients and the animation; the caption says how long the
+    run took."""
     _run(at)
-    assert "chance of 50 infused by 31 Dec 2020" in _tab(at, "Forecast").subheader[0].value
-    counts = {t: len(_tab(at, t).get("vega_lite_chart")) for t in TABS + PLANNING_TABS}
+    assert "chance of 50 infused by 31 Dec 2020" in at.subheader[0].value
+    counts = {t: len(_open(at, t).get("vega_lite_chart")) for t in TABS + PLANNING_TABS}
     assert counts == {
         "Forecast": 2,
         "Patient flow": 2,
         "Capacity": 7,
-        "Patients": 1,
+        "Patients": 2,
         "Compare": 0,
         "Saved runs": 0,
         "Sizing": 0,
         "Sensitivity": 0,
         "Observed data": 0,
+        "What must change": 0,
     }
-    assert len(_tab(at, "Forecast").metric) == 4
-    assert len(_tab(at, "Capacity").metric) == 4
+    assert len(_open(at, "Capacity").metric) == 4
     assert f"{REPS} simulated trials" in at.caption[0].value
     assert not at.error
 
@@ -391,18 +454,79 @@ def test_changing_a_parameter_changes_the_result(
     assert len(calls) == 2
 
 
-def test_invalid_value_is_an_inline_message_and_results_stay(at: AppTest) -> None:
-    """low > high of a triangular: an error beside the form and in its stage; nothing run;
-    the last good results stay."""
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("infusion.beds", 0, "Infusion › Beds = 0: not allowed; it must be a whole number "
+         "from 1 to 10,000 (count)"),
+        ("manufacturing.suites", -1, "Manufacturing › Manufacturing suites = -1: not allowed"),
+        ("manufacturing.failure_prob", 1.5, "Manufacturing › Batch failure = 1.5: not allowed; "
+         "it must be a number from 0 to 1 (probability 0-1)"),
+    ],
+    ids=["beds-0", "suites-minus-1", "batch-failure-1.5"],
+)  # fmt: skip
+def test_a_value_out_of_range_disables_run(
+    at: AppTest, path: str, value: float, expected: str
+) -> None:
+    """A typed value out of range is taken as typed (never silently the previous one): the
+    field says why in plain words, Run is disabled, nothing runs, the results stay; fixed,
+    Run is back and runs exactly the value shown."""
+    good = at.session_state["run"]
+    _input(at, path).set_value(value)
+    at.run()
+    assert at.button(key="run_button").disabled
+    errors = [e.value for e in at.sidebar.error]
+    assert any(expected in e for e in errors), errors
+    assert any("Run is off until fixed" in e for e in errors)
+    with pytest.raises(AppTestError, match="disabled"):
+        at.button(key="run_button").click()  # a browser cannot press it either
+    assert at.session_state["run"] is good
+    assert at.session_state["scenario"].digest() == good.scenario.digest()
+    _input(at, path).set_value(2 if path != "manufacturing.failure_prob" else 0.05)
+    at.run()
+    assert not at.button(key="run_button").disabled
     _run(at)
+    shown = _input(at, path).value
+    ran = at.session_state["run"].scenario.to_dict()
+    assert form.get_path(ran, path) == shown
+
+
+def test_invalid_distribution_is_a_plain_message_and_results_stay(at: AppTest) -> None:
+    """low > high of a triangular: a message in plain words at its field (its name, value
+    and rule, no internal text); Run disabled; the last good results stay."""
     good = at.session_state["run"]
     key = f"g{at.session_state['gen']}:manufacturing.duration_days:triangular:low"
     at.number_input(key=key).set_value(20.0)
-    _run(at)
+    at.run()
     errors = [e.value for e in at.sidebar.error]
-    assert any("Manufacturing" in e and "low <= mode <= high" in e for e in errors), errors
-    assert at.session_state["run"] is good or at.session_state["run"].summary == good.summary
+    expected = (
+        "Manufacturing › Manufacturing duration = triangular (low 20, mode 9, high 12): "
+        "needs low ≤ mode ≤ high (days)"
+    )
+    assert expected in errors, errors
+    assert not any("{" in e or "dist" in e for e in errors)
+    assert at.button(key="run_button").disabled
+    assert at.session_state["run"] is good
     assert len(_tab(at, "Forecast").get("vega_lite_chart")) == 2
+
+
+def test_edited_settings_are_named_after_their_edits(at: AppTest) -> None:
+    """An edited scenario is named after its edits everywhere (the run, the header, the
+    download); after the run, a line says what changed and how the answer moved."""
+    before = at.session_state["run"]
+    _input(at, "infusion.beds").set_value(1)
+    _run(at)
+    run = at.session_state["run"]
+    assert run.scenario.name == f"{before.scenario.name} (edited: beds 1)"
+    assert run.label == run.scenario.name
+    assert "(edited: beds 1)" in at.caption[0].value
+    changed = " ".join(i.value for i in at.info)
+    assert "Changed: beds 2 → 1; replications 500 → 24." in changed
+    assert "Chance by the deadline" in changed and "Median target date" in changed
+    download = next(d for d in at.get("download_button") if "settings" in d.proto.label)
+    assert download is not None
+    text = submit.settings_yaml(at.session_state["scenario"], "baseline.yaml")
+    assert parse_scenario(text).name.endswith("(edited: beds 1)")
 
 
 def test_invalid_upload_shows_an_error_and_results_stay(at: AppTest) -> None:
@@ -477,6 +601,7 @@ def test_a_site_added_in_the_table(at: AppTest) -> None:
 
 
 def test_patients_view_replication_is_selectable(at: AppTest) -> None:
+    _open(at, "Patients")
     _run(at)
     at.number_input(key="gantt_rep").set_value(3).run()
     assert not at.exception
@@ -488,6 +613,7 @@ def test_save_and_open_a_run_without_rerunning(at: AppTest, store_path: Path) ->
     (nothing is run) and every view draws."""
     _run(at)
     first = at.session_state["run"].summary
+    _open(at, "Saved runs")
     at.text_input(key="save_name").input("baseline small")
     _button(at, "Save run").click().run()
     assert not at.exception and not at.error
@@ -497,9 +623,10 @@ def test_save_and_open_a_run_without_rerunning(at: AppTest, store_path: Path) ->
     opened = at.session_state["run"]
     assert opened.saved_as == "baseline small" and opened.results is None
     assert opened.summary["prob_target_by_deadline"] == first["prob_target_by_deadline"]
-    counts = {t: len(_tab(at, t).get("vega_lite_chart")) for t in TABS[:4]}
-    assert counts == {"Forecast": 2, "Patient flow": 2, "Capacity": 7, "Patients": 1}
+    counts = {t: len(_open(at, t).get("vega_lite_chart")) for t in TABS[:4]}
+    assert counts == {"Forecast": 2, "Patient flow": 2, "Capacity": 7, "Patients": 2}
     assert "saved run 'baseline small'" in at.caption[0].value
+    _open(at, "Saved runs")
     _button(at, "Save run").click().run()  # an opened run is saved already
     assert any("already saved" in i.value for i in _tab(at, "Saved runs").info)
 
@@ -514,7 +641,7 @@ def test_compare_two_scenarios(at: AppTest) -> None:
     """Baseline against central manufacturing on common random numbers: a side-by-side
     table, a table of paired differences with intervals, overlaid fans."""
     _run(at)
-    compare = _tab(at, "Compare")
+    compare = _open(at, "Compare")
     assert compare.multiselect[0].value == [
         "File: baseline.yaml",
         "File: central_manufacturing.yaml",
@@ -523,13 +650,19 @@ def test_compare_two_scenarios(at: AppTest) -> None:
     assert not at.exception
     compare = _tab(at, "Compare")
     assert len(compare.get("vega_lite_chart")) == 1
-    tables = [d.value for d in compare.dataframe]
-    assert "paired 95% CI" in tables[1].columns
-    assert tables[1].set_index("figure").loc["patients infused per trial", "pairs"] == REPS
-    assert tables[0]["run"].str.contains("central manufacturing").any()
-    vein = tables[1].set_index("figure").loc["mean vein-to-vein days per trial"]
-    assert vein["difference"] > 0  # central manufacturing: longer from vein to vein
-    assert not math.isnan(vein["difference"])
+    tables = [d.value for d in compare.table]
+    assert "difference (95% interval)" in tables[1].columns
+    assert any(f"Over {REPS:,} pairs of trials" in c.value for c in compare.caption)
+    assert any("central manufacturing" in c for c in tables[0].columns)
+    assert tables[0].loc["chance by the deadline"].str.endswith("%").all()
+    vein = tables[1].loc["mean vein-to-vein time per trial", "difference (95% interval)"]
+    assert vein.startswith("+") and " days (" in vein
+    ttt = next(i for i in tables[1].index if i.startswith("days to reach the target"))
+    ref, this, diff = (
+        float(tables[1].loc[ttt, c].split()[0].replace(",", ""))
+        for c in ("reference", "this run", "difference (95% interval)")
+    )
+    assert diff == pytest.approx(this - ref, abs=0.11)  # it subtracts (one decimal each)
 
 
 def test_default_of_a_part_left_out(base_scenario) -> None:
@@ -570,22 +703,25 @@ def test_no_tab_title_holds_another() -> None:
 
 def test_planning_views_open_on_the_baseline(at: AppTest) -> None:
     """Each planning view shows its form and asks for its button; nothing is run."""
-    for tab, button in zip(
-        PLANNING_TABS, ("Size capacity", "Run sensitivity", "Update the forecast"), strict=True
-    ):
-        view = _tab(at, tab)
+    buttons = ("Size capacity", "Run sensitivity", "Update the forecast", "Find what must change")
+    for tab, button in zip(PLANNING_TABS, buttons, strict=True):
+        view = _open(at, tab)
         assert any(button in i.value for i in view.info), tab
         assert not view.get("vega_lite_chart") and not view.error
-    assert at.number_input(key="size_prob").value == 80
-    assert at.multiselect(key="size_resources").value == list(sizing.DEFAULT_RESOURCES)
-    assert at.selectbox(key="sens_ranges:0").value == "ranges/baseline.yaml"
-    assert at.date_input(key="obs_as_of").value == observed.EXAMPLE_AS_OF
+        if tab == "Sizing":
+            assert at.number_input(key="size_prob").value == 80
+            assert at.multiselect(key="size_resources").value == list(sizing.DEFAULT_RESOURCES)
+        elif tab == "Sensitivity":
+            assert at.selectbox(key="sens_ranges:0").value == "ranges/baseline.yaml"
+        elif tab == "Observed data":
+            assert at.date_input(key="obs_as_of").value == observed.EXAMPLE_AS_OF
 
 
 def test_sizing_view_answers_with_a_heat_map(at: AppTest) -> None:
     """Sizing the baseline: the answer (or that none reaches the chance) in words, one unit
     less of each resource, the effort, and the heat map; the same inputs again come from
     the cache."""
+    _open(at, "Sizing")
     at.number_input(key="size_reps").set_value(PLANNING_REPS)
     _button(at, "Size capacity").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -603,6 +739,7 @@ def test_sizing_view_answers_with_a_heat_map(at: AppTest) -> None:
 
 
 def test_sizing_view_needs_a_resource(at: AppTest) -> None:
+    _open(at, "Sizing")
     at.multiselect(key="size_resources").set_value([])
     _button(at, "Size capacity").click().run()
     assert not at.exception
@@ -612,6 +749,7 @@ def test_sizing_view_needs_a_resource(at: AppTest) -> None:
 def test_sensitivity_view_draws_two_tornados(at: AppTest) -> None:
     """The baseline's ranges file, one at a time: the figures in words, a tornado for the
     median time to target and one for the chance by the deadline, the table of swings."""
+    _open(at, "Sensitivity")
     at.number_input(key="sens_reps").set_value(PLANNING_REPS)
     _button(at, "Run sensitivity").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -628,6 +766,7 @@ def test_sensitivity_view_draws_two_tornados(at: AppTest) -> None:
 def test_sensitivity_defaults_to_the_default_ranges_off_the_baseline(at: AppTest) -> None:
     """Another scenario loaded: the ranges start at ±25% of every number."""
     at.selectbox(key="source_file").set_value("two_sites.yaml").run()
+    _open(at, "Sensitivity")
     gen = at.session_state["gen"]
     assert at.selectbox(key=f"sens_ranges:{gen}").value == sensitivity.DEFAULT_RANGES
 
@@ -635,6 +774,7 @@ def test_sensitivity_defaults_to_the_default_ranges_off_the_baseline(at: AppTest
 def test_observed_view_updates_the_forecast(at: AppTest) -> None:
     """The shipped example as of 1 Jun 2017: the posterior in words, the prior and updated
     headlines side by side, the updated fan with the observed counts over it."""
+    _open(at, "Observed data")
     at.number_input(key="obs_reps").set_value(PLANNING_REPS)
     _button(at, "Update the forecast").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -653,6 +793,7 @@ def test_observed_view_updates_the_forecast(at: AppTest) -> None:
 
 
 def _submit_log(at: AppTest, name: str, data: bytes, as_of: dt.date | None = None) -> Any:
+    _open(at, "Observed data")
     at.radio(key="obs_source").set_value("Upload a log (CSV)")
     at.file_uploader(key="obs_upload").set_value((name, data, "text/csv"))
     if as_of is not None:
@@ -702,7 +843,61 @@ def test_a_bad_observed_log_is_a_one_line_error(
 
 
 def test_upload_chosen_but_no_file(at: AppTest) -> None:
+    _open(at, "Observed data")
     at.radio(key="obs_source").set_value("Upload a log (CSV)")
     _button(at, "Update the forecast").click().run()
     assert not at.exception
     assert any("Choose a CSV file" in w.value for w in _tab(at, "Observed data").warning)
+
+
+def test_saved_runs_in_plain_words_and_deleted(at: AppTest, store_path: Path) -> None:
+    """A name already taken: a plain message offering the next free name (no file path, no
+    command-line option); the list fits the page; a saved run can be deleted."""
+    from sim.app.pages.saved import next_free_name
+
+    _open(at, "Saved runs")
+    for _ in range(2):
+        at.text_input(key="save_name").input("mine")
+        _button(at, "Save run").click().run()
+    errors = [e.value for e in _tab(at, "Saved runs").error]
+    assert errors == [
+        "Not saved: a run is already saved as 'mine'. Tick **Replace** to overwrite it, or "
+        "save it as 'mine (2)'."
+    ]
+    assert str(store_path) not in errors[0] and "--" not in errors[0]
+    listed = _tab(at, "Saved runs").table[0].value
+    assert list(listed.index) == ["mine"] and len(listed.columns) == 3
+    at.button(key="delete_run").click().run()
+    assert not at.exception
+    assert store.list_runs(store_path).empty
+    assert any("Deleted the saved run 'mine'" in s.value for s in at.success)
+    assert next_free_name("a", {"a", "a (2)"}) == "a (3)"
+    assert next_free_name("b", {"a"}) == "b"
+
+
+def test_what_must_change_answers_each_lever(at: AppTest) -> None:
+    """The baseline misses 80%: the least referral rate and the fewest sites that reach it,
+    in words, with this view's chance beside the Forecast's (its trials and seed said)."""
+    _open(at, "What must change")
+    at.number_input(key="goal_reps").set_value(PLANNING_REPS)
+    at.multiselect(key="goal_levers").set_value(["rate", "sites"])
+    _button(at, "Find what must change").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    view = _tab(at, "What must change")
+    text = " ".join(m.value for m in view.markdown)
+    assert "Referral rate (all sites together)" in text and "Referring sites" in text
+    note = " ".join(i.value for i in view.info)
+    assert f"({PLANNING_REPS:,} simulated trials, seed 1)" in note
+    assert "The Forecast tab:" in note and "fewer trials" in note
+
+
+def test_planning_views_say_their_trials_beside_the_forecast(at: AppTest) -> None:
+    """One headline: the sensitivity's base chance with its trials and seed, beside the
+    Forecast's; with the Forecast's trials and seed, the very same chance."""
+    _open(at, "Sensitivity")
+    at.number_input(key="sens_reps").set_value(PLANNING_REPS)
+    _button(at, "Run sensitivity").click().run()
+    note = " ".join(i.value for i in _tab(at, "Sensitivity").info)
+    assert "(4 simulated trials, seed 1)" in note and "The Forecast tab:" in note
+    run = at.session_state["run"]
+    assert f"({run.replications:,} trials, seed {run.seed})" in note

@@ -2,10 +2,12 @@
 driven by Playwright with the system's Chromium (Debian's `chromium` package; nothing is
 downloaded).
 
-Expected: the page opens on the baseline scenario; after **Run simulation** with 500
-replications every view shows its charts drawn (an `svg` or `canvas` inside `.vega-embed`,
-not only its container) within 5 s of the click; no exception box appears anywhere. The
-time is printed, and screenshots of the views are kept in test-artifacts/.
+Expected: the first visit reaches the answer with no click (the headline chance and the
+Forecast's charts drawn: an `svg` or `canvas` inside `.vega-embed`); a second visit, from
+the cache, within a few seconds; an invalid field (Beds 0) says why and disables Run;
+every tab, at 1500x1000 and on a phone (390x844), has no tile or table cut off (nothing
+wider than its box, nothing past the screen's edge) and no exception box. A screenshot of
+every tab at both sizes is kept in test-artifacts/screenshots/. Times are printed.
 
 Run with `make test-browser` (the default `make test` deselects the `browser` marker).
 Outside CI the test skips when /usr/bin/chromium is missing; in CI (the CI environment
@@ -15,6 +17,7 @@ variable set) it fails instead, since `.ci/run` installs Chromium.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -29,6 +32,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -39,13 +43,44 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-REPS = 500
-BUDGET_S = 5.0
 CHART = ".vega-embed svg, .vega-embed canvas"
-# tab -> charts it draws once a run is shown
-CHART_VIEWS = {"Forecast": 2, "Patient flow": 2, "Capacity": 7, "Patients": 1}
-# tab -> a button it shows (these views draw no chart until asked)
-OTHER_VIEWS = {"Compare": "Compare", "Saved runs": "Save run"}
+TABS = (
+    "Forecast",
+    "Patient flow",
+    "Capacity",
+    "Patients",
+    "Compare",
+    "Saved runs",
+    "Sizing",
+    "Sensitivity",
+    "Observed data",
+    "What must change",
+)
+CHARTS = {"Forecast": 2, "Patient flow": 2, "Capacity": 7, "Patients": 2}
+"""Charts each result tab draws."""
+SIZES = {"desktop": (1500, 1000), "phone": (390, 844)}
+FIRST_VISIT_S = 180.0
+"""The first visit computes the forecast (a few seconds; more on a busy machine)."""
+CACHED_VISIT_S = 8.0
+"""A later visit reads it from the cache (about a second here; room for a busy machine)."""
+WHOLE_PX = 4200
+"""A screen this tall shows a whole tab at once (for the second screenshot)."""
+CUT = """() => {
+  const w = document.documentElement.clientWidth;
+  const bad = [];
+  const sel = '.tile, [data-testid="stTable"], [data-testid="stTable"] table, '
+    + '[data-testid="stDataFrame"] .dvn-scroller, [data-testid="stMetricValue"] > div, '
+    + '[data-testid="stMetric"]';
+  for (const el of document.querySelectorAll(sel)) {
+    if (!el.offsetParent) continue;  // hidden (another tab, a closed expander)
+    const r = el.getBoundingClientRect();
+    if (el.scrollWidth > el.clientWidth + 1 || r.right > w + 1 || r.left < -1)
+      bad.push((el.className || el.tagName) + ': ' + el.innerText.slice(0, 60));
+  }
+  return bad;
+}"""
+"""Tiles, tables and metrics that are cut: wider inside than their box, or past the
+screen's edge."""
 
 pytestmark = pytest.mark.browser
 
@@ -124,9 +159,7 @@ def page(server: Server) -> Iterator[Any]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            pg = browser.new_page(viewport={"width": 1500, "height": 1000})
-            pg.goto(server.url)
-            yield pg
+            yield browser.new_page(viewport={"width": 1500, "height": 1000})
         finally:
             browser.close()
 
@@ -136,61 +169,91 @@ def _panel(page: Any) -> Any:
     return page.locator('[role="tabpanel"]:visible').first
 
 
-def test_run_shows_every_view_within_budget(page: Any, server: Server) -> None:
-    """Opens on the baseline; 500 replications: every view's charts drawn within 5 s of
-    submit, and no exception box. On failure: a screenshot and the server's log."""
+def _fail_with_evidence(page: Any, server: Server, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"browser-failure-{name}.png"), full_page=True)
+    print("streamlit log (end):\n" + server.log.read_text()[-4000:])
+
+
+def _headline(page: Any, url: str, timeout_s: float) -> float:
+    """Seconds from loading the page to the headline chance and the Forecast's charts."""
+    from playwright.sync_api import expect
+
+    started = time.perf_counter()
+    page.goto(url)
+    expect(
+        page.get_by_text(re.compile(r"^\d+% chance of 50 infused by 31 Dec 2020"))
+    ).to_be_visible(timeout=timeout_s * 1000)
+    expect(_panel(page).locator(CHART)).to_have_count(CHARTS["Forecast"], timeout=60_000)
+    return time.perf_counter() - started
+
+
+def test_answer_on_arrival_invalid_input_and_every_tab(page: Any, server: Server) -> None:
+    """The answer with no click; the cache's second visit; Beds 0 disables Run; every tab at
+    both sizes, with no cut-off tile or table, its screenshot kept."""
     try:
-        _check_views(page)
+        first = _headline(page, server.url, FIRST_VISIT_S)
+        cached = _headline(page, server.url, CACHED_VISIT_S)
+        print(f"\nfirst visit to the headline: {first:.2f} s; cached visit: {cached:.2f} s")
+        assert cached < CACHED_VISIT_S
+        _invalid_field_disables_run(page)
+        _compare_and_save(page)
+        _every_tab(page)
     except BaseException:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "browser-failure.png"))
-        print("streamlit log (end):\n" + server.log.read_text()[-4000:])
+        _fail_with_evidence(page, server, "answer")
         raise
 
 
-def _check_views(page: Any) -> None:
+def _invalid_field_disables_run(page: Any) -> None:
     from playwright.sync_api import expect
 
     run = page.get_by_role("button", name="Run simulation")
-    run.wait_for(timeout=60_000)
-    expect(page.get_by_text("Scenario: Seed protocol baseline")).to_be_visible()
-    reps = page.get_by_role("spinbutton", name="Replications (trials)")
-    expect(reps).to_have_value(str(REPS))
-    expect(_panel(page).locator(CHART)).to_have_count(1)  # the referrals the scenario expects
+    expect(run).to_be_enabled()
+    page.get_by_text("Infusion", exact=True).click()  # open the stage
+    beds = page.get_by_role("spinbutton", name="Beds (count)")
+    beds.fill("0")
+    beds.press("Tab")
+    expect(page.get_by_text("Infusion › Beds = 0: not allowed")).to_be_visible(timeout=30_000)
+    expect(run).to_be_disabled(timeout=30_000)
+    beds.fill("2")
+    beds.press("Tab")
+    expect(run).to_be_enabled(timeout=30_000)
+    page.get_by_text("Infusion", exact=True).click()  # close it again
 
-    started = time.perf_counter()
-    run.click()
-    expect(page.get_by_text(f"{REPS} simulated trials, seed")).to_be_visible(timeout=60_000)
-    seen = {}
-    for tab, charts in CHART_VIEWS.items():
-        page.get_by_role("tab", name=tab).click()
-        drawn = _panel(page).locator(CHART)
-        expect(drawn).to_have_count(charts, timeout=60_000)
-        for i in range(charts):
-            expect(drawn.nth(i)).to_be_visible(timeout=60_000)
-        seen[tab] = time.perf_counter() - started
-    for tab, button in OTHER_VIEWS.items():
-        page.get_by_role("tab", name=tab).click()
-        _panel(page).get_by_role("button", name=button, exact=True).wait_for(timeout=60_000)
-        seen[tab] = time.perf_counter() - started
-    elapsed = time.perf_counter() - started
 
-    caption = page.get_by_text("simulated trials, seed").first.inner_text()
-    print(
-        f"\nsubmit to every view drawn, {REPS} replications: {elapsed:.2f} s "
-        f"({', '.join(f'{k} {v:.2f} s' for k, v in seen.items())}); server: {caption}"
-    )
-    assert page.locator('[data-testid="stException"]').count() == 0
+def _compare_and_save(page: Any) -> None:
+    """Fill the tables that were cut before: Compare's and the saved runs'."""
+    from playwright.sync_api import expect
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.set_viewport_size({"width": 1500, "height": 2300})
-    for tab in (*CHART_VIEWS, *OTHER_VIEWS):
-        page.get_by_role("tab", name=tab).click()
-        page.wait_for_timeout(700)
-        page.screenshot(path=str(ARTIFACTS / f"browser-{tab.lower().replace(' ', '-')}.png"))
-    page.get_by_role("tab", name="Forecast").click()
-    page.set_viewport_size({"width": 1500, "height": 1300})
-    page.wait_for_timeout(700)
-    page.screenshot(path=str(ARTIFACTS / "browser-dashboard.png"))
-    assert page.locator('[data-testid="stException"]').count() == 0
-    assert elapsed < BUDGET_S, f"every view took {elapsed:.2f} s after submit (budget 5 s)"
+    page.get_by_role("tab", name="Compare").click()
+    _panel(page).get_by_role("button", name="Compare", exact=True).click()
+    expect(_panel(page).locator('[data-testid="stTable"]')).to_have_count(2, timeout=180_000)
+    page.get_by_role("tab", name="Saved runs").click()
+    _panel(page).get_by_role("textbox").fill("browser check")
+    _panel(page).get_by_role("button", name="Save run").click()
+    expect(_panel(page).locator('[data-testid="stTable"]')).to_have_count(1, timeout=60_000)
+
+
+def _every_tab(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for size, (w, h) in SIZES.items():
+        page.set_viewport_size({"width": w, "height": h})
+        for tab in TABS:
+            page.get_by_role("tab", name=tab).click()
+            drawn = _panel(page).locator(CHART)
+            if tab in CHARTS:
+                expect(drawn).to_have_count(CHARTS[tab], timeout=60_000)
+                for i in range(CHARTS[tab]):
+                    expect(drawn.nth(i)).to_be_visible(timeout=60_000)
+            page.wait_for_timeout(600)  # let the layout settle at this width
+            slug = tab.lower().replace(" ", "-")
+            page.screenshot(path=str(SCREENSHOTS / f"{size}-{slug}.png"))  # as seen
+            cut = page.evaluate(CUT)
+            assert not cut, f"{tab} at {w}x{h}: cut off: {cut}"
+            assert page.locator('[data-testid="stException"]').count() == 0, tab
+            page.set_viewport_size({"width": w, "height": WHOLE_PX})  # the whole tab drawn
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(SCREENSHOTS / f"{size}-{slug}-whole.png"))
+            page.set_viewport_size({"width": w, "height": h})

@@ -22,9 +22,19 @@ from conftest import SCENARIOS
 from sim.app import charts
 from sim.app import views as app_state
 from sim.core.scenario import load_scenario
+from sim.report import palette
 from sim.run.runner import run_replications, simulate
 
-ALLOWED_COLOURS = {c.upper() for c in charts.OKABE_ITO.values()} | {charts.GREY.upper(), "WHITE"}
+ALLOWED_COLOURS = (
+    {c.upper() for c in charts.OKABE_ITO.values()}
+    | {c.upper() for c in palette.MEANINGS.values()}
+    | {c.upper() for c in palette.WAITING.values()}
+    | {charts.GREY.upper(), "WHITE"}
+)
+TITLE_CHARS = 48
+"""A chart title's line at most (a phone, 390 px wide, shows about this many)."""
+SUBTITLE_CHARS = 58
+"""A subtitle's line at most (smaller type)."""
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +89,13 @@ def check_chart(chart: alt.TopLevelMixin) -> dict[str, Any]:
             for colour in scale["range"]:
                 if isinstance(colour, str) and colour.startswith("#"):
                     assert colour.upper() in ALLOWED_COLOURS, colour
+    for node in _walk(spec):
+        title = node.get("title")
+        if isinstance(title, dict) and "text" in title:
+            for limit, key in ((TITLE_CHARS, "text"), (SUBTITLE_CHARS, "subtitle")):
+                lines = title.get(key) or []
+                for line in [lines] if isinstance(lines, str) else lines:
+                    assert len(line) <= limit, f"cut on a phone: {line!r}"
     for channel, enc in _encodings(spec):
         if channel not in ("x", "y") or "title" not in enc or enc["title"] is None:
             continue
@@ -105,13 +122,19 @@ def test_fan_chart(view, baseline) -> None:
     assert "target: 50 infused" in text and "deadline 31 Dec 2020" in text
 
 
-def test_target_date_table_counts_every_reaching_trial() -> None:
-    """Trials by quarter and by the deadline: percents of all trials, the unreached left out."""
+def test_target_date_table_counts_every_trial() -> None:
+    """Trials by quarter and by the deadline: percents of all trials; with the horizon, the
+    trials that never reach the target are a last bar after it, and the bars add to 100%."""
     start = dt.date(2016, 1, 1)
     ttt = np.array([10.0, 20.0, 100.0, 400.0, np.nan])
     table = charts.target_date_table(ttt, start, dt.date(2016, 3, 31))
     assert table["trials"].sum() == 4
     assert table["percent"].sum() == pytest.approx(80.0)
+    whole = charts.target_date_table(ttt, start, dt.date(2016, 3, 31), horizon_days=500)
+    assert whole["percent"].sum() == pytest.approx(100.0)
+    last = whole.iloc[-1]
+    assert (last["when"], last["trials"]) == ("beyond the horizon", 1)
+    assert last["start"] == pd.Timestamp("2017-07-01")  # the quarter after day 500
     by = table[table["when"] == "by the deadline"]["trials"].sum()
     assert by == 2  # day 10 and day 20 fall in Q1 2016; day 100 is 10 April
     first = table.iloc[0]
@@ -129,7 +152,7 @@ def test_target_date_chart(view, baseline) -> None:
             target_label="50 infused",
         )
     )
-    assert "do not reach it by the end of the horizon" in str(spec)
+    assert "by the end of the horizon" in str(spec) and "the last bar" in str(spec)
     none = charts.target_date_chart(
         [np.nan, np.nan],
         start_date=baseline.start_date,
@@ -401,10 +424,10 @@ def test_tornado_chart() -> None:
     assert enc["y"]["sort"] == ["A", "C"]
     assert enc["yOffset"]["field"] == "end"
     assert enc["x"]["field"] == "start" and enc["x2"]["field"] == "stop"
-    assert enc["color"]["scale"]["range"] == [charts.OKABE_ITO["orange"], charts.OKABE_ITO["blue"]]
+    assert enc["color"]["scale"]["range"] == list(charts.TORNADO_ENDS.values())
     assert rule["mark"]["type"] == "rule"
     assert spec["datasets"][text["data"]["name"]][0]["label"] == "scenario's values: 50%"
-    assert spec["title"]["subtitle"][-1] == "1 more parameters with smaller swings are not drawn."
+    assert spec["title"]["subtitle"][-1] == "1 more with smaller swings are not drawn."
     assert spec["height"] == charts.TORNADO_ROW_PX * 2 + 40
 
 
@@ -449,4 +472,109 @@ def test_observed_fan_chart(view, baseline) -> None:
     text = str(spec)
     assert "observed to 1 Jun 2017" in text
     assert "target: 50 infused" in text and "deadline 31 Dec 2020" in text
-    assert "(3 enrolled, 2 infused)" in spec["title"]["subtitle"][0]
+    assert "(3 enrolled, 2 infused)" in " ".join(spec["title"]["subtitle"])
+
+
+def _legend_colours(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(category, colour) of every colour scale with a domain of names."""
+    for node in _walk(spec):
+        scale = node.get("scale")
+        if not isinstance(scale, dict):
+            continue
+        domain, rng = scale.get("domain"), scale.get("range")
+        if isinstance(domain, list) and isinstance(rng, list) and len(domain) == len(rng):
+            for name, colour in zip(domain, rng, strict=True):
+                if isinstance(name, str) and isinstance(colour, str) and colour.startswith("#"):
+                    yield name, colour.upper()
+
+
+def test_one_colour_per_meaning(view, baseline, replication) -> None:
+    """A stage keeps its colour in every chart (a resource, its waits, its failures, its bar
+    in the timeline); no colour of a stage stands for anything else; each wait has its own
+    colour, a tint of its resource's."""
+    t = baseline.target
+    made = [
+        charts.fan_chart(view.fan, target_count=50, milestone="infused", deadline=t.deadline),
+        charts.funnel_chart(view.summary["funnel"], view.summary["outcomes"]),
+        charts.gantt_chart(replication.patients, start_date=baseline.start_date, title="x"),
+        *charts.resource_charts(view.rows, view.summary["resources"]),
+        *charts.queue_charts(
+            replication.timeline,
+            start_date=baseline.start_date,
+            end_day=float(replication.row["end_days"]),
+            capacities={"apheresis": 1, "manufacturing": 2, "beds": 2},
+        ),
+    ]
+    seen: dict[str, str] = {}
+    for chart in made:
+        for name, colour in _legend_colours(chart.to_dict()):
+            if name in ("in use", "queue"):  # each resource's chart in its own colours
+                continue
+            seen.setdefault(name, colour)
+            assert seen[name] == colour, name
+    m = {k: v.upper() for k, v in palette.MEANINGS.items()}
+    assert (
+        seen["apheresis"] == seen["Apheresis slots"] == seen["apheresis failed"] == m["apheresis"]
+    )
+    assert seen["manufacturing and QC"] == seen["manufacturing failed"] == m["manufacturing"]
+    assert seen["inpatient stay"] == seen["Beds"] == m["beds"]
+    assert seen["infused"] == m["infused"] and seen["enrolled"] == m["enrolled"]
+    waits = [seen[w] for w in ("waiting for apheresis", "waiting for a suite", "waiting for a bed")]
+    assert len(set(waits)) == 3 and not set(waits) & set(m.values())
+    orange = {n for n, c in seen.items() if c == m["apheresis"]}
+    assert orange <= {"apheresis", "Apheresis slots", "apheresis failed"}, orange
+
+
+def test_criteria_are_named_by_the_scenarios_labels(baseline) -> None:
+    """The screen failures read as the scenario names them ('LVEF below 0.5', not 'lvef
+    below 0 5'); a label of a criterion the scenario lacks is refused."""
+    from sim.core.errors import InputError
+    from sim.core.scenario import with_overrides
+
+    labels = baseline.screening.criteria_labels
+    table = charts.criteria_table({"lvef_below_0_5": 0.1, "hbv_hcv_hiv": 0.2}, labels)
+    assert set(table["criterion"]) == {"LVEF below 0.5", "HBV, HCV or HIV infection"}
+    assert "LVEF below 0.5" in str(
+        check_chart(charts.criteria_chart({"lvef_below_0_5": 1}, labels))
+    )
+    assert list(charts.criteria_table({"a_b": 1.0})["criterion"]) == ["a b"]
+    with pytest.raises(InputError, match="labels of criteria the scenario does not have: nope"):
+        with_overrides(baseline, ["screening.criteria_labels.nope=x"])
+
+
+def test_capacity_lines_funnel_numbers_band_tooltips_and_observed_labels(
+    view, baseline, replication
+) -> None:
+    """The queue charts draw the capacity they name; the funnel writes its numbers; the
+    forecast band answers a hover with named percentiles, not raw fields; the observed
+    steps are labelled."""
+    queues = charts.queue_charts(
+        replication.timeline,
+        start_date=baseline.start_date,
+        end_day=float(replication.row["end_days"]),
+        capacities={"apheresis": 1, "manufacturing": 2, "beds": 2},
+    )
+    beds = queues[2].to_dict()
+    rules = [layer for layer in beds["layer"] if layer["mark"]["type"] == "rule"]
+    assert rules and "capacity 2" in str(beds)
+    funnel = charts.funnel_chart(view.summary["funnel"], view.summary["outcomes"]).to_dict()
+    texts = [layer for layer in funnel["layer"] if layer["mark"]["type"] == "text"]
+    infused = f"{view.summary['funnel']['infused']:,.1f}"
+    assert texts and infused in str(funnel["datasets"])
+    fan = charts.fan_chart(
+        view.fan, target_count=50, milestone="infused", deadline=baseline.target.deadline
+    ).to_dict()
+    areas = [layer for layer in fan["layer"] if layer["mark"]["type"] == "area"]
+    for area in areas:
+        titles = [t.get("title") for t in area["encoding"]["tooltip"]]
+        assert "5th percentile" in titles and "95th percentile" in titles
+    observed = charts.observed_fan_chart(
+        view.fan,
+        {"enrolled": [10.0, 20.0, 30.0], "infused": [40.0, 50.0]},
+        target_count=50,
+        milestone="infused",
+        deadline=None,
+        start_date=baseline.start_date,
+        as_of=dt.date(2016, 6, 1),
+    ).to_dict()
+    assert "observed enrolled: 3" in str(observed) and "observed infused: 2" in str(observed)

@@ -101,6 +101,7 @@ def test_the_form_keeps_its_order_by_stage() -> None:
         "screening.consent_decline_prob",
         "screening.duration_days",
         "screening.criteria",
+        "screening.criteria_labels",  # a column of the criteria's table
     ]
     assert form.params_in("Target and horizon")[-1].path == "horizon_days"
 
@@ -116,3 +117,31 @@ def test_distributions_name_their_parameters_and_spread(kind: str) -> None:
     if kind in ("uniform", "triangular", "lognormal", "gamma"):
         assert d.std == pytest.approx(2.0, rel=1e-3)
     assert DIST_CLASSES["fixed"].model_validate({"value": 3.0}).convert(kind)["dist"] == kind
+
+
+def test_validation_messages_in_plain_words() -> None:
+    """The form says what is wrong as a person would: the stage and label, the value as
+    written, the rule in words and the unit; never pydantic's phrasing or a mapping."""
+    from conftest import SCENARIOS
+
+    from sim.app import edits
+    from sim.core.errors import InputError
+    from sim.core.scenario import load_scenario, with_overrides
+
+    base = load_scenario(str(SCENARIOS / "baseline.yaml"))
+    cases = {
+        "referral.sites=[]": "Referral › Referring sites: needs at least one row",
+        "infusion.icu_prob=1.5": "Infusion › Intensive care needed = 1.5: must be a number "
+        "from 0 to 1 (probability 0-1)",
+        "referral.sites.0.rate_per_month=-1": "Referral › Referring sites, row 1 (Rate) = -1: "
+        "must be at least 0",
+        "horizon_days=0": "Target and horizon › Horizon = 0: must be a number above 0 and at "
+        "most 36,525 (days)",
+    }
+    for override, expected in cases.items():
+        with pytest.raises(InputError) as err:
+            with_overrides(base, [override], source="settings")
+        assert edits.plain_message(err.value)[1] == expected
+    assert (
+        edits.allowed(form.PARAMS_BY_PATH["apheresis.slots"]) == "a whole number from 1 to 10,000"
+    )

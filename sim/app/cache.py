@@ -1,9 +1,10 @@
 """The model runs of the dashboard, cached by Streamlit, and the progress bar they move.
 
-Each run is cached on the scenario's YAML, the seed, the replications and the tool's inputs
-(``st.cache_data``); arguments whose name starts with ``_`` (the progress bars) are not part
-of the key. The runner is looked up at each call (``runner.run_replications``), so a test
-can count the runs.
+A run of the model is cached on the scenario's YAML, the seed and the replications for
+every visitor (``st.cache_resource``: the default scenario's forecast is computed once);
+the planning tools' runs on their inputs too (``st.cache_data``). Arguments whose name
+starts with ``_`` (the progress bars) are not part of the key. The runner is looked up at
+each call (``runner.run_replications``), so a test can count the runs.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ import contextvars
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from sim.app.planning import observed, sensitivity, sizing
+from sim.app.views import RunView, view_from_results
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario, parse_scenario
 from sim.forecasting.observed import parse_log
+from sim.planning.goal import goal
 from sim.run import runner
 
 
@@ -75,29 +79,42 @@ def _pooled(go: Callable[[str], Any], *progress: ProgressBar | None) -> Any:
         return go("serial")
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def run_model(
+@st.cache_resource(max_entries=16, show_spinner=False)
+def run_view(
     scenario_yaml: str, seed: int, reps: int, _progress: ProgressBar | None = None
-) -> runner.Results:
-    """``reps`` replications of the scenario (cached on its YAML, the seed and ``reps``)."""
+) -> RunView:
+    """``reps`` replications of the scenario as a view, cached on its YAML, the seed and
+    ``reps`` for every visitor (a resource: shared, never copied; nothing changes it)."""
     scenario = parse_scenario(scenario_yaml, source="settings")
-    return _pooled(
+    results = _pooled(
         lambda executor: runner.run_replications(
             scenario, reps, seed, executor=executor, progress=_progress
         ),
         _progress,
     )
+    return view_from_results(results, scenario.name)
 
 
-def run_with_bar(
-    scenario: Scenario, reps: int, seed: int, status: Any, text: str
-) -> runner.Results:
-    """:func:`run_model` with a progress bar in the ``status`` container, removed at the end."""
+@dataclass(frozen=True)
+class Timed:
+    """A run as shown: the view, and the seconds it took (None when it came from the
+    cache)."""
+
+    view: RunView
+    seconds: float | None
+
+
+def run_with_bar(scenario: Scenario, reps: int, seed: int, status: Any, text: str) -> Timed:
+    """:func:`run_view` with a progress bar in the ``status`` container, removed at the end;
+    the time it took, or None when it came from the cache (the model reported no trial)."""
     with status:
         bar = st.progress(0.0, text=text)
-    results = run_model(scenario.to_yaml(), seed, reps, _progress=ProgressBar(bar, reps))
+    progress = ProgressBar(bar, reps)
+    started = time.perf_counter()
+    view = run_view(scenario.to_yaml(), seed, reps, _progress=progress)
     bar.empty()
-    return results
+    took = time.perf_counter() - started
+    return Timed(view, took if progress.done else None)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -146,12 +163,9 @@ def sensitivity_run(
     """One-at-a-time sensitivity (cached on the scenario, seed, replications and ranges)."""
     scenario = parse_scenario(scenario_yaml, source="settings")
     params, _ = sensitivity.sensitivity_params(scenario, ranges_text, ranges_name or "ranges")
-    return _pooled(
-        lambda executor: sensitivity.run_sensitivity(
-            scenario, params, reps=reps, seed=seed, executor=executor, progress=_progress
-        ),
-        _progress,
-    )
+    kw = {"reps": reps, "seed": seed, "progress": _progress}
+    run = sensitivity.run_sensitivity
+    return _pooled(lambda ex: run(scenario, params, executor=ex, **kw), _progress)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -174,3 +188,18 @@ def observed_run(
         ),
         _progress,
     )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def goal_run(
+    scenario_yaml: str,
+    seed: int,
+    reps: int,
+    probability: float,
+    levers: tuple[str, ...],
+    _progress: ProgressBar | None = None,
+) -> dict[str, Any]:
+    """What must change (cached on the scenario, seed, replications, chance and levers)."""
+    scenario = parse_scenario(scenario_yaml, source="settings")
+    kw = {"levers": levers, "reps": reps, "seed": seed, "progress": _progress}
+    return _pooled(lambda ex: goal(scenario, probability, executor=ex, **kw), _progress)

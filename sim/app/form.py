@@ -35,6 +35,7 @@ KINDS = (
     "block",  # an optional part of the scenario, switched on or off (its fields follow)
     "sites",  # the referring sites (a table)
     "criteria",  # screening criteria and their failure probabilities (a table)
+    "labels",  # the criteria's labels (a column of the criteria's table)
 )
 
 
@@ -51,6 +52,8 @@ class Param:
     help: str
     low: float | None = None
     high: float | None = None
+    low_open: bool = False
+    """The value must be above ``low`` (not equal to it)."""
     step: float | None = None
     optional: bool = False
     """The value may be left out (null): a checkbox switches it on."""
@@ -97,6 +100,8 @@ def _kind(core: Any, constraints: list[Any]) -> str:
         return "dist"
     origin = typing.get_origin(core)
     kinds = {list: "sites", dict: "criteria", Literal: "choice"}
+    if origin is dict and typing.get_args(core)[1] is str:
+        return "labels"
     if origin in kinds:
         return kinds[origin]
     if isinstance(core, type) and issubclass(core, BaseModel):
@@ -118,6 +123,11 @@ def _limits(constraints: list[Any]) -> tuple[float | None, float | None]:
     return low, high
 
 
+def _low_open(constraints: list[Any]) -> bool:
+    """Whether the lowest value is excluded (``gt``)."""
+    return any(isinstance(c, annotated_types.Gt) for c in constraints)
+
+
 def _form(info: FieldInfo) -> dict[str, Any]:
     extra = info.json_schema_extra
     return dict(extra.get("form", {})) if isinstance(extra, Mapping) else {}
@@ -137,7 +147,8 @@ def _walk(
         if kind == "block" and not nullable:
             yield from _walk(core, path + ".", here, at)
             continue
-        low, high = _limits([*info.metadata, *found])
+        constraints = [*info.metadata, *found]
+        low, high = _limits(constraints)
         param = Param(
             path,
             meta.get("label", name),
@@ -147,6 +158,7 @@ def _walk(
             help=" ".join(field_docs(model).get(name, "").split()),
             low=low,
             high=high,
+            low_open=_low_open(constraints),
             step=meta.get("step", 1 if kind == "integer" else None),
             optional="toggle" in meta,
             toggle=meta.get("toggle", ""),

@@ -11,7 +11,13 @@ from typing import Any
 import pandas as pd
 
 from sim.app.form import PARAMS, PARAMS_BY_PATH
-from sim.app.tables import as_plain, criteria_from_frame, is_blank, sites_from_frame
+from sim.app.tables import (
+    as_plain,
+    criteria_from_frame,
+    is_blank,
+    labels_from_frame,
+    sites_from_frame,
+)
 from sim.core.distributions import DIST_CLASSES
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario, apply_overrides, validate_scenario
@@ -86,7 +92,12 @@ def form_values(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
                 changed.append(path)
         elif isinstance(value, pd.DataFrame):
             kind = PARAMS_BY_PATH[path].kind
-            out[path] = sites_from_frame(value) if kind == "sites" else criteria_from_frame(value)
+            if kind == "sites":
+                out[path] = sites_from_frame(value)
+            else:  # the criteria's table holds their labels too
+                out[path] = criteria_from_frame(value)
+                if "label" in value.columns:
+                    out["screening.criteria_labels"] = labels_from_frame(value)
         else:
             out[path] = as_plain(value)
     return out, changed

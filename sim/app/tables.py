@@ -53,16 +53,30 @@ def _site_value(key: str, v: Any) -> Any:
     return str(v) if key in _TEXT else as_plain(v)
 
 
-def criteria_frame(criteria: Mapping[str, float], sources: Sources) -> pd.DataFrame:
-    """The screening criteria as an editable table: criterion, failure_prob, source."""
+def criteria_frame(
+    criteria: Mapping[str, float], sources: Sources, labels: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The screening criteria as an editable table: criterion, label, failure_prob, source."""
+    labels = labels or {}
     return pd.DataFrame(
         {
             "criterion": list(criteria),
+            "label": [labels.get(k, "") for k in criteria],
             "failure_prob": [float(v) for v in criteria.values()],
             "source": [sources.of(f"screening.criteria.{k}") or "" for k in criteria],
         },
-        columns=["criterion", "failure_prob", "source"],
+        columns=["criterion", "label", "failure_prob", "source"],
     )
+
+
+def labels_from_frame(frame: pd.DataFrame) -> dict[str, str]:
+    """Edited criteria table -> {name: label} of the rows that give a label."""
+    out = {}
+    for rec in frame.to_dict("records"):
+        name, label = rec.get("criterion"), rec.get("label")
+        if not is_blank(name) and not is_blank(label):
+            out[str(name).strip()] = str(label).strip()
+    return out
 
 
 def criteria_from_frame(frame: pd.DataFrame) -> dict[str, Any]:

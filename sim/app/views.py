@@ -5,10 +5,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +19,13 @@ from sim.core.errors import InputError
 from sim.core.referral import cumulative_intensity
 from sim.core.scenario import DAYS_PER_MONTH, Scenario, parse_scenario
 from sim.core.yamlio import parse_yaml, read_text
-from sim.planning.compare import METRICS, per_replication
-from sim.report.text import date_label, interval
+from sim.planning.compare import per_replication
+from sim.report.comparison import comparison_rows
+from sim.report.headline import Headline, headline
 from sim.run.results import RowTable, n_months
 from sim.run.runner import Results
-from sim.run.stats import paired_difference, welch_interval
+
+__all__ = ["Headline", "headline"]  # the words of the forecast live in sim.report
 
 # --- the scenario before any run ------------------------------------------------------------
 
@@ -118,56 +118,6 @@ def view_from_stored(run: Any) -> RunView:
     )
 
 
-@dataclass(frozen=True)
-class Headline:
-    """The forecast in words: the chance by the deadline, the median date, the 80% interval,
-    the share of trials reaching the target, and primary completion."""
-
-    chance: str
-    median: str
-    interval: str
-    reached: str
-    completion: str
-
-
-def headline(summary: Mapping[str, Any], horizon_end: dt.date | None = None) -> Headline:
-    """The forecast in plain words, from a run's summary."""
-    t = summary["target"]
-    what = f"{t['count']} {t['milestone']}"
-    n = summary["replications"]
-    prob = summary.get("prob_target_by_deadline")
-    if t.get("deadline") and prob is not None:
-        ci = summary.get("prob_target_by_deadline_ci95") or [None, None]
-        within = f" (95% interval {ci[0]:.0%} to {ci[1]:.0%})" if None not in ci else ""
-        chance = f"{prob:.0%} chance of {what} by {date_label(t['deadline'])}{within}"
-    else:
-        chance = f"No deadline set for the target of {what}"
-    dates = summary.get("target_date") or {}
-    later = (
-        f"after the end of the horizon ({date_label(horizon_end)})"
-        if horizon_end
-        else "after the end of the horizon"
-    )
-    p50 = dates.get("p50")
-    median = f"Median date of reaching {what}: {date_label(p50) if p50 else later}"
-    lo, hi = dates.get("p10"), dates.get("p90")
-    interval_text = (
-        f"80% interval: {date_label(lo) if lo else later} to {date_label(hi) if hi else later}"
-    )
-    ttt = summary.get("time_to_target_days") or {}
-    frac = ttt.get("reached_fraction")
-    reached = (
-        f"{frac:.0%} of {n:,} simulated trials reach the target within the horizon"
-        if frac is not None
-        else ""
-    )
-    pc = (summary.get("primary_completion_date") or {}).get("p50")
-    completion = (
-        f"Median primary completion (target plus follow-up): {date_label(pc) if pc else later}"
-    )
-    return Headline(chance, median, interval_text, reached, completion)
-
-
 # --- comparison ------------------------------------------------------------------------------
 
 
@@ -200,44 +150,10 @@ def per_replication_frame(view: RunView) -> pd.DataFrame:
 
 
 def comparison_table(reference: RunView, other: RunView) -> pd.DataFrame:
-    """``other`` minus ``reference`` on each compared figure: the means (columns
-    ``reference`` and ``this run``), the difference,
-    its paired 95% interval (common random numbers: same seed, replication by replication)
-    and the unpaired (Welch) interval for contrast. Runs with different seeds share no
-    random numbers: their paired interval is left empty."""
-    a = per_replication_frame(reference)
-    b = per_replication_frame(other)
-    paired = reference.seed == other.seed
-    common = a.index.intersection(b.index) if paired else pd.Index([])
-    out = []
-    for key, label in METRICS.items():
-        x, y = a[key].to_numpy(float), b[key].to_numpy(float)
-        mean_a = float(np.nanmean(x)) if np.isfinite(x).any() else math.nan
-        mean_b = float(np.nanmean(y)) if np.isfinite(y).any() else math.nan
-        unpaired = welch_interval(x, y)
-        if len(common):
-            d = paired_difference(
-                a.loc[common, key].to_numpy(float), b.loc[common, key].to_numpy(float)
-            )
-            diff, (lo, hi), n = d["mean"], d["ci95"], d["n"]
-        else:
-            diff, lo, hi, n = mean_b - mean_a, None, None, 0
-        out.append(
-            {
-                "figure": label,
-                "reference": mean_a,
-                "this run": mean_b,
-                "difference": _nan(diff),
-                "paired 95% CI": interval(lo, hi),
-                "unpaired 95% CI": interval(*unpaired),
-                "pairs": int(n),
-            }
-        )
-    return pd.DataFrame(out)
-
-
-def _nan(x: Any) -> float:
-    return math.nan if x is None else float(x)
+    """``other`` minus ``reference`` on each compared figure, the means and their difference
+    over the same trials, in the figure's unit (see
+    :func:`sim.report.comparison.comparison_rows`)."""
+    return pd.DataFrame(comparison_rows(_as_results(reference), _as_results(other)))
 
 
 def unique_labels(labels: Iterable[str]) -> list[str]:

@@ -30,6 +30,8 @@ HELP = {
     "sensitivity": "which parameters move the time to target and the probability",
     "forecast": "update the forecast from an observed patient log",
     "backtest": "coverage of the forecast's 80%% interval on simulated truths",
+    "report": "a one-page report of a scenario's forecast, as HTML or PDF",
+    "goal": "what must change to reach the wanted chance of the target by the deadline",
 }
 """Each command's one-line help, in the order ``--help`` lists them."""
 MODULES = {
@@ -38,6 +40,8 @@ MODULES = {
     "sim.cli.verify": ("verify",),
     "sim.cli.planning": ("sweep", "size", "sensitivity"),
     "sim.cli.forecast": ("forecast", "backtest"),
+    "sim.cli.report": ("report",),
+    "sim.cli.goal": ("goal",),
 }
 """The module that defines each command's options (``PARSERS``) and runs it
 (``COMMANDS``); it is imported only when one of its commands runs."""

@@ -227,6 +227,16 @@ class Screening(_Block):
     ] = Field(default_factory=dict)
     """Each protocol criterion fails independently with its probability; every failing
     criterion is recorded. Add or remove rows to change the criteria."""
+    criteria_labels: Annotated[dict[str, str], ui("Criterion labels")] = Field(default_factory=dict)
+    """How charts and reports name each criterion (by its key; one left out is named by its
+    key). Labels only: they change no figure."""
+
+    @model_validator(mode="after")
+    def _labels_of_criteria(self) -> Screening:
+        unknown = sorted(set(self.criteria_labels) - set(self.criteria))
+        if unknown:
+            raise ValueError(f"labels of criteria the scenario does not have: {', '.join(unknown)}")
+        return self
 
 
 class Patients(_Block):

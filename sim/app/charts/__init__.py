@@ -40,10 +40,13 @@ from .forecast import (
 from .patients import (
     GANTT_STAGES,
     OUTCOME_SHAPES,
+    PATHWAY_COLUMNS,
     STAGE_COLOURS,
     gantt_chart,
     gantt_table,
     outcome_table,
+    pathway_animation,
+    pathway_table,
 )
 from .planning import (
     compare_fan_chart,
@@ -84,6 +87,7 @@ __all__ = [
     "HEAT_LOW",
     "OKABE_ITO",
     "OUTCOME_SHAPES",
+    "PATHWAY_COLUMNS",
     "RESOURCE_COLOURS",
     "RESOURCE_LABELS",
     "RESOURCE_METRICS",
@@ -106,6 +110,8 @@ __all__ = [
     "observed_fan_chart",
     "observed_table",
     "outcome_table",
+    "pathway_animation",
+    "pathway_table",
     "queue_charts",
     "queue_table",
     "referrals_chart",

@@ -11,7 +11,16 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .theme import OKABE_ITO, RESOURCE_COLOURS, RESOURCE_LABELS, _date_tip, _date_x, as_datetime
+from .theme import (
+    MEANINGS,
+    OKABE_ITO,
+    RESOURCE_COLOURS,
+    RESOURCE_LABELS,
+    WAITING,
+    _date_tip,
+    _date_x,
+    as_datetime,
+)
 
 RESOURCE_METRICS = (
     ("utilization", "Utilisation", "Busy time (% of capacity)"),
@@ -97,7 +106,7 @@ def resource_charts(
         out.append(
             alt.layer(bars, whiskers).properties(
                 height=alt.Step(42),
-                title=alt.TitleParams(name, subtitle="whisker: 10th to 90th percentile of trials"),
+                title=alt.TitleParams(name, subtitle="whisker: 10th to 90th percentile"),
             )
         )
     return out
@@ -138,22 +147,11 @@ def queue_charts(
     end_day: float,
     capacities: Mapping[str, int],
 ) -> list[alt.LayerChart]:
-    """Per resource, a chart of its units in use (shaded) and patients waiting for it
-    (line) over one simulated trial, as steps (counts; ``end_day`` in days since
-    ``start_date``; ``capacities``: units of each resource, in the chart's title)."""
+    """Per resource, a chart of its units in use (shaded, in a tint of its colour), the
+    patients waiting for it (a line in its colour) and its capacity (a dashed black rule,
+    labelled) over one simulated trial, as steps (counts; ``end_day`` in days since
+    ``start_date``; ``capacities``: units of each resource)."""
     data = queue_table(timeline, start_date, end_day)
-    colour = alt.Color(
-        "measure:N",
-        title=None,
-        scale=alt.Scale(
-            domain=["in use", "queue"], range=[OKABE_ITO["sky_blue"], OKABE_ITO["vermillion"]]
-        ),
-        legend=alt.Legend(
-            orient="top",
-            direction="horizontal",
-            labelExpr="datum.label == 'queue' ? 'waiting' : 'in use'",
-        ),
-    )
     tooltip = [
         _date_tip("date"),
         alt.Tooltip("measure:N"),
@@ -163,23 +161,46 @@ def queue_charts(
     for i, (resource, label) in enumerate(RESOURCE_LABELS.items()):
         sub = data[data["resource"] == resource]
         cap = capacities.get(resource)
-        if i:
-            colour = colour.legend(None)  # one legend, on the first chart
+        colour = alt.Color(
+            "measure:N",
+            title=None,
+            scale=alt.Scale(
+                domain=["in use", "queue"],
+                range=[WAITING[resource], RESOURCE_COLOURS[resource]],
+            ),
+            legend=alt.Legend(
+                orient="top",
+                direction="horizontal",
+                labelExpr="datum.label == 'queue' ? 'waiting' : 'in use'",
+            ),
+        )
         x = _date_x(title="Date")
         y = alt.Y("patients:Q", title="Patients (count)", axis=alt.Axis(tickMinStep=1))
         used = (
             alt.Chart(sub[sub["measure"] == "in use"])
-            .mark_area(interpolate="step-after", opacity=0.75)
+            .mark_area(interpolate="step-after", opacity=0.9)
             .encode(x=x, y=y, color=colour, tooltip=tooltip)
         )
         queue = (
             alt.Chart(sub[sub["measure"] == "queue"])
-            .mark_line(interpolate="step-after", strokeWidth=1.5)
+            .mark_line(interpolate="step-after", strokeWidth=1.8)
             .encode(x=x, y=y, color=colour, tooltip=tooltip)
         )
-        head = f"{label} (capacity {cap})" if cap is not None else label
+        layers: list[alt.Chart] = [used, queue]
+        if cap is not None:
+            rule = pd.DataFrame({"patients": [cap], "label": [f"capacity {cap}"]})
+            layers.append(
+                alt.Chart(rule)
+                .mark_rule(color=MEANINGS["reference"], strokeDash=[6, 3], strokeWidth=1.5)
+                .encode(y="patients:Q")
+            )
+            layers.append(
+                alt.Chart(rule)
+                .mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontWeight="bold")
+                .encode(x=alt.value(0), y="patients:Q", text="label:N")
+            )
         # the height is the whole chart's (title and axes included)
-        out.append(alt.layer(used, queue).properties(height=250 if i == 0 else 220, title=head))
+        out.append(alt.layer(*layers).properties(height=250 if i == 0 else 230, title=label))
     return out
 
 
@@ -225,7 +246,7 @@ def vein_to_vein_chart(days: Sequence[float], *, per_trial_means: bool = False) 
     )
     bars = (
         alt.Chart(data)
-        .mark_bar(color=OKABE_ITO["blue"], stroke="white", strokeWidth=0.3)
+        .mark_bar(color=MEANINGS["neutral"], stroke="white", strokeWidth=0.3)
         .encode(
             x=alt.X("start:Q", title=x_title, bin="binned"),
             x2="end:Q",
@@ -256,9 +277,9 @@ def vein_to_vein_chart(days: Sequence[float], *, per_trial_means: bool = False) 
         )
     hidden = int((arr > cut).sum()) if n else 0
     unit = "trials" if per_trial_means else "infusions"
-    subtitle = f"{n:,} {unit} pooled over the simulated trials"
+    subtitle = [f"{n:,} {unit} pooled over the simulated trials."]
     if hidden:
-        subtitle += f"; {hidden:,} above {cut:.0f} days not drawn"
+        subtitle.append(f"{hidden:,} above {cut:.0f} days are not drawn.")
     return alt.layer(*layers).properties(
-        height=300, title=alt.TitleParams("Vein-to-vein time", subtitle=subtitle + ".")
+        height=300, title=alt.TitleParams("Vein-to-vein time", subtitle=subtitle)
     )

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
-from .theme import GREY, OKABE_ITO
+from .theme import GREY, MEANINGS, _fixed_colour
 
 FUNNEL_STEPS = (
     ("referred", "Referred"),
@@ -30,14 +30,15 @@ STEP_LOSS_REASON = {
 CONTINUES = "went on to the next step"
 DETERIORATED = "deteriorated or still in pathway"
 SEGMENT_COLOURS = {
-    CONTINUES: OKABE_ITO["blue"],
+    CONTINUES: MEANINGS["infused"],
     "declined consent": GREY,
-    "failed screening": OKABE_ITO["yellow"],
-    "apheresis failed": OKABE_ITO["sky_blue"],
-    "manufacturing failed": OKABE_ITO["reddish_purple"],
-    DETERIORATED: OKABE_ITO["vermillion"],
-    "infused": OKABE_ITO["bluish_green"],
+    "failed screening": MEANINGS["screening"],
+    "apheresis failed": MEANINGS["apheresis"],
+    "manufacturing failed": MEANINGS["manufacturing"],
+    DETERIORATED: MEANINGS["deteriorated"],
+    "infused": MEANINGS["infused"],
 }
+"""A loss at a stage in the stage's colour; deterioration in the colour of losses."""
 
 
 def funnel_table(funnel: Mapping[str, float], outcomes: Mapping[str, float]) -> pd.DataFrame:
@@ -67,61 +68,81 @@ def funnel_table(funnel: Mapping[str, float], outcomes: Mapping[str, float]) -> 
     return pd.DataFrame(rows, columns=["step", "order", "segment", "start", "end", "patients"])
 
 
-def funnel_chart(funnel: Mapping[str, float], outcomes: Mapping[str, float]) -> alt.Chart:
+def funnel_chart(funnel: Mapping[str, float], outcomes: Mapping[str, float]) -> alt.LayerChart:
     """Referred to infused: each bar is the patients reaching a step (mean per simulated
-    trial), split into those who went on and those lost before the next step, by reason."""
+    trial, the number at its end), split into those who went on and those lost before the
+    next step, by reason."""
     data = funnel_table(funnel, outcomes)
     order = [label for _, label in FUNNEL_STEPS]
     present = [s for s in SEGMENT_COLOURS if s in set(data["segment"])]
-    return (
+    totals = pd.DataFrame(
+        {
+            "step": [label for key, label in FUNNEL_STEPS],
+            "patients": [float(funnel.get(key) or 0.0) for key, _ in FUNNEL_STEPS],
+        }
+    )
+    totals["text"] = totals["patients"].map(lambda v: f"{v:,.1f}")
+    numbers = (
+        alt.Chart(totals)
+        .mark_text(align="left", dx=4, fontWeight="bold")
+        .encode(
+            y=alt.Y("step:N", sort=order, title=None),
+            x=alt.X("patients:Q"),
+            text="text:N",
+        )
+    )
+    legend = alt.Legend(orient="bottom", columns=2, labelLimit=260)
+    bars = (
         alt.Chart(data)
         .mark_bar(height={"band": 0.75})
         .encode(
             y=alt.Y("step:N", sort=order, title=None, axis=alt.Axis(labelLimit=220)),
             x=alt.X("start:Q", title="Patients (mean per simulated trial)"),
             x2="end:Q",
-            color=alt.Color(
-                "segment:N",
-                title="At this step",
-                sort=present,
-                scale=alt.Scale(domain=present, range=[SEGMENT_COLOURS[s] for s in present]),
-                legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
-            ),
+            color=_fixed_colour("segment", "At this step", present, SEGMENT_COLOURS, legend),
             tooltip=[
                 alt.Tooltip("step:N"),
                 alt.Tooltip("segment:N", title="patients who"),
                 alt.Tooltip("patients:Q", title="patients per trial", format=".2f"),
             ],
         )
-        .properties(
-            height=alt.Step(40),
-            title=alt.TitleParams(
-                "Patient flow, referral to infusion",
-                subtitle="Bar length: patients reaching the step; coloured end: lost before "
-                "the next step, by reason.",
-            ),
-        )
+    )
+    return alt.layer(bars, numbers).properties(
+        height=alt.Step(40),
+        title=alt.TitleParams(
+            "Patient flow, referral to infusion",
+            subtitle=[
+                "Patients reaching each step (mean per trial);",
+                "coloured end: lost before the next step.",
+            ],
+        ),
     )
 
 
-def criteria_table(by_criterion: Mapping[str, float]) -> pd.DataFrame:
-    """Screen failures by criterion (mean patients per trial), largest first."""
+def criteria_table(
+    by_criterion: Mapping[str, float], labels: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Screen failures by criterion (mean patients per trial), largest first, each named by
+    its label in the scenario (``labels``), else by its key with spaces."""
+    labels = labels or {}
     frame = pd.DataFrame(
         {
-            "criterion": [k.replace("_", " ") for k in by_criterion],
+            "criterion": [labels.get(k) or k.replace("_", " ") for k in by_criterion],
             "patients": [float(v or 0.0) for v in by_criterion.values()],
         }
     )
     return frame.sort_values("patients", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def criteria_chart(by_criterion: Mapping[str, float]) -> alt.Chart:
+def criteria_chart(
+    by_criterion: Mapping[str, float], labels: Mapping[str, str] | None = None
+) -> alt.Chart:
     """Patients failing each screening criterion (mean per simulated trial; a patient may
-    fail several)."""
-    data = criteria_table(by_criterion)
+    fail several), named by the scenario's labels."""
+    data = criteria_table(by_criterion, labels)
     return (
         alt.Chart(data)
-        .mark_bar(color=OKABE_ITO["orange"])
+        .mark_bar(color=MEANINGS["screening"])
         .encode(
             y=alt.Y(
                 "criterion:N",

@@ -14,7 +14,7 @@ import pandas as pd
 from sim.report.text import date_label
 
 from .theme import (
-    GREY,
+    MEANINGS,
     OKABE_ITO,
     SERIES_COLOURS,
     _category_colour,
@@ -51,9 +51,11 @@ def referrals_chart(expected: pd.DataFrame, *, deadline: dt.date | None) -> alt.
     return alt.layer(area, *_deadline_layer(deadline)).properties(
         height=380,  # the whole chart's: title, legend and axes included
         title=alt.TitleParams(
-            "Referrals the scenario expects, before any simulation",
-            subtitle="Mean rate of each site from its opening day, rising over its ramp-up; "
-            "the simulation stops referrals once the target is reached.",
+            "Referrals the scenario expects",
+            subtitle=[
+                "Before any simulation: each site's mean rate from",
+                "its opening day, rising over its ramp-up.",
+            ],
         ),
     )
 
@@ -82,13 +84,24 @@ def _fan_layers(fan: pd.DataFrame, target_count: int, milestone: str) -> list[al
     y_title = "Patients (cumulative count)"
     shaded = data[data["series"] == "infused"]
     lined = data[data["series"] != "infused"]
+    band_tips = [
+        _date_tip("date", "month end"),
+        alt.Tooltip("series:N", title="patients"),
+        alt.Tooltip("p5:Q", title="5th percentile", format=".0f"),
+        alt.Tooltip("p25:Q", title="25th percentile", format=".0f"),
+        alt.Tooltip("p50:Q", title="median", format=".0f"),
+        alt.Tooltip("p75:Q", title="75th percentile", format=".0f"),
+        alt.Tooltip("p95:Q", title="95th percentile", format=".0f"),
+    ]
     outer = (
         alt.Chart(shaded)
         .mark_area(opacity=0.2)
-        .encode(x=x, y=alt.Y("p5:Q", title=y_title), y2="p95:Q", color=colour)
+        .encode(x=x, y=alt.Y("p5:Q", title=y_title), y2="p95:Q", color=colour, tooltip=band_tips)
     )
     inner = (
-        alt.Chart(shaded).mark_area(opacity=0.4).encode(x=x, y="p25:Q", y2="p75:Q", color=colour)
+        alt.Chart(shaded)
+        .mark_area(opacity=0.4)
+        .encode(x=x, y="p25:Q", y2="p75:Q", color=colour, tooltip=band_tips)
     )
     lines = _percentile_lines(
         alt.Chart(lined),
@@ -146,10 +159,11 @@ def _target_rule(target: pd.DataFrame) -> alt.Chart:
     return alt.Chart(target).mark_rule(color=OKABE_ITO["black"], strokeDash=[2, 2]).encode(y="y:Q")
 
 
-FAN_SUBTITLE = (
-    "Solid lines: median of the simulated trials. Infused: dark band 25th to 75th percentile, "
-    "light band 5th to 95th. Enrolled: dashed lines 5th and 95th."
-)
+FAN_SUBTITLE = [
+    "Solid lines: median of the simulated trials.",
+    "Infused: dark band 25th-75th percentile, light 5th-95th.",
+    "Enrolled: dashed lines, 5th and 95th percentile.",
+]
 
 
 def fan_chart(
@@ -168,17 +182,35 @@ def fan_chart(
     )
 
 
+BEYOND = "beyond the horizon"
+
+
 def target_date_table(
-    time_to_target_days: Sequence[float], start_date: dt.date, deadline: dt.date | None
+    time_to_target_days: Sequence[float],
+    start_date: dt.date,
+    deadline: dt.date | None,
+    horizon_days: float | None = None,
 ) -> pd.DataFrame:
     """Simulated trials by calendar quarter of reaching the target (NaN = not reached):
-    quarter start and end, ``when`` (by or after the deadline), trials and percent of all."""
+    quarter start and end, ``when`` (by or after the deadline), trials and percent of all.
+    With ``horizon_days``, the trials that never reach it are a last bar, ``beyond the
+    horizon``, a quarter wide from the quarter after the horizon's end (so the bars add up
+    to 100%)."""
     ttt = np.asarray(time_to_target_days, dtype=float)
     total = ttt.size
     reached = ttt[~np.isnan(ttt)]
     columns = ["start", "end", "when", "trials", "percent"]
+    missed = total - reached.size
+    beyond = pd.DataFrame(columns=columns)
+    if horizon_days is not None and missed:
+        end = pd.Timestamp(start_date) + pd.Timedelta(days=math.floor(horizon_days))
+        q = (end.to_period("Q") + 1).start_time
+        beyond = pd.DataFrame(
+            [(q, (q.to_period("Q") + 1).start_time, BEYOND, missed, 100.0 * missed / total)],
+            columns=columns,
+        )
     if reached.size == 0:
-        return pd.DataFrame(columns=columns)
+        return beyond
     dates = as_datetime(start_date, reached)
     if deadline is None:
         when = pd.Series("no deadline set", index=dates.index)
@@ -192,7 +224,10 @@ def target_date_table(
     counts["start"] = counts["quarter"].dt.start_time
     counts["end"] = (counts["quarter"] + 1).dt.start_time
     counts["percent"] = 100.0 * counts["trials"] / total
-    return counts[columns].sort_values(["start", "when"]).reset_index(drop=True)
+    out = counts[columns].sort_values(["start", "when"])
+    if not beyond.empty:
+        out = pd.concat([out, beyond])
+    return out.reset_index(drop=True)
 
 
 def target_date_chart(
@@ -204,19 +239,22 @@ def target_date_chart(
     target_label: str,
 ) -> alt.LayerChart:
     """When the simulated trials reach the target: a histogram by calendar quarter, coloured
-    by the deadline, with the trials that never reach it within the horizon in the subtitle."""
+    by the deadline, with the trials that never reach it within the horizon as a last bar
+    (the bars add up to 100%)."""
     ttt = np.asarray(time_to_target_days, dtype=float)
-    data = target_date_table(ttt, start_date, deadline)
+    data = target_date_table(ttt, start_date, deadline, horizon_days)
     missed = int(np.isnan(ttt).sum())
     horizon = start_date + dt.timedelta(days=math.floor(horizon_days))
-    subtitle = (
+    subtitle = [
         f"{missed} of {ttt.size} simulated trials ({100 * missed / max(ttt.size, 1):.0f}%) "
-        f"do not reach it by the end of the horizon ({date_label(horizon)})."
-    )
+        "do not reach it",
+        f"by the end of the horizon ({date_label(horizon)}): the last bar.",
+    ]
     colours = {
-        "by the deadline": OKABE_ITO["blue"],
-        "after the deadline": GREY,
-        "no deadline set": OKABE_ITO["blue"],
+        "by the deadline": MEANINGS["infused"],
+        "after the deadline": MEANINGS["after the deadline"],
+        "no deadline set": MEANINGS["infused"],
+        BEYOND: MEANINGS["beyond the horizon"],
     }
     domain = [k for k in colours if k in set(data["when"])]
     colour = alt.Color(
@@ -242,5 +280,5 @@ def target_date_chart(
     )
     return alt.layer(bars, *_deadline_layer(deadline)).properties(
         height=320,
-        title=alt.TitleParams(f"When the target ({target_label}) is reached", subtitle=subtitle),
+        title=alt.TitleParams(f"When {target_label} is reached", subtitle=subtitle),
     )

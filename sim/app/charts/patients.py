@@ -9,7 +9,8 @@ import math
 import altair as alt
 import pandas as pd
 
-from .theme import _UTC, GREY, OKABE_ITO, _date_tip, _date_x, as_datetime
+from .theme import _UTC, MEANINGS, OKABE_ITO, WAITING, _date_tip, _date_x, as_datetime
+from .theme import _fixed_colour as _by
 
 # (stage, from column, to column): a bar from the first day to the second (or to the exit
 # day when the patient left during the stage)
@@ -24,15 +25,16 @@ GANTT_STAGES = (
     ("inpatient stay", "infused_day", "discharged_day"),
 )
 STAGE_COLOURS = {
-    "screening": OKABE_ITO["sky_blue"],
-    "waiting for apheresis": GREY,
-    "apheresis": OKABE_ITO["orange"],
-    "waiting for a suite": GREY,
-    "manufacturing and QC": OKABE_ITO["blue"],
-    "waiting for a bed": GREY,
-    "conditioning": OKABE_ITO["reddish_purple"],
-    "inpatient stay": OKABE_ITO["bluish_green"],
+    "screening": MEANINGS["screening"],
+    "waiting for apheresis": WAITING["apheresis"],
+    "apheresis": MEANINGS["apheresis"],
+    "waiting for a suite": WAITING["manufacturing"],
+    "manufacturing and QC": MEANINGS["manufacturing"],
+    "waiting for a bed": WAITING["beds"],
+    "conditioning": MEANINGS["conditioning"],
+    "inpatient stay": MEANINGS["beds"],
 }
+"""Each stage in its resource's colour; a wait for a resource in a light tint of it."""
 OUTCOME_SHAPES = {
     "infused": "circle",
     "declined_consent": "triangle-down",
@@ -106,6 +108,7 @@ def gantt_chart(patients: pd.DataFrame, *, start_date: dt.date, title: str) -> a
         title="Patient (in order of referral)",
         axis=alt.Axis(labelFontSize=9, labelLimit=90),
     )
+    legend = alt.Legend(orient="bottom", columns=2, labelLimit=200)
     bars = (
         alt.Chart(bars_data)
         .mark_bar(height={"band": 0.8})
@@ -113,13 +116,7 @@ def gantt_chart(patients: pd.DataFrame, *, start_date: dt.date, title: str) -> a
             x=_date_x("start", title="Date"),
             x2="end:T",
             y=y,
-            color=alt.Color(
-                "stage:N",
-                title="Stage",
-                sort=stages,
-                scale=alt.Scale(domain=stages, range=[STAGE_COLOURS[s] for s in stages]),
-                legend=alt.Legend(orient="right", labelLimit=200),
-            ),
+            color=_by("stage", "Stage", stages, STAGE_COLOURS, legend),
             tooltip=[
                 alt.Tooltip("label:N", title="patient"),
                 alt.Tooltip("stage:N"),
@@ -139,7 +136,7 @@ def gantt_chart(patients: pd.DataFrame, *, start_date: dt.date, title: str) -> a
                 "outcome_label:N",
                 title="Outcome (where the patient left)",
                 scale=alt.Scale(domain=outcomes, range=list(OUTCOME_SHAPES.values())),
-                legend=alt.Legend(orient="right", labelLimit=200, titleLimit=260),
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=200, titleLimit=260),
             ),
             tooltip=[
                 alt.Tooltip("label:N", title="patient"),
@@ -156,8 +153,117 @@ def gantt_chart(patients: pd.DataFrame, *, start_date: dt.date, title: str) -> a
         .properties(
             height=alt.Step(row),
             title=alt.TitleParams(
-                title, subtitle="Scroll on the chart to zoom in time, drag to move along it."
+                title, subtitle=["Scroll on the chart to zoom in time,", "drag to move along it."]
             ),
         )
         .interactive(bind_y=False)
+    )
+
+
+# --- the patients moving through the pathway ------------------------------------------------
+
+DONE = "infused and discharged"
+LEFT = "left the pathway"
+PATHWAY_COLUMNS = (*(s for s, _, _ in GANTT_STAGES), DONE, LEFT)
+"""The animation's columns, in the pathway's order: each stage and wait, then where a
+patient ends (infused, or left before infusion)."""
+
+
+def pathway_table(patients: pd.DataFrame, start_date: dt.date) -> pd.DataFrame:
+    """Where each patient of one simulated trial is, as intervals (days from the start): one
+    row per stage or wait reached (from :func:`gantt_table`), then the patient's end state
+    from then on, open-ended (``infused and discharged`` after the inpatient stay, else
+    ``left the pathway`` from the exit day, with the outcome). Columns: patient, label,
+    column, outcome, start_day, end_day."""
+    stages = gantt_table(patients, start_date)
+    start = (stages["start"] - pd.Timestamp(start_date)).dt.total_seconds() / 86400.0
+    end = (stages["end"] - pd.Timestamp(start_date)).dt.total_seconds() / 86400.0
+    outcome = dict(zip(patients["patient"].astype(int), patients["outcome"], strict=True))
+    rows = pd.DataFrame(
+        {
+            "patient": stages["patient"],
+            "label": stages["label"],
+            "column": stages["stage"],
+            "outcome": stages["patient"].map(outcome),
+            "start_day": start,
+            "end_day": end,
+        }
+    )
+    last = rows.groupby("patient")["end_day"].max()
+    ends = []
+    for rec in patients.itertuples(index=False):
+        r = rec._asdict()
+        infused = r.get("infused_day")
+        done = infused is not None and not math.isnan(infused)
+        at = last.get(int(r["patient"]), math.nan) if done else r.get("exit_day")
+        if at is None or math.isnan(at):
+            continue  # still in the pathway at the end
+        pid = int(r["patient"])
+        column = DONE if done else LEFT
+        ends.append((pid, _patient_label(pid), column, r["outcome"], float(at), math.inf))
+    tail = pd.DataFrame(ends, columns=rows.columns)
+    out = pd.concat([rows, tail], ignore_index=True) if len(tail) else rows
+    return out.sort_values(["patient", "start_day"], kind="stable").reset_index(drop=True)
+
+
+def pathway_animation(
+    table: pd.DataFrame, *, start_date: dt.date, day: float, end_day: float, title: str
+) -> alt.LayerChart:
+    """The patients of one simulated trial as dots in the column of the stage (or wait)
+    each is in on a day, coloured as in the timeline; the day is a slider on the chart
+    (``day`` is where it starts; days from ``start_date``, up to ``end_day``). Play moves
+    it on (the Patients tab)."""
+    data = table.assign(end_day=table["end_day"].replace(math.inf, 1e9))
+    t = alt.param(
+        name="day",
+        value=float(round(day)),
+        bind=alt.binding_range(min=0, max=math.ceil(end_day), step=1, name="Day of the trial "),
+    )
+    colours = {**STAGE_COLOURS, DONE: MEANINGS["infused"], LEFT: MEANINGS["deteriorated"]}
+    columns = list(PATHWAY_COLUMNS)
+    base = (
+        alt.Chart(data)
+        .transform_filter("datum.start_day <= day && datum.end_day > day")
+        .transform_window(place="row_number()", groupby=["column"], sort=[{"field": "patient"}])
+    )
+    x = alt.X(
+        "column:N",
+        sort=columns,
+        scale=alt.Scale(domain=columns),
+        title=None,
+        axis=alt.Axis(labelAngle=-35, labelLimit=140),
+    )
+    dots = base.mark_circle(size=70, opacity=0.9, stroke="white", strokeWidth=0.5).encode(
+        x=x,
+        y=alt.Y("place:Q", title="Patients there (count)", scale=alt.Scale(zero=True)),
+        color=alt.Color(
+            "column:N",
+            scale=alt.Scale(domain=columns, range=[colours[c] for c in columns]),
+            legend=None,
+        ),
+        tooltip=[
+            alt.Tooltip("label:N", title="patient"),
+            alt.Tooltip("column:N", title="now"),
+            alt.Tooltip("outcome:N", title="outcome in the end"),
+        ],
+    )
+    when = (
+        alt.Chart(pd.DataFrame({"x": [0]}))
+        .mark_text(align="left", baseline="top", fontSize=15, fontWeight="bold", dx=4, dy=4)
+        .encode(x=alt.value(0), y=alt.value(0))
+        .transform_calculate(
+            text=f"'Day ' + day + ': ' + utcFormat(utc({start_date.year}, "
+            f"{start_date.month - 1}, {start_date.day}) + day * 86400000, '%d %b %Y')"
+        )
+        .encode(text="text:N")
+    )
+    return (
+        alt.layer(dots, when)
+        .add_params(t)
+        .properties(
+            height=340,
+            title=alt.TitleParams(
+                title, subtitle=["Each dot a patient, in the stage it is in;", "move the day."]
+            ),
+        )
     )

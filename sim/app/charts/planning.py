@@ -62,7 +62,10 @@ def compare_fan_chart(
         height=440,  # the whole chart's: title, legend and axes included
         title=alt.TitleParams(
             f"Cumulative patients {series}, run by run",
-            subtitle="Solid line: median of the simulated trials; dashed: 5th and 95th percentile.",
+            subtitle=[
+                "Solid line: median of the simulated trials;",
+                "dashed: 5th and 95th percentile.",
+            ],
         ),
     )
 
@@ -108,7 +111,7 @@ def observed_fan_chart(
     deadline: dt.date | None,
     start_date: dt.date,
     as_of: dt.date,
-    title: str = "Updated forecast: cumulative patients enrolled and infused",
+    title: str = "Updated forecast: patients enrolled, infused",
 ) -> alt.LayerChart:
     """The updated fan (simulated from the as-of date on, the observed patients in place)
     with the observed cumulative counts (patients, from ``observed``: each series' days
@@ -116,13 +119,27 @@ def observed_fan_chart(
     deadline marked; the fan's arguments as in :func:`fan_chart`."""
     steps = observed_table(observed, start_date, as_of)
     x = _date_x(title="Date (end of month)")
+    ends = steps.groupby("series", sort=False).tail(1).copy()
+    ends["label"] = [
+        f"observed {s}: {p:.0f}" for s, p in zip(ends["series"], ends["patients"], strict=True)
+    ]
+    labels = (
+        alt.Chart(ends)
+        .mark_text(align="right", dx=-6, dy=-8, fontWeight="bold", color=OKABE_ITO["black"])
+        .encode(x=x, y=alt.Y("patients:Q"), text="label:N")
+    )
     line = (
         alt.Chart(steps)
         .mark_line(interpolate="step-after", color=OKABE_ITO["black"], strokeWidth=2)
         .encode(
             x=x,
             y=alt.Y("patients:Q", title="Patients (cumulative count)"),
-            detail="series:N",
+            strokeDash=alt.StrokeDash(
+                "series:N",
+                title="Observed",
+                scale=alt.Scale(domain=["enrolled", "infused"], range=[[6, 3], [1, 0]]),
+                legend=alt.Legend(orient="top", symbolStrokeColor=OKABE_ITO["black"]),
+            ),
             tooltip=[
                 _date_tip("date", "date"),
                 alt.Tooltip("series:N", title="observed"),
@@ -145,12 +162,15 @@ def observed_fan_chart(
         *_fan_layers(fan, target_count, milestone),
         *as_of_mark,
         line,
+        labels,
         *_deadline_layer(deadline),
     ]
     subtitle = [
-        f"Black steps: observed to {date_label(as_of)} ({counts}); after it, the simulated "
-        "trials continue from where each observed patient stands.",
-        FAN_SUBTITLE,
+        f"Black steps: observed to {date_label(as_of)}",
+        f"({counts});",
+        "then the simulated trials go on from where",
+        "each observed patient stands.",
+        *FAN_SUBTITLE,
     ]
     return alt.layer(*layers).properties(
         height=420, title=alt.TitleParams(title, subtitle=subtitle)

@@ -9,13 +9,16 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from .theme import GREY as _GREY
 from .theme import OKABE_ITO
+
+_DARK = "#595959"
 
 TORNADO_ROW_PX = 32
 """Height of one parameter's pair of bars, in pixels."""
 TORNADO_ENDS = {
-    "low end of its range": OKABE_ITO["orange"],
-    "high end of its range": OKABE_ITO["blue"],
+    "low end of its range": _GREY,
+    "high end of its range": _DARK,
 }
 
 
@@ -126,11 +129,11 @@ def tornado_chart(
     )
     hidden = max(0, len(rows) - len(order))
     subtitle = [
-        "Each parameter moved alone to the low and the high end of its range, the others at "
-        "the scenario's values; largest swing first."
+        "Each parameter alone at the low and the high end",
+        "of its range, the others as set; largest swing first.",
     ]
     if hidden:
-        subtitle.append(f"{hidden} more parameters with smaller swings are not drawn.")
+        subtitle.append(f"{hidden} more with smaller swings are not drawn.")
     return alt.layer(bars, rule, text).properties(
         height=TORNADO_ROW_PX * max(len(order), 1) + 40,
         title=alt.TitleParams(title, subtitle=subtitle),

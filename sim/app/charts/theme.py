@@ -1,5 +1,5 @@
-"""What every chart shares: the Okabe-Ito palette and the colour of each series,
-resource and mark, the calendar-date axis and tooltip, and a labelled rule at a day (the
+"""What every chart shares: the colour of each meaning (:mod:`sim.report.palette`, also
+the report's), the calendar-date axis and tooltip, and a labelled rule at a day (the
 deadline)."""
 
 from __future__ import annotations
@@ -12,47 +12,25 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from sim.report.palette import CATEGORIES, MEANINGS, OKABE_ITO, WAITING, category_colours
+from sim.report.palette import GREY as PALETTE_GREY
 from sim.report.text import date_label
 
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "bluish_green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "reddish_purple": "#CC79A7",
-}
-GREY = "#9E9E9E"
-"""Waiting, in the patient timeline (grey reads the same to every kind of colour vision)."""
-CYCLE = [
-    OKABE_ITO[k]
-    for k in (
-        "blue",
-        "orange",
-        "bluish_green",
-        "vermillion",
-        "reddish_purple",
-        "sky_blue",
-        "yellow",
-        "black",
-    )
-]
+__all__ = ["MEANINGS", "OKABE_ITO", "WAITING"]
+
+GREY = PALETTE_GREY
+"""Neutral (declined consent, the chart furniture)."""
+CYCLE = CATEGORIES
 """Colours for an open-ended set of categories (scenarios in a comparison), in order."""
 
-SERIES_COLOURS = {"enrolled": OKABE_ITO["orange"], "infused": OKABE_ITO["blue"]}
-RESOURCE_COLOURS = {
-    "apheresis": OKABE_ITO["orange"],
-    "manufacturing": OKABE_ITO["blue"],
-    "beds": OKABE_ITO["bluish_green"],
-}
+SERIES_COLOURS = {"enrolled": MEANINGS["enrolled"], "infused": MEANINGS["infused"]}
+RESOURCE_COLOURS = {r: MEANINGS[r] for r in ("apheresis", "manufacturing", "beds")}
 RESOURCE_LABELS = {
     "apheresis": "Apheresis slots",
     "manufacturing": "Manufacturing suites",
     "beds": "Beds",
 }
-DEADLINE_COLOUR = OKABE_ITO["black"]
+DEADLINE_COLOUR = MEANINGS["reference"]
 
 _UTC = alt.Scale(type="utc")  # dates are calendar days: no shift by the viewer's time zone
 _DATE_AXIS = alt.Axis(format="%b %Y", labelAngle=0)
@@ -82,10 +60,21 @@ def _category_colour(field: str, title: str, categories: list[str]) -> alt.Color
         f"{field}:N",
         title=title,
         sort=categories,
-        scale=alt.Scale(
-            domain=categories, range=[CYCLE[i % len(CYCLE)] for i in range(len(categories))]
-        ),
+        scale=alt.Scale(domain=categories, range=category_colours(len(categories))),
         legend=alt.Legend(orient="top", columns=1, labelLimit=600),
+    )
+
+
+def _fixed_colour(
+    field: str, title: str, domain: Sequence[str], colours: Mapping[str, str], legend: alt.Legend
+) -> alt.Color:
+    """Colour by a fixed set of categories, each in its own colour, in the given order."""
+    return alt.Color(
+        f"{field}:N",
+        title=title,
+        sort=list(domain),
+        scale=alt.Scale(domain=list(domain), range=[colours[k] for k in domain]),
+        legend=legend,
     )
 
 

@@ -27,24 +27,18 @@ def view(run: RunView) -> None:
         with col:
             chart(figure, f"resource_{key}")
     table = pd.DataFrame(
-        [
-            {
-                "resource": charts.RESOURCE_LABELS.get(r, r),
-                "capacity": v.get("capacity"),
-                "utilisation (%)": None if v.get("utilization") is None else 100 * v["utilization"],
-                "mean wait (days)": v.get("mean_wait_days"),
-                "mean queue (patients)": v.get("mean_queue_length"),
-                "requests per trial": v.get("requests_granted"),
+        {
+            charts.RESOURCE_LABELS.get(r, r): {
+                "capacity": str(v.get("capacity")),
+                "utilisation": _fmt(v.get("utilization"), "{:.0%}"),
+                "mean wait (days)": _fmt(v.get("mean_wait_days"), "{:.2f}"),
+                "mean queue (patients)": _fmt(v.get("mean_queue_length"), "{:.2f}"),
+                "requests per trial": _fmt(v.get("requests_granted"), "{:.1f}"),
             }
             for r, v in s["resources"].items()
-        ]
-    )
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in table.columns[2:]},
-    )
+        }
+    )  # a column a resource: it fits a phone
+    st.table(table)
     _totals(run)
     per_trial = run.vein_to_vein is None
     values = run.rows["vein_to_vein_mean_days"].to_numpy(float) if per_trial else run.vein_to_vein
@@ -61,6 +55,10 @@ def view(run: RunView) -> None:
         strict=True,
     ):
         chart(figure, f"queue_{resource}")
+
+
+def _fmt(x: float | None, fmt: str) -> str:
+    return "n/a" if x is None else fmt.format(x)
 
 
 def _totals(run: RunView) -> None:

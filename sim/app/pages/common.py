@@ -4,7 +4,9 @@ the notes of the planning tools (which run on the sidebar's scenario, on submit 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -23,14 +25,43 @@ def chart(figure: Any, key: str) -> None:
     st.altair_chart(figure, width="stretch", key=key)
 
 
+TILE_CSS = """<style>
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.6rem;
+margin:.25rem 0 .9rem}
+.tile{border:1px solid rgba(49,51,63,.2);border-radius:.5rem;padding:.55rem .75rem;min-width:0}
+.tile .l{font-size:.85rem;color:rgba(49,51,63,.8)}
+.tile .v{font-size:1.55rem;font-weight:600;line-height:1.25;overflow-wrap:anywhere}
+.tile .n{font-size:.78rem;color:rgba(49,51,63,.7);overflow-wrap:anywhere}
+</style>"""
+"""Figures as tiles that wrap, never cut: a grid of as many columns as fit."""
+
+
+def tiles(items: list[tuple[str, str, str]], help: dict[str, str] | None = None) -> None:
+    """Figures as tiles: (label, value, note) each; ``help`` by label is the tile's tooltip.
+    A value or note too long for its tile wraps onto another line (nothing is cut)."""
+    help = help or {}
+    cells = "".join(
+        f'<div class="tile" title="{html.escape(help.get(label, ""))}">'
+        f'<div class="l">{html.escape(label)}</div><div class="v">{html.escape(value)}</div>'
+        + (f'<div class="n">{html.escape(note)}</div>' if note else "")
+        + "</div>"
+        for label, value, note in items
+    )
+    st.markdown(f'{TILE_CSS}<div class="tiles">{cells}</div>', unsafe_allow_html=True)
+
+
 def horizon_end(scenario: Scenario) -> dt.date:
     """The date of the end of the scenario's horizon."""
     return scenario.start_date + dt.timedelta(days=math.floor(scenario.horizon_days))
 
 
 def short_date(d: str | None) -> str:
-    """``Sep 2020`` from an ISO date; ``beyond horizon`` when there is none."""
-    return f"{dt.date.fromisoformat(d):%b %Y}" if d else "beyond horizon"
+    """``Sep 2020`` from an ISO date; ``Not reached`` when there is none (a percentile among
+    the trials that never reach the target within the horizon)."""
+    return f"{dt.date.fromisoformat(d):%b %Y}" if d else NOT_REACHED
+
+
+NOT_REACHED = "Not reached"
 
 
 def replication_picker(run: RunView, key: str) -> int:
@@ -65,6 +96,17 @@ def keep_result(key: str, **result: Any) -> None:
     """Keep a planning tool's result in the session, with the scenario and seed it is for."""
     ss = st.session_state
     ss[key] = {"scenario": ss.scenario, "seed": int(ss.seed), **result}
+
+
+def keep_or_say(key: str, compute: Callable[[], Any]) -> None:
+    """Run a planning tool and keep its result (:func:`keep_result`); a problem with its
+    inputs is said inline instead (nothing is kept)."""
+    try:
+        out = compute()
+    except InputError as exc:
+        st.error(exc.message, icon=":material/error:")
+        return
+    keep_result(key, out=out)
 
 
 def last_result(key: str, button: str, ask: str, icon: str) -> dict[str, Any] | None:
@@ -103,6 +145,22 @@ def _stale(done: dict[str, Any], button: str) -> None:
         )
 
 
+def planning_start(title: str, what: str, needs_deadline: bool = False) -> Scenario | None:
+    """A planning tool's heading and what it runs on; None (after saying so) when it needs
+    a deadline the scenario lacks."""
+    st.subheader(title)
+    scenario = st.session_state.scenario
+    planning_caption(what)
+    if needs_deadline and scenario.target.deadline is None:
+        st.info(
+            f"{title} needs a deadline: set one in the sidebar (Target and horizon › "
+            "Deadline) and press **Run simulation**.",
+            icon=":material/event:",
+        )
+        return None
+    return scenario
+
+
 def planning_caption(what: str) -> None:
     """What a planning tool runs on: the sidebar's scenario and seed."""
     ss = st.session_state
@@ -111,3 +169,40 @@ def planning_caption(what: str) -> None:
         f"with its seed ({int(ss.seed)}). Runs only when you press the button; results are "
         "kept for the same settings."
     )
+
+
+def against_forecast(
+    what: str, own: float | None, reps: int, seed: int, scenario: Scenario
+) -> None:
+    """One headline: a planning view's own chance of the target by the deadline, with the
+    replications and seed it used, beside the Forecast tab's when they are not the same
+    run (same settings, replications and seed give the very same trials and chance)."""
+    run = st.session_state.get("run")
+    mine = f"{what}: {_pct(own)} ({reps:,} simulated trials, seed {seed})"
+    if run is None:
+        st.caption(f"{mine}.")
+        return
+    theirs = run.summary.get("prob_target_by_deadline")
+    same = (
+        run.scenario.digest() == scenario.digest() and run.replications == reps and run.seed == seed
+    )
+    if same:
+        st.caption(f"{mine}: the same trials as the Forecast tab, so the same chance.")
+        return
+    why = []
+    if run.scenario.digest() != scenario.digest():
+        why.append("other settings")
+    if run.replications != reps:
+        why.append(f"{'fewer' if reps < run.replications else 'more'} trials")
+    if run.seed != seed:
+        why.append("another seed")
+    st.info(
+        f"{mine}. The Forecast tab: {_pct(theirs)} ({run.replications:,} trials, seed "
+        f"{run.seed}). They differ by {' and '.join(why)}; with the Forecast's trials and "
+        "seed this view starts from the very same run.",
+        icon=":material/balance:",
+    )
+
+
+def _pct(p: float | None) -> str:
+    return "n/a" if p is None else f"{p:.0%}"

@@ -10,13 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from sim.app import cache, charts, session
-from sim.app.pages.common import chart, short_date
+from sim.app.pages.common import NOT_REACHED, chart, short_date
 from sim.app.views import (
     RunView,
     comparison_table,
     scenario_files,
     unique_labels,
-    view_from_results,
     view_from_stored,
 )
 from sim.core.errors import InputError
@@ -47,8 +46,7 @@ def _compare_view(option: str, status: Any) -> RunView:
     else:
         scenario = load_scenario(str(session.SCENARIOS / option.removeprefix("File: ")))
     reps, seed = int(ss.reps), int(ss.seed)
-    results = cache.run_with_bar(scenario, reps, seed, status, f"Simulating {option}...")
-    return view_from_results(results, scenario.name)
+    return cache.run_with_bar(scenario, reps, seed, status, f"Simulating {option}...").view
 
 
 def view(run: RunView | None) -> None:
@@ -89,8 +87,8 @@ def view(run: RunView | None) -> None:
         st.info("Pick two or more scenarios or saved runs and press **Compare**.")
         return
     ref = views[0]
-    st.markdown("**Side by side**")
-    st.dataframe(_side_by_side(views), hide_index=True, width="stretch")
+    st.markdown("**Side by side** (a column a run)")
+    st.table(_side_by_side(views))
     t = ref.scenario.target
     chart(
         charts.compare_fan_chart(
@@ -102,42 +100,69 @@ def view(run: RunView | None) -> None:
         "compare_fan",
     )
     for other in views[1:]:
+        paired = ref.seed == other.seed
         st.markdown(
-            f"**{other.label}** (this run) minus **{ref.label}** (reference), on the same "
-            "simulated patients where the seeds match"
+            f"**{other.label}** minus **{ref.label}**"
+            + (
+                ", trial by trial on the same simulated patients (same seed): each mean and "
+                "the difference are over the same trials, so the difference subtracts."
+                if paired
+                else ": different seeds, so no common random numbers and no paired interval."
+            )
         )
         table = comparison_table(ref, other)
-        if ref.seed != other.seed:
-            st.caption("Different seeds: no common random numbers, so no paired interval.")
-        st.dataframe(
-            table,
-            hide_index=True,
-            width="stretch",
-            column_config={
-                c: st.column_config.NumberColumn(format="%.3g")
-                for c in table.columns
-                if c not in ("figure", "paired 95% CI", "unpaired 95% CI", "pairs")
-            },
+        st.table(_shown(table))
+        st.caption(
+            f"Over {int(table['pairs'].max()):,} pairs of trials (fewer for a figure some "
+            "trials lack). Intervals: paired, replication by replication; unpaired (Welch) "
+            "for contrast: "
+            + "; ".join(
+                f"{f} {u}" for f, u in zip(table["figure"], table["unpaired 95% CI"], strict=True)
+            )
+            + "."
         )
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The comparison with each number in its unit (``56.2%``, ``1,740.0 days``) and the
+    difference with its paired 95% interval: four columns, so it fits a phone."""
+    rows = {}
+    for r in table.to_dict("records"):
+        unit = r["unit"]
+        ci = r["paired 95% CI"]
+        diff = _in_unit(r["difference"], unit, signed=True)
+        rows[r["figure"]] = {
+            "reference": _in_unit(r["reference"], unit),
+            "this run": _in_unit(r["this run"], unit),
+            "difference (95% interval)": diff if ci == "n/a" else f"{diff} ({ci})",
+        }
+    return pd.DataFrame(rows).T
+
+
+def _in_unit(v: float, unit: str, signed: bool = False) -> str:
+    if v is None or v != v:
+        return "n/a"
+    sign = "+" if signed else ""
+    if unit == "%":
+        return f"{v:{sign},.1f}%" if not signed else f"{v:{sign},.1f} points"
+    return f"{v:{sign},.1f} {unit}"
 
 
 def _side_by_side(views: list[RunView]) -> pd.DataFrame:
-    rows = []
+    """A row a figure, a column a run (so that more runs never push it off the page)."""
+    columns = {}
     for v in views:
         s = v.summary
         d = s.get("target_date") or {}
         prob = s.get("prob_target_by_deadline")
-        rows.append(
-            {
-                "run": v.label,
-                "trials": v.replications,
-                "seed": v.seed,
-                "chance by deadline": "n/a" if prob is None else f"{prob:.0%}",
-                "median target date": date_label(d.get("p50")) if d.get("p50") else "-",
-                "80% interval": f"{short_date(d.get('p10'))} to {short_date(d.get('p90'))}",
-                "infused per trial": s["funnel"]["infused"],
-                "deteriorated per trial": s["outcomes"]["deteriorated"],
-                "vein-to-vein mean (days)": (s.get("vein_to_vein_days") or {}).get("mean"),
-            }
-        )
-    return pd.DataFrame(rows)
+        v2v = (s.get("vein_to_vein_days") or {}).get("mean")
+        columns[v.label] = {
+            "simulated trials (seed)": f"{v.replications:,} (seed {v.seed})",
+            "chance by the deadline": "n/a" if prob is None else f"{prob:.0%}",
+            "median target date": date_label(d.get("p50")) if d.get("p50") else NOT_REACHED,
+            "80% interval": f"{short_date(d.get('p10'))} to {short_date(d.get('p90'))}",
+            "infused per trial": f"{s['funnel']['infused']:.1f}",
+            "deteriorated per trial": f"{s['outcomes']['deteriorated']:.1f}",
+            "vein-to-vein mean": "n/a" if v2v is None else f"{v2v:.1f} days",
+        }
+    return pd.DataFrame(columns)

@@ -16,16 +16,22 @@ def view(run: RunView) -> None:
     chart(charts.funnel_chart(s["funnel"], s["outcomes"]), "funnel")
     left, right = st.columns([3, 2])
     with left:
-        chart(charts.criteria_chart(s.get("screen_fail_by_criterion") or {}), "criteria")
+        chart(
+            charts.criteria_chart(
+                s.get("screen_fail_by_criterion") or {},
+                run.scenario.screening.criteria_labels,
+            ),
+            "criteria",
+        )
     with right:
         st.markdown("**Outcomes** (patients, mean per simulated trial)")
         outcomes = pd.DataFrame(
             {
                 "outcome": [k.replace("_", " ") for k in s["outcomes"]],
-                "patients per trial": list(s["outcomes"].values()),
+                "patients per trial": [f"{v:.1f}" for v in s["outcomes"].values()],
             }
-        )
-        st.dataframe(outcomes, hide_index=True, width="stretch")
+        ).set_index("outcome")
+        st.table(outcomes)
         share = s.get("share_enrolled_infused")
         if share is not None:
             st.caption(f"{share:.0%} of enrolled patients are infused.")

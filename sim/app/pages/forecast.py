@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sim.app import charts
-from sim.app.pages.common import chart, horizon_end, short_date
+from sim.app.pages.common import chart, horizon_end, short_date, tiles
 from sim.app.views import RunView, expected_referrals, headline
 from sim.core.scenario import Scenario
 
@@ -29,21 +29,41 @@ def view_inputs(scenario: Scenario) -> None:
     )
 
 
+def headline_block(run: RunView) -> None:
+    """The answer, above every tab: the chance of the target by the deadline in words."""
+    st.subheader(headline(run.summary, horizon_end(run.scenario)).chance)
+
+
 def view(run: RunView) -> None:
-    """The forecast of a run: in words, four figures and two charts."""
+    """The forecast of a run: four figures as tiles, the dates in words and two charts."""
     s = run.summary
-    h = headline(s, horizon_end(run.scenario))
-    st.subheader(h.chance)
+    end = horizon_end(run.scenario)
+    h = headline(s, end)
     dates = s.get("target_date") or {}
     prob = s.get("prob_target_by_deadline")
-    shown = {
-        "Chance by the deadline": "n/a" if prob is None else f"{prob:.0%}",
-        "Median date of the target": short_date(dates.get("p50")),
-        "Early: 10th percentile": short_date(dates.get("p10")),
-        "Late: 90th percentile": short_date(dates.get("p90")),
-    }
-    for col, (label, value) in zip(st.columns(len(shown)), shown.items(), strict=True):
-        col.metric(label, value, help=METRIC_HELP[label], border=True)
+    ci = s.get("prob_target_by_deadline_ci95") or [None, None]
+    reached = (s.get("time_to_target_days") or {}).get("reached_fraction")
+    never = "" if reached is None else f"{1 - reached:.0%} of trials never reach it"
+    beyond = f"by the horizon's end, {end:%b %Y}"
+    items = [
+        (
+            "Chance by the deadline",
+            "n/a" if prob is None else f"{prob:.0%}",
+            "" if None in ci else f"95% interval {ci[0]:.0%} to {ci[1]:.0%}",
+        ),
+        (
+            "Median date of the target",
+            short_date(dates.get("p50")),
+            beyond if not dates.get("p50") else "",
+        ),
+        ("Early: 10th percentile", short_date(dates.get("p10")), ""),
+        (
+            "Late: 90th percentile",
+            short_date(dates.get("p90")),
+            f"{beyond}; {never}" if not dates.get("p90") and never else "",
+        ),
+    ]
+    tiles(items, METRIC_HELP)
     st.markdown(f"- {h.median}\n- {h.interval}\n- {h.reached}\n- {h.completion}")
     t = run.scenario.target
     chart(

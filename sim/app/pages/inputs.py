@@ -43,14 +43,16 @@ def widget(p: form.Param, key: str, default: Any, help: str) -> Any:
 
 
 def _number(p: form.Param, default: Any) -> dict[str, Any]:
-    """Value, limits (the schema's), step and format of a number input."""
+    """Value, step and format of a number input. No limits: a browser refuses a typed
+    value beyond them without a word and keeps the last one, so the value is taken as typed
+    and checked against the schema's limits, which the field then names
+    (:func:`sim.app.edits.field_problem`)."""
     if p.kind == "integer":
-        low, high = (None if b is None else int(b) for b in (p.low, p.high))
         value, step, fmt = int(default), 1, "%d"
     else:
-        low, high, value = p.low, p.high, float(default)
+        value = float(default)
         step, fmt = (0.01, "%g") if p.kind == "prob" else (p.step, p.fmt)
-    return {"value": value, "min_value": low, "max_value": high, "step": step, "format": fmt}
+    return {"value": value, "step": step, "format": fmt}
 
 
 def _dist(p: form.Param, key: str, default: Any, help: str) -> submit.DistInput:
@@ -86,9 +88,8 @@ def _dist(p: form.Param, key: str, default: Any, help: str) -> submit.DistInput:
 
 
 def _site_columns() -> dict[str, Any]:
-    """The sites table's columns: each a value of a site, titled, explained and bounded
-    below by the schema (a value above its highest is left to validation, which names the
-    limit)."""
+    """The sites table's columns: each a value of a site, titled and explained (no limits:
+    a cell beyond one would be refused without a word; validation names the limit)."""
     cfg = st.column_config
     columns = {}
     for p in form.SITE_PARAMS:
@@ -99,7 +100,6 @@ def _site_columns() -> dict[str, Any]:
             continue
         columns[name] = cfg.NumberColumn(
             p.title,
-            min_value=p.low,
             format=p.fmt,
             required=required,
             help=p.help or None,
@@ -111,10 +111,11 @@ def _criteria_columns() -> dict[str, Any]:
     cfg = st.column_config
     return {
         "criterion": cfg.TextColumn("Criterion", required=True, width="medium"),
+        "label": cfg.TextColumn(
+            "Label", width="medium", help="How charts and reports name it (optional)."
+        ),
         "failure_prob": cfg.NumberColumn(
             "Fails (probability 0-1)",
-            min_value=0.0,
-            max_value=1.0,
             step=0.001,
             format="%.3f",
             required=True,
@@ -130,7 +131,10 @@ def table(p: form.Param, key: str, current: dict[str, Any], help: str) -> pd.Dat
         frame = tables.sites_frame(current["referral"]["sites"], sources)
         columns = _site_columns()
     else:
-        frame = tables.criteria_frame(current["screening"]["criteria"], sources)
+        screening = current["screening"]
+        frame = tables.criteria_frame(
+            screening["criteria"], sources, screening.get("criteria_labels")
+        )
         columns = _criteria_columns()
     columns["source"] = st.column_config.TextColumn(
         "Source of the default", disabled=True, width="large"

@@ -9,6 +9,7 @@ import streamlit as st
 
 from sim.app import cache, charts, session
 from sim.app.pages.common import (
+    against_forecast,
     chart,
     horizon_end,
     keep_result,
@@ -96,6 +97,8 @@ def view(run: RunView | None) -> None:
     st.markdown("\n".join(f"- {line}" for line in observed.posterior_words(s)))
     horizon = horizon_end(scenario)
     prior, updated = s["prior_forecast"], s["updated_forecast"]
+    what, reps, seed = "Prior forecast (the scenario alone)", prior["replications"], prior["seed"]
+    against_forecast(what, prior.get("prob_target_by_deadline"), reps, seed, scenario)
     cols = st.columns(2)
     for col, head, f, other in (
         (cols[0], "Prior forecast (the scenario alone)", prior, None),
@@ -142,7 +145,7 @@ def view(run: RunView | None) -> None:
                 target_count=t.count,
                 milestone=t.milestone,
                 deadline=t.deadline,
-                title="Prior forecast: cumulative patients enrolled and infused",
+                title="Prior forecast: patients enrolled, infused",
             ),
             "observed_prior_fan",
         )

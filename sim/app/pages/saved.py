@@ -1,10 +1,11 @@
 """The Saved runs tab: save the current run under a name, list the saved runs, open one
-(its results come from the store; nothing is run)."""
+(its results come from the store; nothing is run) or delete one."""
 
 from __future__ import annotations
 
 import dataclasses
 
+import pandas as pd
 import streamlit as st
 
 from sim.app.pages.common import saved_runs
@@ -13,13 +14,65 @@ from sim.core.errors import InputError
 from sim.io import store
 
 
+def next_free_name(name: str, taken: set[str]) -> str:
+    """``name`` if no run is saved under it, else ``name (2)``, ``name (3)``... (kept within
+    the store's length for a name). The store will offer this itself; until then, here."""
+    if name not in taken:
+        return name
+    n = 2
+    while True:
+        tail = f" ({n})"
+        candidate = name[: store.NAME_MAX - len(tail)] + tail
+        if candidate not in taken:
+            return candidate
+        n += 1
+
+
 def _open_saved(name: str) -> None:
     st.session_state.source_kind = "Saved run"
     st.session_state.source_run = name
 
 
+def _delete(name: str) -> None:
+    ss = st.session_state
+    try:
+        store.delete_run(name)
+    except InputError as exc:
+        ss.flash = f"Not deleted: {exc.problem}."
+        return
+    ss.flash = f"Deleted the saved run {name!r}."
+    if ss.run is not None and ss.run.saved_as == name:
+        ss.run = dataclasses.replace(ss.run, saved_as=None)
+
+
+def _save(run: RunView, name: str, replace: bool) -> None:
+    """Save the run; a name taken (without Replace) or not allowed is said in plain words."""
+    ss = st.session_state
+    try:
+        store.validate_name(name)
+        taken = set(store.list_runs()["name"])
+    except InputError as exc:
+        st.error(f"Not saved: {exc.problem}.", icon=":material/error:")
+        return
+    if name in taken and not replace:
+        st.error(
+            f"Not saved: a run is already saved as {name!r}. Tick **Replace** to overwrite "
+            f"it, or save it as {next_free_name(name, taken)!r}.",
+            icon=":material/error:",
+        )
+        return
+    try:
+        store.save_results(name, run.results, run.summary, replace=replace)
+    except InputError as exc:
+        st.error(f"Not saved: {exc.problem}.", icon=":material/error:")
+        return
+    ss.run = dataclasses.replace(run, saved_as=name)
+    ss.flash = f"Saved as {name!r}."
+    st.rerun()
+
+
 def view(run: RunView | None) -> None:
-    """Save the current run, list the saved runs and open one."""
+    """Save the current run, list the saved runs, open or delete one."""
     ss = st.session_state
     if ss.flash:
         st.success(ss.flash)
@@ -39,34 +92,32 @@ def view(run: RunView | None) -> None:
         elif run.results is None:
             st.info(f"This run is already saved as {run.saved_as!r}.")
         else:
-            try:
-                store.save_results(name, run.results, run.summary, replace=replace)
-            except InputError as exc:
-                st.error(exc.message)
-            else:
-                ss.run = dataclasses.replace(run, saved_as=name)
-                ss.flash = f"Saved as {name!r}."
-                st.rerun()
+            _save(run, name, replace)
     runs = saved_runs(st, "No saved runs yet.")
     if runs is None:
         return
-    shown = runs.iloc[::-1].rename(
-        columns={
-            "scenario_name": "scenario",
-            "prob_target_by_deadline": "chance by deadline",
-            "target_date_p50": "median target date",
+    st.table(_listed(runs))
+    left, mid, right = st.columns([3, 1, 1], vertical_alignment="bottom")
+    names = runs["name"].tolist()[::-1]
+    pick = left.selectbox("A saved run", names, key="open_pick")
+    mid.button("Open", on_click=_open_saved, args=(pick,), icon=":material/folder_open:")
+    with right.popover("Delete", icon=":material/delete:"):
+        st.markdown(f"Delete the saved run **{pick}**? This cannot be undone.")
+        st.button("Delete it", key="delete_run", on_click=_delete, args=(pick,), type="primary")
+
+
+def _listed(runs: pd.DataFrame) -> pd.DataFrame:
+    """The saved runs, newest first, in three columns that wrap (never a sideways scroll,
+    even on a phone)."""
+    rows = {}
+    for r in runs.iloc[::-1].to_dict("records"):
+        p = r["prob_target_by_deadline"]
+        chance = "n/a" if p is None or p != p else f"{p:.0%}"
+        median = r["target_date_p50"] if isinstance(r["target_date_p50"], str) else "not reached"
+        rows[r["name"]] = {
+            "scenario": r["scenario_name"],
+            "answer": f"{chance} by the deadline; median {median}",
+            "run": f"{r['replications']:,} trials, seed {r['seed']}; saved "
+            f"{str(r['created']).replace('T', ' ')[:16]} UTC",
         }
-    )
-    shown["created"] = shown["created"].str.replace("T", " ").str.slice(0, 16) + " UTC"
-    shown = shown.drop(columns=["version"])
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        column_config={"chance by deadline": st.column_config.NumberColumn(format="percent")},
-    )
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    pick = left.selectbox(
-        "Open a saved run (no re-running)", shown["name"].tolist(), key="open_pick"
-    )
-    right.button("Open", on_click=_open_saved, args=(pick,), icon=":material/folder_open:")
+    return pd.DataFrame(rows).T

@@ -6,7 +6,14 @@ from __future__ import annotations
 import streamlit as st
 
 from sim.app import cache, charts, session
-from sim.app.pages.common import chart, keep_result, last_result, planning_caption, reps_input
+from sim.app.pages.common import (
+    against_forecast,
+    chart,
+    keep_result,
+    last_result,
+    planning_caption,
+    reps_input,
+)
 from sim.app.planning import sensitivity
 from sim.app.views import RunView
 from sim.core.errors import InputError
@@ -74,6 +81,10 @@ def view(run: RunView | None) -> None:
     if done is None:
         return
     result = done["out"]
+    base = result["base"].get("prob_target_by_deadline")
+    reps, seed = result["replications"], result["seed"]
+    what = "Chance by the deadline at the scenario's values (the base run)"
+    against_forecast(what, base, reps, seed, done["scenario"])
     words = sensitivity.sensitivity_words(result, done["scenario"])
     st.markdown("\n".join(f"- {line}" for line in words))
     st.caption(

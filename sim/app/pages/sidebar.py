@@ -1,22 +1,20 @@
 """The sidebar: what the inputs start from (a scenario file, a saved run or an upload), the
-settings form (every value of the scenario by pathway stage) and the settings' download.
-The model runs only when the form is submitted with a valid scenario."""
+settings (every value of the scenario by pathway stage, checked as typed) and the settings'
+download. The model runs only on Run with valid settings (or, on arrival, the settings the
+page's address holds)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import streamlit as st
 
-from sim.app import cache, form, session, submit, views
+from sim.app import cache, edits, form, session, submit, views
 from sim.app.pages import inputs
 from sim.app.pages.common import saved_runs
 from sim.app.sources import help_text
 from sim.core.errors import InputError
-from sim.core.scenario import Scenario
 
-MAX_REPS = 20_000  # more: the command line (a cached run of this size holds ~30 MB)
 SOURCE_KINDS = ("Scenario file", "Saved run", "Upload")
 
 
@@ -67,61 +65,125 @@ def source_picker() -> None:
     session.use_loaded(loaded)
 
 
-def settings_form() -> tuple[bool, dict[str, Any], Any, dict[str, Any]]:
-    """The form: replications, seed and every value of the scenario by pathway stage.
-    Returns (submitted, widget values by path, the form's message slot, slots by stage)."""
+def settings() -> None:
+    """The settings, in the sidebar: replications, seed and every value of the scenario by
+    pathway stage, checked as they are typed (a fragment: an edit reruns the sidebar
+    alone). While any value is not allowed, Run is disabled and the field says why; Run
+    with valid settings reruns the page, which runs them."""
+    with st.sidebar:
+        _settings()
+
+
+@st.fragment
+def _settings() -> None:
+    ss = st.session_state
+    run_slot = st.empty()  # the Run button, drawn once every field is read and checked
+    message = st.empty()
+    left, right = st.columns(2)
+    left.number_input(
+        "Replications (trials)",
+        step=100,
+        key="reps",
+        help=f"Simulated trials; more give narrower intervals (500 take a few seconds; "
+        f"1 to {session.MAX_REPS:,} here, more with the command line).",
+    )
+    right.number_input(
+        "Seed",
+        step=1,
+        key="seed",
+        help="Master seed: the same settings and seed give the same results.",
+    )
+    problems: dict[str, str] = {}
+    for key, low, high, what in (
+        ("reps", 1, session.MAX_REPS, "Replications"),
+        ("seed", 0, session.MAX_SEED, "Seed"),
+    ):
+        v = ss[key]
+        if v is None or float(v) != int(v) or not low <= int(v) <= high:
+            problems[key] = f"{what} = {v}: it must be a whole number from {low:,} to {high:,}"
+    slots: dict[str, Any] = {"reps": left.empty(), "seed": right.empty()}
+    values = _fields(slots, problems)
+    scenario, changed = None, []
+    if not problems:
+        try:
+            got, changed = submit.form_values(values)
+            scenario = submit.build_scenario(ss.scenario, got)
+        except InputError as exc:
+            path, text = edits.plain_message(exc)
+            problems[path or "top"] = text
+    for path, text in problems.items():
+        slot = slots.get(path) or slots["top"]
+        slot.error(text, icon=":material/error:")
+    if problems:
+        n = len(problems)
+        message.error(
+            f"{n} setting{'s' if n > 1 else ''} not allowed (shown in red below): Run is "
+            "off until fixed. The results shown are from the last valid settings.",
+            icon=":material/block:",
+        )
+    clicked = run_slot.button(
+        "Run simulation",
+        type="primary",
+        width="stretch",
+        icon=":material/play_arrow:",
+        disabled=bool(problems),
+        key="run_button",
+    )
+    if clicked and scenario is not None and not problems:
+        own = ss.own_name or values.get("name") != ss.scenario.name
+        ss.own_name = own
+        ss.pending = edits.named(ss.loaded.scenario, scenario, scenario.name if own else None)
+        ss.notice = _converted_notice(changed)
+        st.rerun(scope="app")
+
+
+def _converted_notice(changed: list[str]) -> str | None:
+    if not changed:
+        return None
+    names = ", ".join(form.PARAMS_BY_PATH[c].label.lower() for c in changed)
+    return (
+        f"Converted the distribution of {names} to the kind picked, keeping its mean "
+        "and spread; check its values."
+    )
+
+
+def _fields(slots: dict[str, Any], problems: dict[str, str]) -> dict[str, Any]:
+    """Every value of the scenario by pathway stage, each with a slot for its message
+    below it (``slots``); the number fields' own problems go in ``problems``."""
     ss = st.session_state
     current = ss.scenario.to_dict()
     loaded = ss.loaded.scenario.to_dict()
     origin = ss.loaded.origin
-    gen = ss.gen
     values: dict[str, Any] = {}
-    slots: dict[str, Any] = {}
-    with st.sidebar.form("settings", border=False, enter_to_submit=True):
-        left, right = st.columns(2)
-        left.number_input(
-            "Replications (trials)",
-            min_value=1,
-            max_value=MAX_REPS,
-            step=100,
-            key="reps",
-            help=f"Simulated trials; more give narrower intervals (500 take a few seconds; "
-            f"up to {MAX_REPS:,} here, more with the command line).",
-        )
-        right.number_input(
-            "Seed",
-            min_value=0,
-            max_value=2**53 - 1,
-            step=1,
-            key="seed",
-            help="Master seed: the same settings and seed give the same results.",
-        )
-        submitted = st.form_submit_button(
-            "Run simulation", type="primary", width="stretch", icon=":material/play_arrow:"
-        )
-        message = st.empty()
-        for stage in form.STAGES:
-            with st.expander(stage):
-                slots[stage] = st.empty()
-                for p in form.params_in(stage):
-                    key = f"g{gen}:{p.path}"
-                    default = form.default_value(p.path, current, ss.fallback)
-                    help = help_text(p, form.get_path(loaded, p.path), ss.loaded.sources, origin)
-                    if p.kind in ("sites", "criteria"):
-                        values[p.path] = inputs.table(p, key, current, help)
-                        continue
-                    on = True
-                    if p.optional:
-                        on = st.checkbox(
-                            p.toggle,
-                            value=form.get_path(current, p.path) is not None,
-                            key=f"{key}:on",
-                        )
-                    if p.kind == "block":
-                        default = form.get_path(current, p.path) is not None
-                    value = inputs.widget(p, key, default, help)
-                    values[p.path] = value if on else None
-    return submitted, values, message, slots
+    slots["top"] = st.empty()
+    for stage in form.STAGES:
+        with st.expander(stage):
+            for p in form.params_in(stage):
+                key = f"g{ss.gen}:{p.path}"
+                default = form.default_value(p.path, current, ss.fallback)
+                help = help_text(p, form.get_path(loaded, p.path), ss.loaded.sources, origin)
+                if p.kind == "labels":  # a column of the criteria's table
+                    continue
+                if p.kind in ("sites", "criteria"):
+                    values[p.path] = inputs.table(p, key, current, help)
+                    slots[p.path] = st.empty()
+                    continue
+                on = True
+                if p.optional:
+                    on = st.checkbox(
+                        p.toggle,
+                        value=form.get_path(current, p.path) is not None,
+                        key=f"{key}:on",
+                    )
+                if p.kind == "block":
+                    default = form.get_path(current, p.path) is not None
+                value = inputs.widget(p, key, default, help)
+                values[p.path] = value if on else None
+                slots[p.path] = st.empty()
+                problem = edits.field_problem(p, values[p.path]) if on else None
+                if problem:
+                    problems[p.path] = f"{stage} › {problem}"
+    return values
 
 
 def download_settings() -> None:
@@ -141,45 +203,30 @@ def download_settings() -> None:
     )
 
 
-def handle_submit(values: dict[str, Any], message: Any, slots: dict[str, Any], status: Any) -> None:
-    """Validate the form; run the model if the scenario is valid, else say what is wrong
-    where it is (the last good results stay on screen)."""
+def run_pending(status: Any) -> None:
+    """Run the settings waiting to run (from Run, or the page's address on arrival) with
+    the sidebar's replications and seed, a progress bar in ``status``; then they are the
+    run shown, the address holds them and the change from the previous run is said."""
     ss = st.session_state
-    try:
-        got, changed = submit.form_values(values)
-        scenario = submit.build_scenario(ss.scenario, got)
-    except InputError as exc:
-        p = form.param_for_field(exc.field)
-        where = f"{p.stage} › {p.title}: " if p else ""
-        text = exc.message.removeprefix("settings: ")
-        message.error(
-            f"{where}{text}. Nothing was run; the results shown are from the last valid settings.",
-            icon=":material/error:",
-        )
-        if p is not None:
-            slots[p.stage].error(text, icon=":material/error:")
+    scenario = ss.pending
+    if scenario is None:
         return
-    ss.scenario = scenario
-    if changed:
-        names = ", ".join(form.PARAMS_BY_PATH[c].label.lower() for c in changed)
-        ss.notice = (
-            f"Converted the distribution of {names} to the kind picked, keeping its mean "
-            "and spread; check its values."
-        )
-    else:
-        ss.notice = None
-    run(scenario, status)
-    if changed:
-        st.rerun()  # draw the converted distribution's own fields
-
-
-def run(scenario: Scenario, status: Any) -> None:
-    """Run the model on ``scenario`` with the sidebar's replications and seed (a progress
-    bar in ``status``) and show its results."""
-    ss = st.session_state
+    ss.pending = None
     reps, seed = int(ss.reps), int(ss.seed)
-    started = time.perf_counter()
     text = f"Simulating {reps:,} trials..."
-    results = cache.run_with_bar(scenario, reps, seed, status, text)
-    ss.run = views.view_from_results(results, scenario.name)
-    ss.run_seconds = time.perf_counter() - started
+    timed = cache.run_with_bar(scenario, reps, seed, status, text)
+    before = ss.run
+    ss.scenario = scenario
+    ss.run = timed.view
+    ss.run_seconds = timed.seconds
+    ss.changed = (
+        edits.what_changed(
+            before.summary,
+            timed.view.summary,
+            (before.scenario, before.replications, before.seed),
+            (scenario, reps, seed),
+        )
+        if before is not None
+        else None
+    )
+    session.sync_address()

@@ -7,10 +7,11 @@ import streamlit as st
 
 from sim.app import cache, charts
 from sim.app.pages.common import (
+    against_forecast,
     count_input,
     keep_result,
     last_result,
-    planning_caption,
+    planning_start,
     reps_input,
 )
 from sim.app.planning import sizing
@@ -33,15 +34,9 @@ REPS_HELP = (
 def view(run: RunView | None) -> None:
     """Size the capacity of the sidebar's scenario (on submit) and show the last sizing."""
     ss = st.session_state
-    st.subheader("Capacity sizing")
-    scenario = ss.scenario
-    planning_caption("The fewest units of the resources picked that reach the target of")
-    if scenario.target.deadline is None:
-        st.info(
-            "Sizing needs a deadline: set one in the sidebar (Target and horizon › Deadline) "
-            "and press **Run simulation**.",
-            icon=":material/event:",
-        )
+    what = "The fewest units of the resources picked that reach the target of"
+    scenario = planning_start("Capacity sizing", what, needs_deadline=True)
+    if scenario is None:
         return
     options = sizing.sizeable(scenario)
     with st.form("sizing"):
@@ -84,6 +79,18 @@ def view(run: RunView | None) -> None:
     if done is None:
         return
     result, heat = done["out"]["sizing"], done["out"]["heatmap"]
+    own = next(
+        (
+            e["prob_target_by_deadline"]
+            for e in result["evaluations"]
+            if {k: int(v) for k, v in e["set"].items()} == result["current"]
+        ),
+        None,
+    )
+    if own is not None:
+        reps, seed = result["replications"], result["seed"]
+        what = "Chance by the deadline with the capacity as set"
+        against_forecast(what, own, reps, seed, done["scenario"])
     words = sizing.sizing_words(result, heat)
     left, right = st.columns([3, 2])
     with left:
