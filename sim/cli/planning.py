@@ -113,20 +113,8 @@ def _size_args(p: argparse.ArgumentParser) -> None:
         help="the smallest gain in the chance for which more capacity counts as binding; "
         f"default {MIN_GAIN:g}",
     )
-    p.add_argument(
-        "--max-lost-share",
-        type=float_in(0.0, 1.0, "--max-lost-share"),
-        default=None,
-        metavar="SHARE",
-        help="harm limit: the mean share of enrolled patients lost while waiting, e.g. 0.1",
-    )
-    p.add_argument(
-        "--max-vein-to-vein",
-        type=float_in(0.0, 100_000.0, "--max-vein-to-vein"),
-        default=None,
-        metavar="DAYS",
-        help="harm limit: the 90th percentile of vein-to-vein days",
-    )
+    for flag, high, unit, what in HARM_LIMITS:
+        p.add_argument(flag, type=float_in(0.0, high, flag), metavar=unit, help=what)
     p.add_argument(
         "--max-wait",
         action="append",
@@ -134,6 +122,13 @@ def _size_args(p: argparse.ArgumentParser) -> None:
         metavar="RESOURCE=DAYS",
         help=f"harm limit: a resource's mean wait ({', '.join(RESOURCES)}); repeatable",
     )
+
+
+HARM_LIMITS = (
+    ("--max-lost-share", 1.0, "SHARE", "harm limit: mean share of enrolled lost while waiting"),
+    ("--max-vein-to-vein", 100_000.0, "DAYS", "harm limit: vein-to-vein days, 90th percentile"),
+)
+"""Limits on harm that make a configuration short whatever its chance (none by default)."""
 
 
 def _sensitivity_args(p: argparse.ArgumentParser) -> None:

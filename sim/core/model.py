@@ -190,7 +190,7 @@ class Trial:
             self._event(p, "consented")
             stage = "screening"
         if stage == "screening":
-            screening = draws.screen_days[i] if math.isnan(left.screening) else left.screening
+            screening = draws.screen_days[i] if math.isnan(left.days) else left.days
             if not (yield from self._spend(p, screening)):
                 return self._exit(p, Outcome.DETERIORATED)
             p.screened = self.env.now
@@ -207,7 +207,7 @@ class Trial:
         if stage == "release":
             yield from self.conditioning_and_infusion(p)
         elif stage == "hospital":
-            yield from self.hospital_stay(p, left.stay)
+            yield from self.hospital_stay(p, left.days)
 
     def collect_and_make(self, p: Patient, collected: bool = False, left: Remaining | None = None):
         """Apheresis then manufacturing, collecting again after a failed batch where the
@@ -284,12 +284,12 @@ class Trial:
         first batch of a patient already inside when a forecast starts (it holds its suite)."""
         mf, draws, env = self.scenario.manufacturing, self.draws, self.env
         suites = self.suites
-        resumed = left is not None and not math.isnan(left.make)
+        resumed = left is not None and not math.isnan(left.days)
         while p.manufacturing_attempts < mf.max_attempts:
             k = p.manufacturing_attempts
             p.manufacturing_attempts += 1
             if resumed:
-                make, qc = left.make, left.qc
+                make, qc = left.days, left.qc
             else:
                 make, qc = draws.at("manufacturing_days", p.id, k), draws.at("qc_days", p.id, k)
             made = True

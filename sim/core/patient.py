@@ -98,15 +98,13 @@ class InPathway:
 
 @dataclass(frozen=True)
 class Remaining:
-    """Days left of the stage a resumed patient stands in when a forecast starts, each drawn
-    from its duration's distribution given the time the stage has already lasted (NaN: not
-    this patient's stage)."""
+    """Days left of the stage a resumed patient stands in when a forecast starts, drawn
+    from its duration's distribution given the time the stage has already lasted: ``days``
+    of screening, of manufacturing in the suite (0: the batch has left it) or of the stay,
+    and ``qc`` of QC testing after manufacturing (NaN: not this patient's stage)."""
 
-    screening: float = math.nan
-    make: float = math.nan
-    """Manufacturing still to run in the suite (0: the batch has left it)."""
+    days: float = math.nan
     qc: float = math.nan
-    stay: float = math.nan
 
 
 @dataclass(frozen=True)

@@ -91,14 +91,14 @@ def _remaining(trial: Trial, k: int, ip: InPathway, now: float) -> Remaining:
         return dist.remaining(trial.streams.uniform(stream, k), lasted)
 
     if ip.stage == "screening":
-        return Remaining(screening=left(sc.screening.duration_days, "screening.duration", elapsed))
+        return Remaining(left(sc.screening.duration_days, "screening.duration", elapsed))
     if ip.stage == "manufacturing":
         mf = sc.manufacturing
         if float(mf.duration_days.cdf(np.array([elapsed]))[0]) < 1.0:  # still in its suite
             make = left(mf.duration_days, "manufacturing.duration", elapsed)
-            return Remaining(make=make, qc=trial.draws.at("qc_days", k, 0))
+            return Remaining(make, trial.draws.at("qc_days", k, 0))
         made = trial.draws.at("manufacturing_days", k, 0)  # out of the suite: in QC
-        return Remaining(make=0.0, qc=left(mf.qc_release_days, "manufacturing.qc", elapsed - made))
+        return Remaining(0.0, left(mf.qc_release_days, "manufacturing.qc", elapsed - made))
     if ip.stage == "hospital":
-        return Remaining(stay=left(sc.infusion.stay_days, "infusion.stay", elapsed))
+        return Remaining(left(sc.infusion.stay_days, "infusion.stay", elapsed))
     return Remaining()

@@ -92,6 +92,39 @@ def _new_key(key: str, allowed: Sequence[str], seen: Sequence[str], source: str,
         raise InputError("is given twice", source=source, field=key)
 
 
+def _numbers_by_key(
+    texts: Sequence[str], allowed: Sequence[str], source: str, what: str, least: float, usage: str
+) -> dict[str, float]:
+    """``KEY=NUMBER`` pairs (comma-separated or repeated): each key among ``allowed`` once,
+    each number finite and above ``least`` (0 itself allowed when ``least`` is 0)."""
+    out: dict[str, float] = {}
+    for text in texts:
+        for part in str(text).split(","):
+            key, eq, raw = part.partition("=")
+            key = key.strip()
+            if not eq or not key:
+                raise InputError(
+                    usage,
+                    source=source,
+                    field=part.strip() or "(empty)",
+                )
+            _new_key(key, allowed, list(out), source, f"a {what}")
+            try:
+                value = float(raw)
+            except ValueError:
+                value = math.nan
+            if not (math.isfinite(value) and (value > least or value == least == 0)):
+                raise InputError(
+                    "must be a number " + ("0 or more" if least == 0 else "above 0"),
+                    source=source,
+                    field=key,
+                    value=raw.strip(),
+                    has_value=True,
+                )
+            out[key] = value
+    return out
+
+
 def parse_costs(texts: Sequence[str] | None, resources: Sequence[str]) -> dict[str, float] | None:
     """``["manufacturing.suites=250000,apheresis.slots=40000"]`` -> cost of one unit of each.
 
@@ -100,31 +133,8 @@ def parse_costs(texts: Sequence[str] | None, resources: Sequence[str]) -> dict[s
     """
     if not texts:
         return None
-    costs: dict[str, float] = {}
-    for text in texts:
-        for part in str(text).split(","):
-            key, eq, raw = part.partition("=")
-            key = key.strip()
-            if not eq or not key:
-                raise InputError(
-                    "a cost is dotted.key=COST, e.g. manufacturing.suites=250000",
-                    source="--cost",
-                    field=part.strip() or "(empty)",
-                )
-            _new_key(key, resources, list(costs), "--cost", "a sized resource")
-            try:
-                value = float(raw)
-            except ValueError:
-                value = math.nan
-            if not (math.isfinite(value) and value > 0):
-                raise InputError(
-                    "must be a number above 0",
-                    source="--cost",
-                    field=key,
-                    value=raw.strip(),
-                    has_value=True,
-                )
-            costs[key] = value
+    usage = "a cost is dotted.key=COST, e.g. manufacturing.suites=250000"
+    costs = _numbers_by_key(texts, resources, "--cost", "sized resource", 1e-300, usage)
     missing = [k for k in resources if k not in costs]
     if missing:
         raise InputError(
@@ -136,25 +146,8 @@ def parse_costs(texts: Sequence[str] | None, resources: Sequence[str]) -> dict[s
 
 def parse_waits(texts: Sequence[str]) -> dict[str, float]:
     """``["manufacturing=14"]`` -> a limit on each resource's mean wait, days."""
-    out: dict[str, float] = {}
-    for text in texts:
-        key, eq, raw = str(text).partition("=")
-        key = key.strip()
-        _new_key(key, RESOURCES, list(out), "--max-wait", "a resource")
-        try:
-            value = float(raw) if eq else math.nan
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value >= 0):
-            raise InputError(
-                "must be RESOURCE=DAYS with DAYS a number of days, 0 or more",
-                source="--max-wait",
-                field=key,
-                value=raw.strip(),
-                has_value=True,
-            )
-        out[key] = value
-    return out
+    usage = "a wait limit is RESOURCE=DAYS, e.g. manufacturing=14"
+    return _numbers_by_key(texts, RESOURCES, "--max-wait", "resource", 0, usage)
 
 
 # --- sizing by simulation ---------------------------------------------------------------------

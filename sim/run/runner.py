@@ -119,7 +119,7 @@ def run_replications(
         if progress is not None:
             progress(1)
     tables = [RowTable.from_rows([k.row for k in kept])] if kept else []
-    rest = run_rows(scenario, seed, keep, reps, spec, progress)
+    rest = run_rows(scenario, seed, keep, reps, executor=spec, progress=progress)
     if rest is not None:
         tables.append(rest)
     return Results(scenario=scenario, seed=seed, table=RowTable.concat(tables), kept=kept)
@@ -134,7 +134,9 @@ def extend(
     """``results`` with replications added up to ``reps`` in all (the same as running
     ``reps`` from the start)."""
     have = results.replications
-    rest = run_rows(results.scenario, results.seed, have, reps, spec or "serial", progress)
+    rest = run_rows(
+        results.scenario, results.seed, have, reps, executor=spec or "serial", progress=progress
+    )
     if rest is None:
         return results
     return Results(

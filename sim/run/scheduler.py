@@ -184,6 +184,7 @@ def run_rows(
     seed: int,
     start: int,
     stop: int,
+    *,
     executor: str | ExecutorSpec = "serial",
     progress: Progress = None,
     block: Block | None = None,
