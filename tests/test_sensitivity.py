@@ -15,9 +15,13 @@ from sim.core.scenario import load_scenario
 from sim.planning.ranges import Parameter, default_ranges, load_ranges, parse_ranges
 from sim.planning.sensitivity import (
     OUTPUTS,
+    morris_checks,
+    noise_share,
+    paired_effects,
     responses,
     runs_needed,
     sensitivity,
+    sobol_checks,
     tornado,
     variant,
 )
@@ -141,7 +145,11 @@ def test_responses_count_unreached_at_the_horizon():
     table = run_replications(sc, 4, seed=1).table
     r = responses(sc, table)
     assert np.isnan(table["time_to_target_days"]).all()
-    assert r == {"median_time_to_target_days": 2000.0, "prob_target_by_deadline": 0.0}
+    assert r["median_time_to_target_days"] == 2000.0
+    assert r["prob_target_by_deadline"] == 0.0
+    assert r["median_time_to_target_days_ci95"] == [2000.0, 2000.0]
+    lo, hi = r["prob_target_by_deadline_ci95"]
+    assert lo == 0.0 and 0.0 < hi < 1.0
 
 
 def test_tornado_orders_by_swing_and_keeps_both_ends():
@@ -236,3 +244,113 @@ def test_cli_sensitivity_json_with_a_ranges_file(tmp_path, capsys):
     assert planning_main([*base, "--ranges", str(ranges)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ranges.yaml: infusion.beds" in err
+
+
+# --- Monte Carlo error and warnings ---------------------------------------------------------------
+
+
+def _sobol_rows(*triples: tuple[float, float, float]) -> list[dict]:
+    return [
+        {"parameter": f"p{i}", "S1": s1, "S1_conf": c, "ST": max(s1, 0.0), "ST_conf": c}
+        for i, (s1, c, _) in enumerate(triples)
+    ]
+
+
+def test_settled_sobol_indices_raise_no_warning():
+    rows = _sobol_rows((0.6, 0.03, 0), (0.3, 0.02, 0), (0.05, 0.01, 0))
+    c = sobol_checks(rows, samples=256)
+    assert c["warnings"] == [] and c["samples_needed"] is None
+    assert c["error"] == pytest.approx(0.03)
+    assert c["sum_S1"] == pytest.approx(0.95)
+    assert c["sum_S1_error"] == pytest.approx(np.sqrt(0.03**2 + 0.02**2 + 0.01**2))
+
+
+def test_a_negative_index_beyond_its_interval_warns_and_asks_for_samples():
+    """S1 = -0.2 +/- 0.05 is impossible: the error is at least 0.2, so 0.05 needs
+    (0.2 / 0.05)^2 = 16 times the samples, rounded up to a power of two."""
+    rows = _sobol_rows((0.5, 0.04, 0), (-0.2, 0.05, 0))
+    c = sobol_checks(rows, samples=64)
+    assert len(c["warnings"]) == 1 and "negative beyond" in c["warnings"][0]
+    assert "p1" in c["warnings"][0]
+    assert c["samples_needed"] == 1024
+
+
+def test_a_negative_index_within_its_interval_does_not_warn():
+    rows = _sobol_rows((0.5, 0.04, 0), (-0.03, 0.04, 0))
+    assert sobol_checks(rows, samples=64)["warnings"] == []
+
+
+def test_indices_summing_above_one_beyond_their_error_warn():
+    rows = _sobol_rows((0.8, 0.03, 0), (0.5, 0.04, 0))  # sum 1.3, error 0.05
+    c = sobol_checks(rows, samples=64)
+    assert any("sum to 1.30" in w for w in c["warnings"])
+    # the contradiction (0.3) sets the error: (0.3 / 0.05)^2 * 64 = 2304 -> 4096
+    assert c["samples_needed"] == 4096
+    loose = _sobol_rows((0.8, 0.3, 0), (0.5, 0.3, 0))  # sum 1.3 within error 0.42
+    assert not any("sum to" in w for w in sobol_checks(loose, samples=64)["warnings"])
+
+
+def test_replication_noise_is_the_mean_squared_error_over_the_variance():
+    """Points 0, 2 (variance 2), each with standard error 1 (half-width 1.96): share 1/2."""
+    z = 1.959964
+    assert noise_share([0.0, 2.0], [[-z, z], [2 - z, 2 + z]]) == pytest.approx(0.5)
+    assert noise_share([1.0, 1.0], [[0, 2], [0, 2]]) is None
+    rows = _sobol_rows((0.6, 0.01, 0), (0.3, 0.01, 0))
+    c = sobol_checks(rows, samples=64, noise=0.5, reps=100)
+    assert any("replication noise" in w for w in c["warnings"])
+    assert c["reps_needed"] == 1000  # noise falls as 1/reps: 0.5 -> 0.05
+
+
+def test_morris_warns_when_mu_star_is_loose_among_the_parameters_that_matter():
+    rows = [
+        {"parameter": "a", "mu_star": 10.0, "mu_star_conf": 5.0, "sigma": 1.0, "mu": 10.0},
+        {"parameter": "b", "mu_star": 4.0, "mu_star_conf": 0.5, "sigma": 1.0, "mu": 4.0},
+        {"parameter": "tiny", "mu_star": 0.5, "mu_star_conf": 5.0, "sigma": 1.0, "mu": 0.5},
+    ]
+    c = morris_checks(rows, trajectories=10)
+    assert c["error"] == pytest.approx(0.5)  # "tiny" (under 10% of the largest) is not judged
+    assert c["samples_needed"] == 40  # (0.5 / 0.25)^2 * 10
+    assert "a" in c["warnings"][0] and "tiny" not in c["warnings"][0]
+    rows[0]["mu_star_conf"] = 1.0
+    assert morris_checks(rows, trajectories=10)["warnings"] == []
+
+
+def test_paired_effects_of_a_run_with_itself_are_nil_and_of_a_shift_are_the_shift():
+    sc = make_scenario()
+    base = np.arange(100, 200, dtype=float)
+    same = paired_effects(base, base.copy(), sc, seed=3)
+    assert same["median_time_to_target_days"] == [0.0, 0.0]
+    shifted = paired_effects(base, base + 10, sc, seed=3)
+    assert shifted["median_time_to_target_days"] == pytest.approx([10.0, 10.0])
+    # every replication reaches it 10 days later: those within 10 days of the deadline flip
+    d = sc.deadline_day
+    flips = ((base <= d) & (base + 10 > d)).mean()
+    lo, hi = shifted["prob_target_by_deadline"]
+    assert lo <= -flips <= hi
+
+
+def test_tornado_says_which_swings_cannot_be_told_from_chance():
+    base = {"median_time_to_target_days": 100.0, "prob_target_by_deadline": None}
+    lo = {"median_time_to_target_days": 90.0, "prob_target_by_deadline": None,
+          "effects_ci95": {"median_time_to_target_days": [-20.0, 1.0]}}  # fmt: skip
+    hi = {"median_time_to_target_days": 95.0, "prob_target_by_deadline": None,
+          "effects_ci95": {"median_time_to_target_days": [-8.0, -2.0]}}  # fmt: skip
+    (row,) = tornado([RATE], base, [lo], [hi])["median_time_to_target_days"]
+    assert row["within_noise"] is False  # the high end's change is clear of 0
+    hi["effects_ci95"]["median_time_to_target_days"] = [-8.0, 2.0]
+    (row,) = tornado([RATE], base, [lo], [hi])["median_time_to_target_days"]
+    assert row["within_noise"] is True
+
+
+def test_the_text_names_the_warnings_and_the_samples_needed():
+    rows = _sobol_rows((0.5, 0.04, 0), (-0.2, 0.05, 0))
+    result = {
+        "method": "sobol", "scenario": "s", "runs": 256, "replications": 10, "seed": 1,
+        "samples": 64, "parameters": [{"key": "p0"}, {"key": "p1"}],
+        "outputs": {"median_time_to_target_days": "median days"},
+        "indices": {"median_time_to_target_days": rows},
+        "checks": {"median_time_to_target_days": sobol_checks(rows, samples=64)},
+    }  # fmt: skip
+    text = format_sensitivity(result)
+    assert "WARNING: 1 first-order index negative beyond its 95% interval" in text
+    assert "--samples 1024" in text

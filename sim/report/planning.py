@@ -216,16 +216,30 @@ def format_sensitivity(r: dict[str, Any], width: int = 30) -> str:
             fmt = ".3f" if name.startswith("prob") else ".0f"
             lines += ["", f"{r['outputs'][name]}: {format(y0, fmt)} at the scenario's values"]
             lines.append(
-                f"  {'parameter':<{name_w}}  {'low .. high':>23}  {'at low .. at high':>19}  swing"
+                f"  {'parameter':<{name_w}}  {'low .. high':>23}  {'at low .. at high':>19}  "
+                f"{'+/-95%':>7}  swing"
             )
+            noisy = 0
             for row in rows:
                 bar = "#" * round(width * row["swing"] / top)
                 rng = f"{row['low']:.4g} .. {row['high']:.4g}"
                 ys = f"{format(row['at_low'], fmt)} .. {format(row['at_high'], fmt)}"
+                err = _half_width(row)
+                flag = " (within noise)" if row.get("within_noise") else ""
+                noisy += bool(flag)
                 lines.append(
                     f"  {row['parameter']:<{name_w}}  {rng:>23}  {ys:>19}  "
-                    f"{format(row['swing'], fmt)} {bar}"
+                    f"{num(err, fmt):>7}  {format(row['swing'], fmt)} {bar}{flag}"
                 )
+            if noisy:
+                lines.append(
+                    f"  {noisy} of {len(rows)} swings cannot be told from chance: the paired "
+                    "95% intervals of both ends' changes hold 0."
+                )
+        lines.append(
+            "\n+/-95%: the larger half-width of the paired 95% intervals of the two ends' "
+            "changes (common random numbers; more --reps narrow it)."
+        )
     else:
         cols = (
             ("mu_star", "mu_star_conf", "sigma")
@@ -240,6 +254,7 @@ def format_sensitivity(r: dict[str, Any], width: int = 30) -> str:
                     f"  {row['parameter']:<{name_w}}"
                     + "".join(f"{num(row[c], '.4g'):>14}" for c in cols)
                 )
+            lines += [f"  {line}" for line in sampling_lines(r, name)]
         if r["method"] == "morris":
             lines.append(
                 "\nmu*: mean absolute change of the figure when a parameter moves across its "
@@ -251,6 +266,47 @@ def format_sensitivity(r: dict[str, Any], width: int = 30) -> str:
                 "its interactions; _conf: half-width of the 95% bootstrap interval."
             )
     return "\n".join(lines)
+
+
+def _half_width(row: dict[str, Any]) -> float | None:
+    """The larger half-width of a tornado row's two paired 95% intervals of the change
+    (None if unknown)."""
+    ends = (row.get("effect_low_ci95", (None, None)), row.get("effect_high_ci95", (None, None)))
+    widths = [(hi - lo) / 2 for lo, hi in ends if lo is not None and hi is not None]
+    return max(widths) if len(widths) == 2 else None
+
+
+def sampling_lines(r: dict[str, Any], output: str) -> list[str]:
+    """The sampling error of a Morris or Sobol output in words, its warnings, and how many
+    samples (and replications) would settle it; empty for one-at-a-time results."""
+    c = r.get("checks", {}).get(output)
+    if not c:
+        return []
+    knob = "trajectories" if r["method"] == "morris" else "base samples"
+    have = r.get("trajectories") if r["method"] == "morris" else r.get("samples")
+    if r["method"] == "morris":
+        lines = [
+            f"sampling error: mu* known to within {100 * c['error']:.0f}% (95%) for the "
+            f"parameters that matter, with {have} {knob}."
+        ]
+    else:
+        lines = [
+            f"sampling error: indices to within +/-{c['error']:.2f} (95%) with {have} {knob}; "
+            f"first-order indices sum to {c['sum_S1']:.2f} +/- {c['sum_S1_error']:.2f}."
+        ]
+    lines += [f"WARNING: {w}." for w in c["warnings"]]
+    if c.get("samples_needed"):
+        goal = f"{100 * c['tolerance']:.0f}%" if r["method"] == "morris" else f"+/-{c['tolerance']}"
+        lines.append(
+            f"about {c['samples_needed']} {knob} (--samples {c['samples_needed']}) would bring "
+            f"the error to {goal}."
+        )
+    if c.get("reps_needed"):
+        lines.append(
+            f"about {c['reps_needed']} replications a run (--reps {c['reps_needed']}) would "
+            "bring replication noise under 5% of the variance."
+        )
+    return lines
 
 
 def _both(lo: float | None, hi: float | None) -> str:
