@@ -41,8 +41,14 @@ class Holidays(Block):
     subdivision: Annotated[str | None, ui("Region", "ISO code")] = None
     """The region (ISO 3166-2 subdivision) whose own holidays apply too; empty: national."""
 
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, country: str) -> str:
+        check_country(country, None)
+        return country
+
     @model_validator(mode="after")
-    def _known(self) -> Holidays:
+    def _known_region(self) -> Holidays:
         check_country(self.country, self.subdivision)
         return self
 
