@@ -63,10 +63,8 @@ def test_cohort_schedule_by_hand(enrol_ahead):
     assert len(pts) == 9 and list(pts["cohort"]) == [1, 1, 1, 2, 2, 2, 3, 3, 3]
     assert list(pts["dose_level"]) == [1, 1, 1, 2, 2, 2, 3, 3, 3]
     t0 = pts["infused_day"].iloc[0]
-    if enrol_ahead:
-        gap = WINDOW + LEAD  # the next cohort is made during the window
-    else:
-        gap = WINDOW + MAKE + LEAD  # enrolled at the decision, then the whole pathway
+    # enrol_ahead: the next cohort is made during the window; else enrolled at the decision
+    gap = WINDOW + LEAD if enrol_ahead else WINDOW + MAKE + LEAD
     want = [0, 7, 14]
     want += [want[-1] + gap + k * STAGGER for k in range(3)]
     want += [want[-1] + gap + k * STAGGER for k in range(3)]
