@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from sim.core.model import Trial
 
 INF = math.inf
+FOLLOW_UP_EVENTS = ("dlt", "no_dlt")
+"""Events of a phase 1 patient's DLT decision: follow-up, logged when the cohort's window
+ends, which may be after the patient's discharge (its exit from the pathway)."""
 
 
 class Cohort:

@@ -97,6 +97,8 @@ class VerifyConfig:
     fixed_reps: int = 5
     invariant_reps: int = 60
     eliana_reps: int = 1000
+    calendar_reps: int = 100
+    phase1_reps: int = 2000
 
     @classmethod
     def fast(cls) -> VerifyConfig:
@@ -117,6 +119,8 @@ class VerifyConfig:
             fixed_reps=50,
             invariant_reps=400,
             eliana_reps=5000,
+            calendar_reps=1000,
+            phase1_reps=20000,
         )
 
     def scaled(self, factor: float) -> VerifyConfig:
@@ -134,4 +138,6 @@ class VerifyConfig:
             fixed_reps=n(self.fixed_reps, 1),
             invariant_reps=n(self.invariant_reps, 3),
             eliana_reps=n(self.eliana_reps, 20),
+            calendar_reps=n(self.calendar_reps, 3),
+            phase1_reps=n(self.phase1_reps, 50),
         )
