@@ -95,7 +95,8 @@ def holiday_dates(
     return frozenset(table.keys())
 
 
-def _stage_days(sc: Scenario) -> dict[str, list[str] | None]:
+def stage_days(sc: Scenario) -> dict[str, list[str] | None]:
+    """The weekdays each stage may start on (None: every weekday)."""
     return {
         "apheresis": sc.apheresis.collection_days(),
         "manufacturing": sc.manufacturing.start_days,
@@ -108,7 +109,7 @@ def stage_calendars(sc: Scenario) -> dict[str, WorkingDays | None]:
     """Each stage's working days, or None for a stage that may start on any day (so a
     scenario without calendars runs exactly as before they existed)."""
     cal = sc.calendar
-    days_of = _stage_days(sc)
+    days_of = stage_days(sc)
     if cal is None and all(d is None for d in days_of.values()):
         return dict.fromkeys(CLOSURE_STAGES)
     n = math.ceil(sc.horizon_days) + MARGIN_DAYS

@@ -38,32 +38,12 @@ from sim.core.fields import (
 from sim.core.protocol import WEEKDAYS, Calendar, Days, Phase1
 from sim.core.yamlio import dump_yaml
 
-__all__ = [
+__all__ = [  # the field machinery, for the modules that import it from here
     "DAYS_PER_MONTH",
     "MAX_HORIZON_DAYS",
     "MILESTONES",
     "STAGES",
-    "Apheresis",
-    "Attempts",
-    "Block",
-    "Bridging",
-    "Conditioning",
-    "Count",
-    "Deterioration",
-    "Dose",
-    "Infusion",
-    "Manufacturing",
-    "NonNeg",
-    "Patients",
-    "Positive",
-    "Prob",
-    "Referral",
-    "Scenario",
-    "Screening",
-    "Site",
-    "Target",
     "field_docs",
-    "ui",
 ]
 
 _REFERRAL, _SCREENING, _APHERESIS, _MANUFACTURING, _DETERIORATION, _CONDITIONING = STAGES[:6]

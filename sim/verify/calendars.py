@@ -10,7 +10,7 @@ import math
 
 import pandas as pd
 
-from sim.core.calendar import WEEKDAYS, holiday_dates
+from sim.core.calendar import WEEKDAYS, holiday_dates, stage_days
 from sim.core.scenario import Scenario, validate_scenario
 from sim.run.runner import simulate
 from sim.verify.records import CheckGroup, VerifyConfig, exactly
@@ -27,15 +27,6 @@ EPS = 1e-9
 """Days: an event at 00:00 of a day computed as a hair before it counts on that day."""
 
 
-def _stage_days(sc: Scenario) -> dict[str, list[str] | None]:
-    return {
-        "apheresis": sc.apheresis.collection_days(),
-        "manufacturing": sc.manufacturing.start_days,
-        "release": sc.manufacturing.release_days,
-        "infusion": sc.infusion.days,
-    }
-
-
 def forbidden_starts(events: pd.DataFrame, sc: Scenario) -> dict[str, int]:
     """Per stage, the events of the log that start an activity on a day the stage may not
     start on (a weekday it does not list, a public holiday, a closure of the stage)."""
@@ -47,7 +38,7 @@ def forbidden_starts(events: pd.DataFrame, sc: Scenario) -> dict[str, int]:
             cal.holidays.country, cal.holidays.subdivision, sc.start_date.year, last.year
         )
     out = {}
-    for stage, days in _stage_days(sc).items():
+    for stage, days in stage_days(sc).items():
         event, resource = STAGE_EVENTS[stage]
         rows = events[(events["event"] == event) & (events["resource"] == resource)]
         closures = [
