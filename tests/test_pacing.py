@@ -191,3 +191,16 @@ def test_adding_phase1_shifts_no_other_stream():
     n = min(len(a.patients), len(b.patients))
     for col in ("referred_day", "weight_kg", "height_cm", "failed_criteria"):
         assert a.patients[col][:n].equals(b.patients[col][:n]), col
+
+
+def test_a_forecast_of_a_scenario_with_phase1_is_refused(capsys):
+    """The observed log does not say which slot, level and DLT each patient has: forecast
+    refuses a scenario with phase 1 on one line, exit 2."""
+    from sim.cli.main import main
+
+    status = main(["forecast", str(SCENARIOS / "phase1_3plus3.yaml"), "--observed",
+                   str(SCENARIOS / "observed_example.csv"), "--as-of", "2018-09-01",
+                   "--reps", "2", "--executor", "serial", "--quiet"])
+    err = capsys.readouterr().err.splitlines()
+    assert status == 2 and len(err) == 1
+    assert "phase1" in err[0] and "do not support a dose-finding phase" in err[0]
