@@ -74,7 +74,9 @@ def test_every_scenario_value_has_an_input() -> None:
     for p in form.PARAMS:
         if p.kind == "sites":
             covered |= {f"referral.sites.{c}" for c in tables.SITE_COLUMNS}
-    missing = sorted(_leaf_paths(Scenario) - covered)
+    # fields kept out of the form for now (ui(in_form=False)) are kept as loaded
+    missing = sorted(p for p in _leaf_paths(Scenario) - covered
+                     if not p.startswith(form.NOT_IN_FORM))
     assert not missing, f"scenario values without an input: {missing}"
     assert {p.stage for p in form.PARAMS} == set(form.STAGES)
 

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from conftest import make_scenario
 
-from sim.core.patient import OUTCOMES
+from sim.core.pacing import FOLLOW_UP_EVENTS
+from sim.core.patient import ALL_OUTCOMES
 from sim.run.runner import run_replications, simulate
 
 MILESTONE_ORDER = [
@@ -23,8 +24,8 @@ MILESTONE_ORDER = [
 def check_conservation(rep) -> None:
     pts, row = rep.patients, rep.row
     assert pts["patient"].is_unique
-    assert set(pts["outcome"]) <= set(OUTCOMES)
-    assert len(pts) == row["referred"] == sum(row[f"outcome.{o}"] for o in OUTCOMES)
+    assert set(pts["outcome"]) <= set(ALL_OUTCOMES)
+    assert len(pts) == row["referred"] == sum(row.get(f"outcome.{o}", 0) for o in ALL_OUTCOMES)
     counts = pts["outcome"].value_counts()
     # infused is the outcome from day 0: the outcome count is the funnel's, always
     assert row["outcome.infused"] == counts.get("infused", 0) == row["infused"]
@@ -53,7 +54,7 @@ def check_order(rep) -> None:
     assert ev["time"].is_monotonic_increasing
     first = ev.groupby("patient", sort=False)["event"].first()
     assert (first == "referred").all()
-    terminal = ev[ev["event"].isin(OUTCOMES)]
+    terminal = ev[ev["event"].isin(ALL_OUTCOMES)]
     assert terminal["patient"].is_unique
     # the outcome is logged when it is known: day 0 for infused, the exit for the others
     pts = rep.patients.set_index("patient")
@@ -61,8 +62,9 @@ def check_order(rep) -> None:
     known = pts.loc[t_out.index]
     expected = np.where(known["outcome"] == "infused", known["infused_day"], known["exit_day"])
     np.testing.assert_allclose(t_out.to_numpy(dtype=float), expected.astype(float))
-    # nothing happens to a patient after its exit
-    last_time = ev.groupby("patient")["time"].max()
+    # nothing happens to a patient after its exit (but the DLT decision, follow-up after
+    # discharge)
+    last_time = ev[~ev["event"].isin(FOLLOW_UP_EVENTS)].groupby("patient")["time"].max()
     left = pts["exit_day"].dropna()
     assert (left >= last_time.loc[left.index] - 1e-9).all()
 

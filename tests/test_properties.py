@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from conftest import make_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_model import check_capacity, check_conservation, check_order
 
 from sim.run.runner import run_replications, simulate
+from sim.verify.calendars import forbidden_starts
+from sim.verify.phase1 import pacing_violations
+
+
+def check_calendar(rep, sc) -> None:
+    """No collection, batch start, QC release or infusion on a forbidden day."""
+    assert not any(forbidden_starts(rep.events, sc).values())
 
 prob = st.floats(0, 1)
 small_prob = st.floats(0, 0.5)
@@ -19,6 +28,52 @@ dist = st.one_of(
     st.tuples(st.floats(0.5, 20), st.floats(0, 10)).map(
         lambda t: f"{{dist: lognormal, mean: {t[0]}, sd: {t[1]}}}"),
 )
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def day_list(names):
+    """A YAML list of some of ``names`` (a weekday list), or null (every day)."""
+    some = st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True)
+    return st.one_of(st.just("null"), some.map(lambda d: "[" + ", ".join(d) + "]"))
+
+
+START = dt.date(2016, 1, 4)  # the base scenario's start date
+
+
+def closure_yaml(first: int, length: int, stages: list[str] | None) -> str:
+    """A closure of ``length + 1`` days from day ``first``, of some stages or (None) all."""
+    named = "null" if stages is None else "[" + ", ".join(stages) + "]"
+    a, b = START + dt.timedelta(days=first), START + dt.timedelta(days=first + length)
+    return f"{{from: {a}, to: {b}, stages: {named}}}"
+
+
+def calendar_yaml(holidays: str, closures: list[str]) -> str:
+    return f"{{holidays: {holidays}, closures: [{', '.join(closures)}]}}"
+
+
+def phase1_yaml(size, stagger, window, rule, cohorts, probs, when_full, ahead) -> str:
+    levels = ", ".join(
+        f"{{dose_per_kg: {1e6 * (k + 1):g}, dlt_prob: {p!r}}}" for k, p in enumerate(probs))
+    return (
+        f"{{cohort_size: {size}, stagger_days: {stagger!r}, dlt_window_days: {window!r}, "
+        f"rule: '{rule}', cohorts: {cohorts if rule == 'fixed' else 'null'}, "
+        f"dose_levels: [{levels}], when_full: {when_full}, enrol_ahead: {ahead}}}"
+    )
+
+
+stages = st.lists(st.sampled_from(["apheresis", "manufacturing", "release", "infusion"]),
+                  min_size=1, max_size=4, unique=True)
+closure = st.builds(closure_yaml, st.integers(0, 1400), st.integers(0, 60),
+                    st.one_of(st.none(), stages))
+calendar = st.one_of(st.just("null"), st.builds(
+    calendar_yaml, st.sampled_from(["null", "{country: CN}", "{country: GB}"]),
+    st.lists(closure, max_size=3)))
+phase1 = st.one_of(st.just("null"), st.builds(
+    phase1_yaml, st.integers(1, 4), st.floats(0, 14), st.floats(0, 40),
+    st.sampled_from(["3+3", "fixed"]), st.integers(1, 4),
+    st.lists(st.floats(0, 1), min_size=1, max_size=4),
+    st.sampled_from(["wait", "refer_elsewhere"]), st.booleans()))
 
 scenario_overrides = st.fixed_dictionaries({
     "referral.sites.0.rate_per_month": st.floats(0, 12).map(str),
@@ -45,6 +100,12 @@ scenario_overrides = st.fixed_dictionaries({
     "target.count": st.integers(1, 40).map(str),
     "target.milestone": st.sampled_from(["enrolled", "apheresed", "infused"]),
     "horizon_days": st.floats(30, 1500).map(str),
+    "apheresis.days": day_list(WEEKDAYS[:5]),  # weekdays: valid with weekdays_only too
+    "manufacturing.start_days": day_list(WEEKDAYS),
+    "manufacturing.release_days": day_list(WEEKDAYS),
+    "infusion.days": day_list(WEEKDAYS),
+    "calendar": calendar,
+    "phase1": phase1,
 })
 
 
@@ -57,6 +118,9 @@ def test_random_scenarios_conserve_order_and_respect_capacity(overrides, seed):
     check_conservation(rep)
     check_order(rep)
     check_capacity(rep, sc)
+    check_calendar(rep, sc)
+    if sc.phase1 is not None:
+        assert not any(pacing_violations(rep.patients, sc).values())
     # the target, once reached, stops referral
     t = rep.row["time_to_target_days"]
     if t == t:

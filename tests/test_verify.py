@@ -50,6 +50,8 @@ def test_fast_subset_passes(runs):
         "referral",
         "fixed",
         "invariants",
+        "calendars",
+        "phase1",
         "eliana",
     ]
     assert sum(len(g.results) for g in groups) >= 30
@@ -127,7 +129,7 @@ def test_parser_accepts_the_documented_options():
     assert (args.full, args.out, args.quiet, args.workers) == (True, "x.md", True, 2)
     args = parser.parse_args(["verify"])
     assert (args.full, args.out, args.quiet, args.workers) == (False, DEFAULT_OUT, False, None)
-    assert len(CHECKS) == 6
+    assert len(CHECKS) == 8
 
 
 def test_theory_helpers_agree_with_known_cases():

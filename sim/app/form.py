@@ -141,6 +141,8 @@ def _walk(
     for name, info in model.model_fields.items():
         meta = _form(info)
         path = prefix + (info.alias or name)
+        if meta.get("hidden"):  # not in the form yet: the scenario's value is kept
+            continue
         here, at = meta.get("stage", stage), meta.get("rank", rank)
         core, nullable, found = _unwrap(info.annotation)
         kind = _kind(core, [*info.metadata, *found])
@@ -185,6 +187,22 @@ PARAMS: tuple[Param, ...] = params_of(Scenario)
 PARAMS_BY_PATH = {p.path: p for p in PARAMS}
 SITE_PARAMS: tuple[Param, ...] = params_of(Site, "referral.sites.", stage=STAGES[0])
 """The columns of the table of referring sites (a site's values)."""
+
+
+def _hidden(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    for name, info in model.model_fields.items():
+        path = prefix + (info.alias or name)
+        if _form(info).get("hidden"):
+            yield path
+            continue
+        core, _, _ = _unwrap(info.annotation)
+        if isinstance(core, type) and issubclass(core, BaseModel):
+            yield from _hidden(core, path + ".")
+
+
+NOT_IN_FORM: tuple[str, ...] = tuple(_hidden(Scenario))
+"""Fields (and blocks) the form does not show yet (``ui(in_form=False)``): a scenario's
+values there are kept as they are when the form is submitted."""
 
 
 def params_in(stage: str) -> list[Param]:

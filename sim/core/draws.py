@@ -94,6 +94,8 @@ class PatientDraws:
         self.stay_days = _draw(inf.stay_days, streams, "infusion.stay", n).tolist()
         self.icu = (_uniforms(streams, "infusion.icu", n) < inf.icu_prob).tolist()
         self.icu_days = _draw(inf.icu_days, streams, "infusion.icu_days", n).tolist()
+        # phase 1: a uniform per patient for its DLT (a DLT when below its level's chance)
+        self.dlt_u = _uniforms(streams, "phase1.dlt", n).tolist() if sc.phase1 else []
 
     def at(self, column: str, patient: int, attempt: int):
         """Attempt ``attempt`` (0-based) of ``patient`` in a per-attempt column."""

@@ -19,7 +19,9 @@ import numpy as np
 import simpy
 from simpy.events import Event
 
+from sim.core.calendar import stage_calendars
 from sim.core.draws import PatientDraws
+from sim.core.pacing import DoseFinding
 from sim.core.patient import Observed, Outcome, Patient, Remaining
 from sim.core.referral import referral_days
 from sim.core.resume import resume
@@ -69,7 +71,12 @@ class Trial:
         self.active = 0
         self.end = math.nan
         self.done = env.event()
-        self._weekday0 = sc.start_date.weekday()
+        self.calendars = stage_calendars(sc)
+        """Each stage's working days (None: any day)."""
+        self.pacing = DoseFinding(self, sc.phase1) if sc.phase1 is not None else None
+        """The dose-finding phase 1, if the scenario has one."""
+        self.stopped = False
+        """Whether phase 1 stopped the trial for toxicity."""
 
     # --- running ---------------------------------------------------------------------------
     def run(self) -> Trial:
@@ -98,6 +105,18 @@ class Trial:
                     self._renege(p, station)
             station.queue.clear()
             station.close(end)
+        if self.stopped:  # everyone not yet infused leaves with the trial
+            for p in self.patients:
+                if p.outcome is Outcome.IN_PATHWAY and math.isnan(p.infused):
+                    p.outcome, p.exit = Outcome.STOPPED, end
+                    self._event(p, Outcome.STOPPED.value, at=end)
+
+    def stop_for_toxicity(self) -> None:
+        """Phase 1 cleared no dose level: the trial stops now."""
+        self.closed = self.stopped = True
+        if not self.done.triggered:
+            self.end = self.env.now
+            self.done.succeed()
 
     # --- bookkeeping -----------------------------------------------------------------------
     def _event(self, p: Patient, what: str, resource: str = "", at: float | None = None) -> None:
@@ -108,6 +127,8 @@ class Trial:
         """The patient's pathway ends now (or at ``at``) with ``outcome``."""
         self._settle(p, outcome, at)
         self._leave(p, at)
+        if self.pacing is not None:
+            self.pacing.left(p)
 
     def _settle(self, p: Patient, outcome: Outcome, at: float | None = None) -> None:
         """The patient's one terminal outcome is known now (or at ``at``): for ``infused``,
@@ -153,11 +174,25 @@ class Trial:
         if grant is not None:
             yield grant
 
-    def _next_weekday(self, day: float) -> float:
-        """``day`` if it falls Monday-Friday, else the start of the following Monday."""
-        whole = math.floor(day)
-        weekday = (self._weekday0 + whole) % 7
-        return day if weekday < 5 else float(whole + 7 - weekday)
+    def _open_day(self, p: Patient, stage: str):
+        """Wait, if need be, for the next day ``stage`` may start on; True unless the patient
+        deteriorated first."""
+        cal = self.calendars[stage]
+        if cal is None:
+            return True
+        now = self.env.now
+        start = cal.next_start(now)
+        return start <= now or (yield from self._spend(p, start - now))
+
+    def _hold_to_open_day(self, p: Patient, station: Station, stage: str):
+        """Hold a granted unit of ``station`` until ``stage`` may start; False if the patient
+        deteriorated first (the unit is freed; the request counts, with its wait)."""
+        if not (yield from self._open_day(p, stage)):
+            station.begin(p)
+            self._event(p, "renege", station.name)
+            station.release()
+            return False
+        return True
 
     # --- the pathway -----------------------------------------------------------------------
     def referral(self):
@@ -199,6 +234,8 @@ class Trial:
                 return self._exit(p, Outcome.SCREEN_FAILED)
             p.enrolled = p.screened
             self._reach(p, "enrolled")
+            if self.pacing is not None and not (yield from self.pacing.enrol(p)):
+                return
             stage = "apheresis"
         if stage in ("apheresis", "manufacturing"):
             if not (yield from self.collect_and_make(p, stage == "manufacturing", left)):
@@ -236,13 +273,8 @@ class Trial:
             slots.ready(p)
             self._event(p, "queue", "apheresis")
             yield from self._acquire(slots, p)
-            if ap.weekdays_only:
-                start = self._next_weekday(env.now)
-                if start > env.now and not (yield from self._spend(p, start - env.now)):
-                    slots.begin(p)  # granted (the slot was held): a request with its wait
-                    self._event(p, "renege", "apheresis")
-                    slots.release()
-                    return self._exit(p, Outcome.DETERIORATED)
+            if not (yield from self._hold_to_open_day(p, slots, "apheresis")):
+                return self._exit(p, Outcome.DETERIORATED)
             slots.begin(p)
             slots.occupy(p)
             self._event(p, "start", "apheresis")
@@ -300,6 +332,9 @@ class Trial:
                     suites.ready(p)
                     self._event(p, "queue", "manufacturing")
                     yield from self._acquire(suites, p)
+                    if not (yield from self._hold_to_open_day(p, suites, "manufacturing")):
+                        self._exit(p, Outcome.DETERIORATED)
+                        return False
                     suites.begin(p)
                 suites.occupy(p)
                 self._event(p, "start", "manufacturing")
@@ -310,7 +345,11 @@ class Trial:
                 self._event(p, "end", "manufacturing")
                 suites.release()
             resumed = False
-            if not made or not (yield from self._spend(p, qc)):
+            if (
+                not made
+                or not (yield from self._spend(p, qc))
+                or not (yield from self._open_day(p, "release"))
+            ):
                 self._exit(p, Outcome.DETERIORATED)
                 return False
             if not self._batch_failed(p, k):
@@ -335,16 +374,30 @@ class Trial:
             return False
         weight = draws.weight_kg[p.id]
         cells = draws.at("yield_cells", p.id, k)
-        if cells < dose.min_per_kg * weight:
+        least = dose.min_per_kg
+        if p.phase == 1 and self.pacing.phase == 1:  # the dose of its level (phase 1)
+            least = self.pacing.level_dose(p)
+        if cells < least * weight:
             return True
         p.dose_per_kg = min(cells / weight, dose.max_per_kg)
         return False
 
     def conditioning_and_infusion(self, p: Patient):
-        """Book a bed, condition from day -L, infuse on day 0, stay; discharge."""
+        """Book a bed, condition from day -L, infuse on day 0, stay; discharge. Day 0 falls on
+        an infusion day (conditioning then starts L days before it) and, in phase 1, no
+        earlier than the patient's turn allows."""
         sc, draws, env = self.scenario, self.draws, self.env
         cond, beds = sc.conditioning, self.bed_bookings
         lead = cond.days_before_infusion
+        earliest = -INF
+        if self.pacing is not None:
+            earliest = yield from self.pacing.turn(p)
+            if earliest is None:
+                return
+            if earliest - lead > env.now and not (
+                yield from self._spend(p, earliest - lead - env.now)
+            ):
+                return self._exit(p, Outcome.DETERIORATED)
         stay = draws.stay_days[p.id]
         beds.ready(p)
         self._event(p, "queue", "beds")
@@ -352,13 +405,19 @@ class Trial:
         # next patient's day 0 would fall after this patient's discharge.
         yield from self._acquire(beds, p)
         beds.begin(p)
-        p.bed_booked = p.conditioned = booked = env.now
+        p.bed_booked = booked = env.now
         self._event(p, "bed_booked", "beds")
+        day0 = self._infusion_day(booked + lead, earliest)
+        if day0 > booked + lead and not (yield from self._spend(p, day0 - lead - env.now)):
+            self._event(p, "booking_cancelled", "beds")  # before conditioning: no drugs
+            beds.release()
+            return self._exit(p, Outcome.DETERIORATED)
+        p.conditioned = start = env.now
         self._condition(p)
-        if not (yield from self._spend(p, lead)):
+        if not (yield from self._spend(p, lead if day0 == booked + lead else day0 - start)):
             self._event(p, "booking_cancelled", "beds")
             beds.release()
-            self._dose_given(p, booked, env.now)
+            self._dose_given(p, start, env.now)
             return self._exit(p, Outcome.DETERIORATED)
         p.infused = env.now
         beds.occupy(p)
@@ -366,7 +425,16 @@ class Trial:
         p.icu = draws.icu[p.id]
         self._reach(p, "infused")
         self._settle(p, Outcome.INFUSED)
+        if self.pacing is not None and p.phase == 1 and self.pacing.phase == 1:
+            self.pacing.infused(p)
         yield from self._stay(p, stay)
+
+    def _infusion_day(self, day0: float, earliest: float) -> float:
+        """Day 0 for a booking whose day 0 would be ``day0``: no earlier than ``earliest``,
+        on the next infusion day."""
+        day0 = max(day0, earliest)
+        cal = self.calendars["infusion"]
+        return day0 if cal is None else cal.next_start(day0)
 
     def hospital_stay(self, p: Patient, left: float):
         """The rest (``left`` days) of the stay of a patient infused before a forecast."""

@@ -18,9 +18,22 @@ class Outcome(StrEnum):
     APHERESIS_FAILED = "apheresis_failed"
     MANUFACTURING_FAILED = "manufacturing_failed"
     IN_PATHWAY = "in_pathway"
+    NO_SLOT = "no_slot"
+    """Phase 1: passed screening when no cohort slot was open, and went elsewhere."""
+    STOPPED = "stopped"
+    """Phase 1: still in the pathway when the trial stopped for toxicity."""
 
 
-OUTCOMES = tuple(o.value for o in Outcome)
+PHASE1_OUTCOMES = (Outcome.NO_SLOT.value, Outcome.STOPPED.value)
+"""The outcomes only a scenario with a dose-finding phase can have."""
+OUTCOMES = tuple(o.value for o in Outcome if o.value not in PHASE1_OUTCOMES)
+"""The outcomes of every scenario (a scenario with phase 1 adds :data:`PHASE1_OUTCOMES`)."""
+ALL_OUTCOMES = OUTCOMES + PHASE1_OUTCOMES
+
+
+def outcomes_of(has_phase1: bool) -> tuple[str, ...]:
+    """The outcomes a scenario's outputs list: with phase 1, two more."""
+    return ALL_OUTCOMES if has_phase1 else OUTCOMES
 
 
 class Patient:
@@ -33,12 +46,15 @@ class Patient:
         "bed_booked",
         "bridging_start",
         "bsa_m2",
+        "cohort",
         "collection_start",
         "conditioned",
         "consented",
         "cyclophosphamide_mg",
         "death",
         "discharged",
+        "dlt",
+        "dlt_day",
         "dose_per_kg",
         "enrolled",
         "exit",
@@ -46,13 +62,17 @@ class Patient:
         "icu",
         "id",
         "infused",
+        "level",
         "manufacturing_attempts",
         "manufacturing_start",
         "outcome",
+        "phase",
         "referred",
         "released",
         "screened",
         "site",
+        "slot_day",
+        "turn_day",
     )
 
     def __init__(self, pid: int, site: int, referred: float, death: float) -> None:
@@ -72,6 +92,11 @@ class Patient:
         self.fludarabine_mg = self.cyclophosphamide_mg = 0.0
         self.icu = False
         self.outcome = Outcome.IN_PATHWAY
+        # phase 1: the cohort (-1: none) and dose level (0-based; -1: none) of its slot
+        self.phase = 0  # 1 or 2 once enrolled in a scenario with phase 1
+        self.cohort = self.level = -1
+        self.slot_day = self.turn_day = self.dlt_day = nan
+        self.dlt = False
 
 
 STAGES = ("screening", "apheresis", "manufacturing", "release", "hospital")

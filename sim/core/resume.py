@@ -16,16 +16,32 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.core.errors import InputError
 from sim.core.patient import InPathway, Observed, Patient, Remaining
 
 if TYPE_CHECKING:
     from sim.core.model import Trial
+    from sim.core.schema import Scenario
 
 INF = math.inf
 
 
+def check_resumable(scenario: Scenario) -> None:
+    """Refuse, on one line, a forecast the model cannot resume: one whose scenario has a
+    dose-finding phase 1 (an observed log does not say which cohort slot, dose level and
+    DLT each patient has)."""
+    if scenario.phase1 is not None:
+        raise InputError(
+            "forecasts do not support a dose-finding phase yet: the observed log does not "
+            "record cohorts, dose levels or DLTs; forecast a copy of the scenario without "
+            "phase1",
+            field="phase1",
+        )
+
+
 def resume(trial: Trial, obs: Observed) -> None:
     """Count what was already reached, and resume every patient still in the pathway."""
+    check_resumable(trial.scenario)
     for milestone, day in sorted(obs.reached, key=lambda m: m[1]):
         n = trial.reached[milestone] = trial.reached[milestone] + 1
         if milestone == trial.milestone and n == trial.target_count:

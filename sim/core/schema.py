@@ -14,48 +14,38 @@ constraints (``ge``, ``gt``, ``le``): a field or a limit is changed here only.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim.core.distributions import Duration, Fixed, NonNegQuantity, PositiveQuantity
+from sim.core.fields import (
+    DAYS_PER_MONTH,
+    MAX_HORIZON_DAYS,
+    MILESTONES,
+    STAGES,
+    Attempts,
+    Block,
+    Count,
+    NonNeg,
+    Positive,
+    Prob,
+    field_docs,
+    ui,
+)
+from sim.core.protocol import WEEKDAYS, Calendar, Days, Phase1
 from sim.core.yamlio import dump_yaml
 
-DAYS_PER_MONTH = 365.25 / 12
-"""A month, in days, everywhere in the project."""
+__all__ = [  # the field machinery, for the modules that import it from here
+    "DAYS_PER_MONTH",
+    "MAX_HORIZON_DAYS",
+    "MILESTONES",
+    "STAGES",
+    "field_docs",
+]
 
-MILESTONES = ("enrolled", "apheresed", "infused")
-
-Prob = Annotated[float, Field(ge=0, le=1)]
-NonNeg = Annotated[float, Field(ge=0)]
-Positive = Annotated[float, Field(gt=0)]
-Count = Annotated[int, Field(ge=1, le=10_000)]
-"""A count of units (slots, suites, beds): 1 to 10,000."""
-Attempts = Annotated[int, Field(ge=1, le=100)]
-"""Attempts in all, the first included: 1 to 100."""
-MAX_HORIZON_DAYS = 36525.0
-
-STAGES = (
-    "Referral",
-    "Screening",
-    "Apheresis",
-    "Manufacturing",
-    "Deterioration and bridging",
-    "Conditioning",
-    "Infusion",
-    "Target and horizon",
-)
-"""The pathway stages of the dashboard's form, in its order."""
 _REFERRAL, _SCREENING, _APHERESIS, _MANUFACTURING, _DETERIORATION, _CONDITIONING = STAGES[:6]
 _INFUSION, _TARGET = STAGES[6:]
 _PROB = "probability 0-1"
@@ -63,87 +53,7 @@ _ATTEMPTS = "count, first included"
 _MG_M2_DAY = "mg/m² per day"
 
 
-def ui(
-    label: str = "",
-    unit: str = "",
-    *,
-    stage: str | None = None,
-    step: float | None = None,
-    fmt: str | None = None,
-    toggle: str | None = None,
-    rank: int | None = None,
-    start: Any = None,
-) -> Any:
-    """How the dashboard's form shows a field: a pydantic ``Field`` for ``Annotated``.
-
-    ``label`` and ``unit`` name its input (its help is the field's docstring); ``stage`` is
-    the pathway stage whose part of the form holds it (given on a block, it holds for the
-    block's fields); ``step`` is its input's step; ``fmt`` its printf number format (``%g``
-    when not given); ``toggle`` labels the checkbox that switches an optional value on;
-    ``rank`` places it among its stage's fields where the schema's order is not the form's
-    (lower first, 0 when not given; a block's holds for its fields); ``start`` is the value
-    the form starts from when neither the scenario nor the baseline sets it.
-    """
-    given = {
-        "label": label,
-        "unit": unit,
-        "stage": stage,
-        "step": step,
-        "fmt": fmt,
-        "toggle": toggle,
-        "rank": rank,
-        "start": start,
-    }
-    form = {k: v for k, v in given.items() if v is not None and v != ""}
-    return Field(json_schema_extra={"form": form})
-
-
-@functools.cache
-def field_docs(model: type[BaseModel]) -> dict[str, str]:
-    """The docstring under each field of ``model`` and of its bases, by field name.
-
-    Read from the source when first asked (the dashboard's form asks), not when the schema
-    is imported: pydantic's own reading of them would slow every command's start.
-    """
-    import ast
-    import inspect
-    import itertools
-    import textwrap
-
-    docs: dict[str, str] = {}
-    for cls in reversed(model.__mro__):
-        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or cls is BaseModel:
-            continue
-        try:
-            body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
-        except (OSError, TypeError):  # a class made at run time has no source: no help
-            continue
-        for node, after in itertools.pairwise(body):
-            if (
-                isinstance(node, ast.AnnAssign)
-                and isinstance(node.target, ast.Name)
-                and isinstance(after, ast.Expr)
-                and isinstance(after.value, ast.Constant)
-                and isinstance(after.value.value, str)
-            ):
-                docs[node.target.id] = inspect.cleandoc(after.value.value)
-    return docs
-
-
-class _Block(BaseModel):
-    """A part of a scenario; the docstring under each field is the form's help of its input
-    (:func:`field_docs`)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        frozen=True,
-        allow_inf_nan=False,
-        populate_by_name=True,
-    )
-
-
-class Target(_Block):
+class Target(Block):
     """How many patients must reach which milestone, and by when."""
 
     count: Annotated[int, Field(ge=1, le=1_000_000), ui("Target", "patients")]
@@ -166,7 +76,7 @@ class Target(_Block):
         }
 
 
-class Site(_Block):
+class Site(Block):
     """A referring site (a row of the form's table of sites)."""
 
     name: Annotated[str, Field(min_length=1), ui("Site")]
@@ -185,7 +95,7 @@ class Site(_Block):
     -0.2: 20% less); 0: a steady rate"""
 
 
-class Referral(_Block):
+class Referral(Block):
     """Where patients come from: the referring sites and the uncertainty of their rates."""
 
     sites: Annotated[list[Site], Field(min_length=1), ui("Referring sites")]
@@ -214,7 +124,7 @@ class Referral(_Block):
         return self
 
 
-class Screening(_Block):
+class Screening(Block):
     """From referral to enrolment: screening time, consent and eligibility criteria."""
 
     duration_days: Annotated[Duration, ui("Screening duration", "days", step=1.0)]
@@ -239,7 +149,7 @@ class Screening(_Block):
         return self
 
 
-class Patients(_Block):
+class Patients(Block):
     """Body size of the patients (for doses): weight in kg, height in cm."""
 
     weight_kg: Annotated[PositiveQuantity, ui("Patient weight", "kg", step=1.0)]
@@ -248,7 +158,7 @@ class Patients(_Block):
     """Height: body surface area for the drug doses."""
 
 
-class Apheresis(_Block):
+class Apheresis(Block):
     """Cell collection: slots, duration (days), failures and retries."""
 
     slots: Annotated[Count, ui("Apheresis slots", "count")]
@@ -257,6 +167,9 @@ class Apheresis(_Block):
     """How long one collection holds a slot."""
     weekdays_only: Annotated[bool, ui("Collect on weekdays only")] = False
     """Collections start Monday to Friday only."""
+    days: Annotated[Days | None, ui("Collection days", in_form=False)] = None
+    """Weekdays a collection may start on (e.g. Mon to Fri); empty: every day, or Monday to
+    Friday with weekdays only."""
     failure_prob: Annotated[Prob, ui("Collection failure", _PROB)]
     """Chance that one collection fails (too few cells)."""
     max_attempts: Annotated[Attempts, ui("Collection attempts", _ATTEMPTS)]
@@ -264,8 +177,24 @@ class Apheresis(_Block):
     retry_after_days: Annotated[Duration, ui("Retry after", "days", step=1.0)]
     """Delay before another collection after a failed one."""
 
+    @model_validator(mode="after")
+    def _weekdays(self) -> Apheresis:
+        weekend = [d for d in self.days or () if WEEKDAYS.index(d) >= 5]
+        if self.weekdays_only and weekend:
+            raise ValueError(
+                f"weekdays_only is true but days include {', '.join(weekend)}; give one or the "
+                "other"
+            )
+        return self
 
-class Manufacturing(_Block):
+    def collection_days(self) -> list[str] | None:
+        """The weekdays a collection may start on (None: every day)."""
+        if self.days is not None:
+            return list(self.days)
+        return list(WEEKDAYS[:5]) if self.weekdays_only else None
+
+
+class Manufacturing(Block):
     """Making the product: suites, duration and QC release (days), failures and yield."""
 
     suites: Annotated[Count, ui("Manufacturing suites", "count")]
@@ -294,9 +223,15 @@ class Manufacturing(_Block):
     fails."""
     recollect_on_failure: Annotated[bool, ui("Collect again after a failed batch")] = False
     """After a failed batch, collect cells again (checked) or remake from stored cells."""
+    start_days: Annotated[Days | None, ui("Batch start days", in_form=False)] = None
+    """Weekdays a batch may start in its suite (it then runs on calendar days); empty: every
+    day."""
+    release_days: Annotated[Days | None, ui("QC release days", in_form=False)] = None
+    """Weekdays QC may release a batch (the first one at or after the end of QC testing);
+    empty: every day."""
 
 
-class Dose(_Block):
+class Dose(Block):
     """The dose that may be infused, in cells per kg of body weight."""
 
     min_per_kg: Annotated[Positive, ui("Minimum dose", "cells/kg", step=1e6, fmt="%.3e")]
@@ -314,7 +249,7 @@ class Dose(_Block):
         return self
 
 
-class Bridging(_Block):
+class Bridging(Block):
     """Bridging therapy after apheresis, which slows deterioration."""
 
     prob: Annotated[Prob, ui("Patients bridged", _PROB, start=0.5)]
@@ -323,7 +258,7 @@ class Bridging(_Block):
     """Factor on the time left to deterioration from the start of bridging."""
 
 
-class Deterioration(_Block):
+class Deterioration(Block):
     """Patients lost while they wait: a latent time from referral (days)."""
 
     time_to_event_days: Annotated[
@@ -340,7 +275,7 @@ class Deterioration(_Block):
     """Bridging therapy after apheresis stretches the time left to deterioration."""
 
 
-class Conditioning(_Block):
+class Conditioning(Block):
     """Lymphodepleting chemotherapy before infusion: timing (days) and daily doses."""
 
     days_before_infusion: Annotated[
@@ -368,7 +303,7 @@ class Conditioning(_Block):
         return self
 
 
-class Infusion(_Block):
+class Infusion(Block):
     """Infusion and the hospital stay after it: beds, stay and intensive care (days)."""
 
     beds: Annotated[Count, ui("Beds", "count")]
@@ -379,9 +314,24 @@ class Infusion(_Block):
     """Share of infused patients who need intensive care."""
     icu_days: Annotated[Duration, ui("Intensive-care stay", "days", step=1.0)] = Fixed(value=0.0)
     """Intensive-care days of a patient who needs them (part of the stay)."""
+    days: Annotated[Days | None, ui("Infusion days", in_form=False)] = None
+    """Weekdays an infusion (day 0) may fall on; conditioning is planned back from it;
+    empty: every day."""
 
 
-class Scenario(_Block):
+LEFT_OUT_WHEN_ABSENT = (
+    "apheresis.days",
+    "manufacturing.start_days",
+    "manufacturing.release_days",
+    "infusion.days",
+    "calendar",
+    "phase1",
+)
+"""Optional fields that a scenario file written by :meth:`Scenario.to_yaml` leaves out when
+they are absent (null)."""
+
+
+class Scenario(Block):
     """One trial's logistics. Immutable; build variants with
     :func:`sim.core.scenario.with_overrides`."""
 
@@ -413,6 +363,12 @@ class Scenario(_Block):
     reached before infusion, the patient leaves the pathway."""
     conditioning: Annotated[Conditioning, ui(stage=_CONDITIONING)]
     infusion: Annotated[Infusion, ui(stage=_INFUSION)]
+    calendar: Annotated[Calendar | None, ui("Working calendar", in_form=False)] = None
+    """Public holidays and facility closures: no collection, batch start, QC release or
+    infusion on them; absent: every day is a working day."""
+    phase1: Annotated[Phase1 | None, ui("Dose-finding phase 1", in_form=False)] = None
+    """Dose finding before phase 2: cohorts infused in turn, each followed by a DLT window;
+    absent: no dose-finding phase."""
 
     @field_validator("target")
     @classmethod
@@ -435,8 +391,18 @@ class Scenario(_Block):
         return self.model_dump(mode="python", by_alias=True, exclude_none=False)
 
     def to_yaml(self) -> str:
-        """The scenario as YAML that loads back to an equal scenario."""
-        return dump_yaml(self.to_dict())
+        """The scenario as YAML that loads back to an equal scenario. The optional fields
+        added with calendars and phase 1 are left out when absent, so the file of a scenario
+        without them is as it was before they existed."""
+        data = self.to_dict()
+        for path in LEFT_OUT_WHEN_ABSENT:
+            *blocks, last = path.split(".")
+            node = data
+            for name in blocks:
+                node = node[name]
+            if node.get(last, 0) is None:
+                del node[last]
+        return dump_yaml(data)
 
     def digest(self) -> str:
         """SHA-256 of the scenario's canonical JSON: same digest, same scenario."""

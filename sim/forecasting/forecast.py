@@ -15,6 +15,7 @@ from typing import Any
 from sim.core import special
 from sim.core.model import run_trial
 from sim.core.patient import Observed
+from sim.core.resume import check_resumable
 from sim.core.scenario import Scenario
 from sim.core.streams import Streams, replication_seed
 from sim.forecasting.observed import ObservedLog, observed_state
@@ -127,6 +128,7 @@ class Plan:
 
 def plan(scenario: Scenario, log: ObservedLog, priors: Priors = Priors()) -> Plan:  # noqa: B008
     """The posteriors given the log, and the simulation that continues from the as-of date."""
+    check_resumable(scenario)
     post = update(scenario, log, priors)
     return Plan(posterior_scenario(scenario, post), post, observed_state(log, scenario))
 

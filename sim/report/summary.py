@@ -68,6 +68,32 @@ def precision_lines(p: dict[str, Any] | None) -> list[str]:
     return [f"  Precision wanted: ±{fmt(p['wanted_half_width'])} on {what}; {verdict}"]
 
 
+def phase1_lines(ph: dict[str, Any] | None) -> list[str]:
+    """The dose-finding phase of a summary in words (nothing for a scenario without it)."""
+    if not ph:
+        return []
+    shares = ph["recommended_level"]
+    doses = ph["dose_levels_per_kg"]
+    levels = ", ".join(
+        f"level {k} ({doses[int(k) - 1]:.1e}/kg) {pct(v)}"
+        for k, v in shares.items()
+        if k not in ("none", "unfinished")
+    )
+    d = ph["days_first_infusion_to_end"]
+    return [
+        "",
+        "Phase 1 (dose finding), per trial:",
+        f"  {ph['patients_mean']:.1f} patients infused in {ph['cohorts_mean']:.1f} cohorts, "
+        f"{ph['dlts_mean']:.1f} DLTs",
+        "  Chance of stopping the trial for toxicity (no level cleared): "
+        f"{chance(ph['prob_stopped_for_toxicity'], ph['prob_stopped_for_toxicity_ci95'])}",
+        f"  Recommended level: {levels}; none {pct(shares['none'])}; phase 1 unfinished "
+        f"{pct(shares['unfinished'])}",
+        f"  Days from the first infusion to the end of phase 1: median {days(d['p50'])}, p10 "
+        f"{days(d['p10'])}, p90 {days(d['p90'])}",
+    ]
+
+
 def format_summary(s: dict[str, Any]) -> str:
     """The forecast in plain words and small tables."""
     t = s["target"]
@@ -106,5 +132,6 @@ def format_summary(s: dict[str, Any]) -> str:
         f"Per trial: {s['bed_days']:.0f} bed-days, {s['icu_days']:.0f} ICU-days, "
         f"fludarabine {s['fludarabine_mg'] / 1000:.1f} g, cyclophosphamide "
         f"{s['cyclophosphamide_mg'] / 1000:.1f} g",
+        *phase1_lines(s.get("phase1")),
     ]
     return "\n".join(lines)

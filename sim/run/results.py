@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.core.model import Trial
-from sim.core.patient import OUTCOMES, Outcome
+from sim.core.patient import Outcome, outcomes_of
 from sim.core.scenario import DAYS_PER_MONTH
 from sim.core.station import RESOURCES
 
@@ -55,10 +55,11 @@ def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
     }
     for name, attr in _MILESTONE_ATTR.items():
         row[name] = sum(1 for p in everyone if not math.isnan(getattr(p, attr)))
-    counts = dict.fromkeys(OUTCOMES, 0)
+    outcomes = outcomes_of(sc.phase1 is not None)
+    counts = dict.fromkeys(outcomes, 0)
     for p in everyone:
         counts[p.outcome.value] += 1
-    for name in OUTCOMES:
+    for name in outcomes:
         row[f"outcome.{name}"] = counts[name]
 
     failed_ids = [p.id for p in patients if p.outcome is Outcome.SCREEN_FAILED]
@@ -101,11 +102,30 @@ def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
     v2v = v2v[~np.isnan(v2v)]  # a forecast's resumed patient may lack its collection day
     row["vein_to_vein_mean_days"] = float(v2v.mean()) if v2v.size else math.nan
     row["vein_to_vein_days"] = v2v
+    if trial.pacing is not None:
+        row.update(phase1_row(trial))
     month_ends = np.arange(1, n_months(sc.horizon_days) + 1) * DAYS_PER_MONTH
     for name in ("enrolled", "infused"):
         days = np.sort([getattr(p, name) for p in everyone if not math.isnan(getattr(p, name))])
         row[f"{name}_by_month"] = np.searchsorted(days, month_ends, side="right").astype(np.int32)
     return row
+
+
+def phase1_row(trial: Trial) -> dict[str, float]:
+    """Phase 1 of one replication: patients infused in it, cohorts decided, DLTs, whether it
+    stopped the trial, the level recommended (0-based; -1: none; NaN: phase 1 unfinished)
+    and the days from its first infusion to its end (NaN: unfinished)."""
+    pace = trial.pacing
+    infused = [p for p in trial.patients if p.phase == 1 and not math.isnan(p.infused)]
+    return {
+        "phase1.patients": len(infused),
+        "phase1.cohorts": sum(1 for c in pace.cohorts if not math.isnan(c.decided_day)),
+        "phase1.dlts": sum(1 for p in infused if p.dlt and not math.isnan(p.dlt_day)),
+        "phase1.stopped": float(trial.stopped),
+        "phase1.recommended_level": pace.recommended,
+        "phase1.end_day": pace.end_day,
+        "phase1.days": pace.end_day - pace.first_infusion,
+    }
 
 
 def n_months(horizon_days: float) -> int:
@@ -271,7 +291,42 @@ def patients_table(trial: Trial, replication: int = 0) -> pd.DataFrame:
                 p.infused - p.collection_start,
             )
         )
-    return pd.DataFrame.from_records(rows, columns=list(PATIENT_COLUMNS))
+    frame = pd.DataFrame.from_records(rows, columns=list(PATIENT_COLUMNS))
+    if trial.pacing is not None:
+        for name, values in phase1_columns(trial).items():
+            frame[name] = values
+    return frame
+
+
+PHASE1_COLUMNS = (
+    "phase",
+    "cohort",
+    "dose_level",
+    "slot_day",
+    "turn_day",
+    "dlt",
+    "dlt_decision_day",
+)
+"""Columns a scenario with phase 1 adds to the patients table: the phase (1 or 2; 0: not
+enrolled), cohort (1-based; empty: none), dose level (1-based, of phase 1), the day the
+cohort slot was taken, the day its turn to be infused came (from then it may be
+conditioned), whether it had a DLT and the day the cohort's DLT decision was made."""
+
+
+def phase1_columns(trial: Trial) -> dict[str, list[Any]]:
+    """The :data:`PHASE1_COLUMNS` of every patient, in the table's order."""
+    nan = math.nan
+    pts = trial.patients
+    decided = [not math.isnan(p.dlt_day) for p in pts]
+    return {
+        "phase": [p.phase for p in pts],
+        "cohort": [p.cohort + 1 if p.cohort >= 0 else nan for p in pts],
+        "dose_level": [p.level + 1 if p.level >= 0 and p.phase == 1 else nan for p in pts],
+        "slot_day": [p.slot_day for p in pts],
+        "turn_day": [p.turn_day for p in pts],
+        "dlt": [bool(p.dlt) if d else None for p, d in zip(pts, decided, strict=True)],
+        "dlt_decision_day": [p.dlt_day for p in pts],
+    }
 
 
 EVENT_COLUMNS = ("replication", "patient", "time", "event", "resource")

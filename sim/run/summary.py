@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.core.patient import OUTCOMES
+from sim.core.patient import outcomes_of
 from sim.core.scenario import DAYS_PER_MONTH, Scenario
 from sim.core.station import RESOURCES
 from sim.core.version import __version__
@@ -114,7 +114,7 @@ def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
         "prob_target_by_deadline": prob,
         "prob_target_by_deadline_ci95": list(interval) if interval else None,
         "funnel": {k: _mean(table, k) for k in FUNNEL},
-        "outcomes": {k: _mean(table, f"outcome.{k}") for k in OUTCOMES},
+        "outcomes": {k: _mean(table, f"outcome.{k}") for k in outcomes_of(sc.phase1 is not None)},
         "in_hospital": _mean(table, "in_hospital"),
         "share_enrolled_infused": infused / enrolled if enrolled else None,
         "screen_fail_by_criterion": {
@@ -133,4 +133,34 @@ def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
         "cyclophosphamide_mg": _mean(table, "cyclophosphamide_mg"),
         "end_days_mean": _mean(table, "end_days"),
     }
+    if sc.phase1 is not None:
+        summary["phase1"] = phase1_summary(sc, table)
     return rounded(summary)
+
+
+def phase1_summary(scenario: Scenario, table: RowTable) -> dict[str, Any]:
+    """The dose-finding phase across replications: mean patients infused in it, cohorts
+    decided and DLTs per trial; the chance that it stopped the trial for toxicity (Wilson
+    95% interval); the share of trials recommending each level (1-based; ``none``: stopped,
+    ``unfinished``: phase 1 not over when the trial ended); and the days from its first
+    infusion to its end, censored percentiles (a trial whose phase 1 never ended counts as
+    beyond)."""
+    n = len(table)
+    stopped = int(table["phase1.stopped"].sum())
+    level = table["phase1.recommended_level"]
+    levels = scenario.phase1.dose_levels
+    shares = {"none": float(np.mean(level == -1))}
+    for k in range(len(levels)):
+        shares[str(k + 1)] = float(np.mean(level == k))
+    shares["unfinished"] = float(np.mean(np.isnan(level)))
+    return {
+        "patients_mean": _mean(table, "phase1.patients"),
+        "cohorts_mean": _mean(table, "phase1.cohorts"),
+        "dlts_mean": _mean(table, "phase1.dlts"),
+        "prob_stopped_for_toxicity": stopped / n,
+        "prob_stopped_for_toxicity_ci95": list(wilson_interval(stopped, n)),
+        "recommended_level": shares,
+        "dose_levels_per_kg": [lv.dose_per_kg for lv in levels],
+        "days_first_infusion_to_end": censored_percentiles(table["phase1.days"]),
+        "finished_fraction": float(np.mean(~np.isnan(level))),
+    }

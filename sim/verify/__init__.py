@@ -3,7 +3,8 @@ and a published funnel, written up as a Markdown report.
 
 Each check (:mod:`~sim.verify.queueing`, :mod:`~sim.verify.little`,
 :mod:`~sim.verify.referral`, :mod:`~sim.verify.fixed`, :mod:`~sim.verify.invariants`,
-:mod:`~sim.verify.eliana`) is a function of a :class:`VerifyConfig` that runs the model and
+:mod:`~sim.verify.calendars`, :mod:`~sim.verify.phase1`, :mod:`~sim.verify.eliana`) is a
+function of a :class:`VerifyConfig` that runs the model and
 returns a :class:`CheckGroup` of :class:`CheckResult` records (simulated value, expected
 value, the acceptance interval and how it was set). :func:`run_checks` runs them,
 :func:`~sim.verify.report.format_report` turns them into Markdown, :func:`verify` does both

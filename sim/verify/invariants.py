@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from sim.core.patient import OUTCOMES
+from sim.core.patient import ALL_OUTCOMES, outcomes_of
 from sim.core.scenario import Scenario, validate_scenario
 from sim.run.results import FUNNEL
 from sim.run.runner import Replication, simulate
@@ -29,8 +29,8 @@ MILESTONE_ORDER = (
 )
 
 INVARIANTS = {
-    "one_outcome": "every referred patient has exactly one outcome of the seven, and exactly "
-    "one terminal event in the log (none while still in the pathway)",
+    "one_outcome": "every referred patient has exactly one outcome of the seven (nine with "
+    "phase 1), and exactly one terminal event in the log (none while still in the pathway)",
     "outcomes_sum": "the outcome counts add up to the referred count, per replication",
     "funnel_monotone": "funnel counts never rise from one milestone to the next "
     "(referred >= consented >= ... >= infused)",
@@ -53,15 +53,16 @@ def invariant_violations(rep: Replication, sc: Scenario) -> dict[str, int]:
     pts, row, ev = rep.patients, rep.row, rep.events
     v = dict.fromkeys(INVARIANTS, 0)
 
-    terminal = ev[ev["event"].isin(OUTCOMES)].groupby("patient").size()
+    terminal = ev[ev["event"].isin(ALL_OUTCOMES)].groupby("patient").size()
     n_term = terminal.reindex(pts["patient"], fill_value=0).to_numpy()
     want = (pts["outcome"] != "in_pathway").astype(int).to_numpy()
     v["one_outcome"] = int(
-        (~pts["outcome"].isin(OUTCOMES)).sum()
+        (~pts["outcome"].isin(outcomes_of(sc.phase1 is not None))).sum()
         + int(not pts["patient"].is_unique)
         + (n_term != want).sum()
     )
-    v["outcomes_sum"] = int(row["referred"] != sum(row[f"outcome.{o}"] for o in OUTCOMES))
+    outcomes = outcomes_of(sc.phase1 is not None)
+    v["outcomes_sum"] = int(row["referred"] != sum(row[f"outcome.{o}"] for o in outcomes))
     funnel = [row[k] for k in FUNNEL]
     v["funnel_monotone"] = sum(1 for a, b in itertools.pairwise(funnel) if b > a)
 
@@ -133,6 +134,7 @@ def check_invariants(cfg: VerifyConfig) -> CheckGroup:
         shipped_scenario("central_manufacturing.yaml"),
         shipped_scenario("two_sites.yaml"),
         stress_scenario(baseline),
+        shipped_scenario("phase1_3plus3.yaml"),
     ]
     reps, seed = cfg.invariant_reps, cfg.seed
     totals = dict.fromkeys(INVARIANTS, 0)
@@ -148,10 +150,11 @@ def check_invariants(cfg: VerifyConfig) -> CheckGroup:
         for name, text in INVARIANTS.items()
     ]
     method = (
-        f"{reps} replications (seed {seed}) of each of four scenarios: baseline.yaml, "
-        "central_manufacturing.yaml, two_sites.yaml and a stressed baseline (6 referrals/"
+        f"{reps} replications (seed {seed}) of each of five scenarios: baseline.yaml, "
+        "central_manufacturing.yaml, two_sites.yaml, a stressed baseline (6 referrals/"
         "month, 30% collection and batch failures with retries and re-collection, 1 suite, "
-        f"1 bed, deterioration mean 90 days): {len(scenarios) * reps} replications and "
+        "1 bed, deterioration mean 90 days) and phase1_3plus3.yaml: "
+        f"{len(scenarios) * reps} replications and "
         f"{patients:,} referred patients in all. Each row counts violations over all of them, "
         "read from the patients table, the event log and the resource timeline; a correct "
         "model has none."

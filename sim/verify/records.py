@@ -97,6 +97,20 @@ class VerifyConfig:
     fixed_reps: int = 5
     invariant_reps: int = 60
     eliana_reps: int = 1000
+    protocol_reps: tuple[int, int] = (100, 2000)
+    """Working calendars and phase 1: replications of each scenario of the calendar check
+    and of the phase 1 rules, and simulated trials of the 3+3 decisions against the
+    binomial formulas."""
+
+    @property
+    def calendar_reps(self) -> int:
+        """Replications of each scenario of the calendar check and of the phase 1 rules."""
+        return self.protocol_reps[0]
+
+    @property
+    def phase1_reps(self) -> int:
+        """Simulated trials of the 3+3 decisions check."""
+        return self.protocol_reps[1]
 
     @classmethod
     def fast(cls) -> VerifyConfig:
@@ -117,6 +131,7 @@ class VerifyConfig:
             fixed_reps=50,
             invariant_reps=400,
             eliana_reps=5000,
+            protocol_reps=(1000, 20000),
         )
 
     def scaled(self, factor: float) -> VerifyConfig:
@@ -134,4 +149,5 @@ class VerifyConfig:
             fixed_reps=n(self.fixed_reps, 1),
             invariant_reps=n(self.invariant_reps, 3),
             eliana_reps=n(self.eliana_reps, 20),
+            protocol_reps=(n(self.calendar_reps, 3), n(self.phase1_reps, 50)),
         )

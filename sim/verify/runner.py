@@ -12,10 +12,12 @@ from pathlib import Path
 from sim.io.files import write_file
 from sim.run.scheduler import Scheduler
 from sim.verify import DEFAULT_OUT
+from sim.verify.calendars import check_calendars
 from sim.verify.eliana import check_eliana
 from sim.verify.fixed import check_fixed_sums
 from sim.verify.invariants import check_invariants
 from sim.verify.little import check_little
+from sim.verify.phase1 import check_phase1
 from sim.verify.queueing import check_queueing
 from sim.verify.records import CheckGroup, VerifyConfig
 from sim.verify.referral import check_referral_counts
@@ -29,6 +31,8 @@ CHECKS: tuple[CheckFn, ...] = (
     check_referral_counts,
     check_fixed_sums,
     check_invariants,
+    check_calendars,
+    check_phase1,
     check_eliana,
 )
 """The checks of the report, in its order."""
