@@ -765,6 +765,22 @@ def test_sensitivity_view_draws_two_tornados(at: AppTest) -> None:
     assert not view.error
 
 
+def test_sensitivity_view_shows_morris_indices_and_their_error(at: AppTest) -> None:
+    """Morris over the baseline's ranges: a table of indices a figure, with the sampling
+    error in words (and any warning as a warning box, never an error)."""
+    _open(at, "Sensitivity")
+    at.number_input(key="sens_reps").set_value(2)
+    at.selectbox(key="sens_method").set_value("morris")
+    at.selectbox(key="sens_samples").set_value(16)
+    _button(at, "Run sensitivity").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    view = _tab(at, "Sensitivity")
+    assert any("Morris screening. Ranges: ranges/baseline.yaml" in c.value for c in view.caption)
+    assert len(view.dataframe) == 2 and len(view.dataframe[0].value) == 21
+    assert any("Sampling error: mu* known to within" in m.value for m in view.markdown)
+    assert not view.error
+
+
 def test_sensitivity_defaults_to_the_default_ranges_off_the_baseline(at: AppTest) -> None:
     """Another scenario loaded: the ranges start at ±25% of every number."""
     at.selectbox(key="source_file").set_value("two_sites.yaml").run()

@@ -270,6 +270,41 @@ def test_sensitivity_labelled_tabled_and_in_words() -> None:
     assert sensitivity.sensitivity_runs(params) == result["runs"]
 
 
+def test_morris_indices_tabled_with_their_sampling_error() -> None:
+    """Morris over two parameters: one row a parameter with its readable label and the
+    index columns in words; the sampling error in words without command-line flags."""
+    scenario = make_scenario()
+    ranges = "apheresis.slots: [1, 2]\nreferral.sites.0.rate_per_month: [2.0, 4.0]\n"
+    params, _ = sensitivity.sensitivity_params(scenario, ranges, "test ranges", "morris")
+    result = sensitivity.run_sensitivity(
+        scenario, params, reps=4, seed=2, method="morris", samples=4
+    )
+    assert result["runs"] == sensitivity.sensitivity_runs(params, "morris", 4) == 12
+    table = sensitivity.indices_table(result, "median_time_to_target_days")
+    assert list(table.columns) == [
+        "parameter", "scenario key", *sensitivity.INDEX_COLUMNS["morris"].values()
+    ]  # fmt: skip
+    assert set(table["parameter"]) == {"Apheresis slots (count)", "Referral rate (patients/month)"}
+    notes, warnings = sensitivity.sampling_words(result, "median_time_to_target_days")
+    assert notes[0].startswith("sampling error: mu* known to within")
+    assert not any("--" in line for line in notes + warnings)
+
+
+def test_tornado_rows_carry_their_error_and_the_words_discount_noise() -> None:
+    """With two replications nothing is clear of chance: the words say so rather than
+    naming what moves the figure most."""
+    scenario = make_scenario()
+    ranges = "infusion.stay_days.mean: [20, 22]\n"
+    params, _ = sensitivity.sensitivity_params(scenario, ranges, "test ranges")
+    result = sensitivity.run_sensitivity(scenario, params, reps=2, seed=2)
+    (row,) = sensitivity.tornado_rows(result, "median_time_to_target_days")
+    assert row["within_noise"] and len(row["effect_high_ci95"]) == 2
+    words = sensitivity.sensitivity_words(result, scenario)
+    assert "by more than chance (2 trials a run)" in words[0]
+    table = sensitivity.sensitivity_table(result)
+    assert "±95% (days)" in table.columns and "±95% (points)" in table.columns
+
+
 # --- forecast from observed data -------------------------------------------------------------
 
 

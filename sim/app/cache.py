@@ -158,12 +158,18 @@ def sensitivity_run(
     reps: int,
     ranges_name: str | None,
     ranges_text: str | None,
+    method: str = "oat",
+    samples: int = 0,
     _progress: ProgressBar | None = None,
 ) -> dict[str, Any]:
-    """One-at-a-time sensitivity (cached on the scenario, seed, replications and ranges)."""
+    """Sensitivity by ``method`` (cached on the scenario, seed, replications, ranges, method
+    and samples; ``samples`` 0: the method's default)."""
     scenario = parse_scenario(scenario_yaml, source="settings")
-    params, _ = sensitivity.sensitivity_params(scenario, ranges_text, ranges_name or "ranges")
-    kw = {"reps": reps, "seed": seed, "progress": _progress}
+    params, _ = sensitivity.sensitivity_params(
+        scenario, ranges_text, ranges_name or "ranges", method
+    )
+    kw = {"reps": reps, "seed": seed, "progress": _progress, "method": method}
+    kw["samples"] = samples or None
     run = sensitivity.run_sensitivity
     return _pooled(lambda ex: run(scenario, params, executor=ex, **kw), _progress)
 

@@ -26,6 +26,8 @@ NonNeg = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
 Count = Annotated[int, Field(ge=1, le=10_000)]
 """A count of units (slots, suites, beds): 1 to 10,000."""
+Units = Annotated[int, Field(ge=0, le=10_000)]
+"""Units of a resource from a given day: 0 (closed, e.g. planned downtime) to 10,000."""
 Attempts = Annotated[int, Field(ge=1, le=100)]
 """Attempts in all, the first included: 1 to 100."""
 MAX_HORIZON_DAYS = 36525.0

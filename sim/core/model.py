@@ -58,9 +58,10 @@ class Trial:
         self.patients: list[Patient] = []
         self.log: list[tuple[int, float, str, str]] | None = [] if keep_log else None
 
-        self.apheresis_slots = Station(env, "apheresis", sc.apheresis.slots, self._renege)
-        self.suites = Station(env, "manufacturing", sc.manufacturing.suites, self._renege)
-        self.bed_bookings = Station(env, "beds", sc.infusion.beds, self._renege)
+        cap = sc.capacity_schedule
+        self.apheresis_slots = Station(env, "apheresis", cap("apheresis"), self._renege)
+        self.suites = Station(env, "manufacturing", cap("manufacturing"), self._renege)
+        self.bed_bookings = Station(env, "beds", cap("beds"), self._renege)
         self.stations = (self.apheresis_slots, self.suites, self.bed_bookings)
 
         self.milestone = sc.target.milestone
@@ -100,10 +101,9 @@ class Trial:
     def _finish(self) -> None:
         end = self.end
         for station in self.stations:
-            for p, _ in station.queue:  # deteriorated in the queue before the end
+            for p in station.withdraw():  # deteriorated in the queue before the end
                 if p.death < end:
                     self._renege(p, station)
-            station.queue.clear()
             station.close(end)
         if self.stopped:  # everyone not yet infused leaves with the trial
             for p in self.patients:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,7 @@ from sim.core.fields import (
     NonNeg,
     Positive,
     Prob,
+    Units,
     field_docs,
     ui,
 )
@@ -76,6 +78,12 @@ class Target(Block):
         }
 
 
+TREND_LIMITS = (-0.9, 2.0)
+"""The referral trends a site may have, as relative change per year: from -90% to +200% (a
+rate that triples every year, already beyond any referral network; compounded over a
+ten-year horizon a steeper one would draw millions of referrals)."""
+
+
 class Site(Block):
     """A referring site (a row of the form's table of sites)."""
 
@@ -89,7 +97,9 @@ class Site(Block):
     rate_shape: Annotated[Positive | None, ui("Own gamma shape")] = None  # a forecast sets it
     """This site's rate uncertainty (gamma shape); empty: the shape set below for all sites"""
     trend_per_year: Annotated[
-        float, Field(ge=-0.9, le=10), ui("Trend", "change per year", step=0.05)
+        float,
+        Field(ge=TREND_LIMITS[0], le=TREND_LIMITS[1]),
+        ui("Trend", "change per year", step=0.05),
     ] = 0.0
     """Relative change of the rate a year after opening, compounding (0.3: 30% more a year;
     -0.2: 20% less); 0: a steady rate"""
@@ -158,11 +168,53 @@ class Patients(Block):
     """Height: body surface area for the drug doses."""
 
 
+class UnitsFrom(Block):
+    """A change of a resource's units on a given day."""
+
+    from_day: Annotated[Positive, ui("From", "day")]
+    """Day from which the units below are in force (days from the start)."""
+    units: Annotated[Units, ui("Units", "count")]
+    """Units in force from that day (0: closed, e.g. planned downtime)."""
+
+
+CAPACITY_FIELDS = {
+    "apheresis": "slots",
+    "manufacturing": "suites",
+    "infusion": "beds",
+}
+"""Each block's count of units; ``<count>_changes`` lists changes of it over time."""
+
+
+def _capacity_schedule(data: Any, field: str) -> Any:
+    """Accept ``suites: [{from_day: 0, units: 1}, {from_day: 365, units: 2}]``: the first
+    step (day 0) is the count, the rest its changes."""
+    if not isinstance(data, dict) or not isinstance(data.get(field), list):
+        return data
+    steps = data[field]
+    if not steps or not isinstance(steps[0], dict) or steps[0].get("from_day") not in (0, 0.0):
+        raise ValueError(
+            f"{field} as a schedule starts with {{from_day: 0, units: N}} (the units from "
+            "the start)"
+        )
+    if data.get(f"{field}_changes"):
+        raise ValueError(f"give {field} as a schedule or {field}_changes, not both")
+    return {**data, field: steps[0].get("units"), f"{field}_changes": steps[1:] or None}
+
+
+def _check_changes(changes: list[UnitsFrom] | None, field: str) -> None:
+    days = [c.from_day for c in changes or ()]
+    if any(b <= a for a, b in itertools.pairwise(days)):
+        raise ValueError(f"{field}_changes: from_day must rise from one change to the next")
+
+
 class Apheresis(Block):
     """Cell collection: slots, duration (days), failures and retries."""
 
     slots: Annotated[Count, ui("Apheresis slots", "count")]
     """Collections that can run at once."""
+    slots_changes: Annotated[list[UnitsFrom] | None, ui("Slot changes", in_form=False)] = None
+    """Changes of the slots from given days (planned openings, downtime); empty: the same
+    slots throughout."""
     duration_days: Annotated[Duration, ui("Apheresis duration", "days", step=1.0)]
     """How long one collection holds a slot."""
     weekdays_only: Annotated[bool, ui("Collect on weekdays only")] = False
@@ -177,8 +229,14 @@ class Apheresis(Block):
     retry_after_days: Annotated[Duration, ui("Retry after", "days", step=1.0)]
     """Delay before another collection after a failed one."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _schedule(cls, data: Any) -> Any:
+        return _capacity_schedule(data, "slots")
+
     @model_validator(mode="after")
     def _weekdays(self) -> Apheresis:
+        _check_changes(self.slots_changes, "slots")
         weekend = [d for d in self.days or () if WEEKDAYS.index(d) >= 5]
         if self.weekdays_only and weekend:
             raise ValueError(
@@ -199,6 +257,9 @@ class Manufacturing(Block):
 
     suites: Annotated[Count, ui("Manufacturing suites", "count")]
     """Batches that can be made at once."""
+    suites_changes: Annotated[list[UnitsFrom] | None, ui("Suite changes", in_form=False)] = None
+    """Changes of the suites from given days (a suite opening, planned downtime); empty: the
+    same suites throughout."""
     duration_days: Annotated[Duration, ui("Manufacturing duration", "days", step=1.0)]
     """How long a batch holds its suite."""
     qc_release_days: Annotated[Duration, ui("QC release", "days", step=1.0)]
@@ -229,6 +290,16 @@ class Manufacturing(Block):
     release_days: Annotated[Days | None, ui("QC release days", in_form=False)] = None
     """Weekdays QC may release a batch (the first one at or after the end of QC testing);
     empty: every day."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schedule(cls, data: Any) -> Any:
+        return _capacity_schedule(data, "suites")
+
+    @model_validator(mode="after")
+    def _changes(self) -> Manufacturing:
+        _check_changes(self.suites_changes, "suites")
+        return self
 
 
 class Dose(Block):
@@ -308,6 +379,8 @@ class Infusion(Block):
 
     beds: Annotated[Count, ui("Beds", "count")]
     """Beds for infused patients, each held from infusion to discharge."""
+    beds_changes: Annotated[list[UnitsFrom] | None, ui("Bed changes", in_form=False)] = None
+    """Changes of the beds from given days; empty: the same beds throughout."""
     stay_days: Annotated[Duration, ui("Inpatient stay", "days from infusion", step=1.0)]
     """Bed days from infusion (day 0) to discharge."""
     icu_prob: Annotated[Prob, ui("Intensive care needed", _PROB)]
@@ -318,8 +391,21 @@ class Infusion(Block):
     """Weekdays an infusion (day 0) may fall on; conditioning is planned back from it;
     empty: every day."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _schedule(cls, data: Any) -> Any:
+        return _capacity_schedule(data, "beds")
+
+    @model_validator(mode="after")
+    def _changes(self) -> Infusion:
+        _check_changes(self.beds_changes, "beds")
+        return self
+
 
 LEFT_OUT_WHEN_ABSENT = (
+    "apheresis.slots_changes",
+    "manufacturing.suites_changes",
+    "infusion.beds_changes",
     "apheresis.days",
     "manufacturing.start_days",
     "manufacturing.release_days",
@@ -379,6 +465,14 @@ class Scenario(Block):
                 f"deadline ({target.deadline}) must not be before start_date ({start})"
             )
         return target
+
+    def capacity_schedule(self, resource: str) -> tuple[tuple[float, int], ...]:
+        """Units of ``resource`` (apheresis, manufacturing or beds) from day 0 and from each
+        change: ``((0.0, 1), (365.0, 2))``."""
+        block = getattr(self, "infusion" if resource == "beds" else resource)
+        field = CAPACITY_FIELDS["infusion" if resource == "beds" else resource]
+        changes = getattr(block, f"{field}_changes") or ()
+        return ((0.0, getattr(block, field)), *((c.from_day, c.units) for c in changes))
 
     @property
     def deadline_day(self) -> float | None:

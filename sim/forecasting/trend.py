@@ -19,10 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core.referral import YEAR_DAYS, cumulative_intensity
-from sim.core.schema import DAYS_PER_MONTH, Site
+from sim.core.schema import DAYS_PER_MONTH, TREND_LIMITS, Site
 
-K_LOW, K_HIGH = math.log(0.1) / YEAR_DAYS, math.log(11.0) / YEAR_DAYS
-"""The trends the schema allows (-90% to +1000% a year), as exponential rates per day."""
+K_LOW, K_HIGH = (math.log1p(t) / YEAR_DAYS for t in TREND_LIMITS)
+"""The trends the schema allows (:data:`sim.core.schema.TREND_LIMITS`), as exponential
+rates per day."""
 MIN_REFERRALS = 5
 MIN_DAYS = 90.0
 """Fewer referrals, or a shorter time open, give no fit (the trend stays the scenario's)."""

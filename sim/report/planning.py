@@ -224,7 +224,7 @@ def format_sensitivity(r: dict[str, Any], width: int = 30) -> str:
                 bar = "#" * round(width * row["swing"] / top)
                 rng = f"{row['low']:.4g} .. {row['high']:.4g}"
                 ys = f"{format(row['at_low'], fmt)} .. {format(row['at_high'], fmt)}"
-                err = _half_width(row)
+                err = half_width(row)
                 flag = " (within noise)" if row.get("within_noise") else ""
                 noisy += bool(flag)
                 lines.append(
@@ -268,7 +268,7 @@ def format_sensitivity(r: dict[str, Any], width: int = 30) -> str:
     return "\n".join(lines)
 
 
-def _half_width(row: dict[str, Any]) -> float | None:
+def half_width(row: dict[str, Any]) -> float | None:
     """The larger half-width of a tornado row's two paired 95% intervals of the change
     (None if unknown)."""
     ends = (row.get("effect_low_ci95", (None, None)), row.get("effect_high_ci95", (None, None)))

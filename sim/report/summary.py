@@ -119,10 +119,20 @@ def format_summary(s: dict[str, Any]) -> str:
         f"{'Resource':<15}{'capacity':>9}{'utilisation':>13}{'mean wait (d)':>15}"
         f"{'mean queue':>12}",
     ]
+    changes = []
     for name, r in s["resources"].items():
+        steps = r.get("schedule") or [[0, r["capacity"]]]
+        cap = str(r["capacity"]) + ("*" if len(steps) > 1 else "")
         lines.append(
-            f"{name:<15}{r['capacity']:>9}{pct(r['utilization']):>13}"
+            f"{name:<15}{cap:>9}{pct(r['utilization']):>13}"
             f"{num(r['mean_wait_days'], '.2f'):>15}{num(r['mean_queue_length'], '.3f'):>12}"
+        )
+        if len(steps) > 1:
+            changes.append(f"{name} " + ", ".join(f"{n} from day {d:g}" for d, n in steps[1:]))
+    if changes:
+        lines.append(
+            "  * units at the start; then " + "; ".join(changes) + " (utilisation: of the "
+            "unit-days in force)"
         )
     v = s["vein_to_vein_days"]
     lines += [

@@ -14,7 +14,7 @@ import numpy as np
 from sim.core.model import Trial
 from sim.core.patient import Outcome, outcomes_of
 from sim.core.scenario import DAYS_PER_MONTH
-from sim.core.station import RESOURCES
+from sim.core.station import RESOURCES, unit_days, units_at
 
 if TYPE_CHECKING:  # pandas is imported where tables are built, not for summary-only runs
     import pandas as pd
@@ -69,11 +69,11 @@ def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
 
     for station in trial.stations:
         r = station.name
-        row[f"{r}.capacity"] = station.capacity
+        available = unit_days(station.schedule, trial.start, end)
+        row[f"{r}.capacity"] = units_at(station.schedule, trial.start)
+        row[f"{r}.unit_days"] = available
         row[f"{r}.busy_days"] = station.busy_area
-        row[f"{r}.utilization"] = (
-            station.busy_area / (station.capacity * length) if length > 0 else 0.0
-        )
+        row[f"{r}.utilization"] = station.busy_area / available if available > 0 else 0.0
         row[f"{r}.queue_days"] = station.queue_area
         row[f"{r}.mean_queue_length"] = station.queue_area / length if length > 0 else 0.0
         row[f"{r}.wait_sum_days"] = station.wait_sum

@@ -80,6 +80,7 @@ def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
         queue = mean_ci(table[f"{res}.mean_queue_length"])
         resources[res] = {
             "capacity": int(table[f"{res}.capacity"][0]),
+            "schedule": [list(step) for step in sc.capacity_schedule(res)],
             "utilization": util["mean"],
             "mean_wait_days": wait["ratio"],
             "mean_queue_length": queue["mean"],

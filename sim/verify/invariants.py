@@ -10,6 +10,7 @@ import numpy as np
 
 from sim.core.patient import ALL_OUTCOMES, outcomes_of
 from sim.core.scenario import Scenario, validate_scenario
+from sim.core.station import RESOURCES
 from sim.run.results import FUNNEL
 from sim.run.runner import Replication, simulate
 from sim.verify.records import EXACT_ABS, CheckGroup, VerifyConfig, exactly
@@ -81,23 +82,25 @@ def invariant_violations(rep: Replication, sc: Scenario) -> dict[str, int]:
         + (inf["infused_day"] > inf["deterioration_day"] + EXACT_ABS).sum()
     )
 
-    caps = {
-        "apheresis": sc.apheresis.slots,
-        "manufacturing": sc.manufacturing.suites,
-        "beds": sc.infusion.beds,
-    }
+    # no unit is taken beyond the units in force (units taken away by a schedule go as
+    # they are released, so use above them may linger, but never grows)
     tl = rep.timeline
-    for res, cap in caps.items():
+    for res in RESOURCES:
         sub = tl[tl["resource"] == res]
         if len(sub):
             t = sub["time"].to_numpy()
             held = np.diff(np.append(t, t[-1]))
-            over = (sub["in_use"].to_numpy() > cap) & (held > EXACT_ABS)
+            use = sub["in_use"].to_numpy()
+            cap = _caps(sc.capacity_schedule(res), t)
+            grew = np.diff(np.append(0, use)) > 0
+            over = (use > cap) & (held > EXACT_ABS) & grew
             v["capacity"] += int(over.sum()) + int((sub["queue_length"] < 0).sum())
     beds = ev[ev["resource"] == "beds"]
     step = beds["event"].map({"bed_booked": 1, "booking_cancelled": -1, "handover": -1})
-    booked = step.fillna(0).cumsum().to_numpy(dtype=float)
-    v["capacity"] += int(((booked > sc.infusion.beds) | (booked < 0)).sum())
+    step = step.fillna(0).to_numpy(dtype=float)
+    booked = step.cumsum()
+    cap = _caps(sc.capacity_schedule("beds"), beds["time"].to_numpy())
+    v["capacity"] += int((((booked > cap) & (step > 0)) | (booked < 0)).sum())
 
     if sc.apheresis.weekdays_only:
         starts = ev.loc[(ev["resource"] == "apheresis") & (ev["event"] == "start"), "time"]
@@ -109,6 +112,13 @@ def invariant_violations(rep: Replication, sc: Scenario) -> dict[str, int]:
     stuck = row["end_days"] < sc.horizon_days and row["outcome.in_pathway"] > 0
     v["closed_at_target"] = late + int(stuck) + int(row["end_days"] > sc.horizon_days)
     return v
+
+
+def _caps(schedule: tuple[tuple[float, int], ...], t: np.ndarray) -> np.ndarray:
+    """The units in force at each of the days ``t``."""
+    days = np.array([d for d, _ in schedule])
+    units = np.array([n for _, n in schedule])
+    return units[np.searchsorted(days, t, side="right") - 1]
 
 
 def stress_scenario(base: Scenario) -> Scenario:
@@ -123,6 +133,12 @@ def stress_scenario(base: Scenario) -> Scenario:
     )
     data["deterioration"]["time_to_event_days"] = {"dist": "exponential", "mean": 90}
     data["infusion"]["beds"] = 1
+    # a second suite opens, then planned downtime closes both for two weeks
+    data["manufacturing"]["suites_changes"] = [
+        {"from_day": 180, "units": 2},
+        {"from_day": 400, "units": 0},
+        {"from_day": 414, "units": 1},
+    ]
     return validate_scenario(data, source="verify")
 
 

@@ -3,6 +3,7 @@ swings a figure, as a tornado."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,8 +35,10 @@ def tornado_table(
     swing, largest first (``top``: only the first so many). ``rows`` are those of
     :func:`sim.planning.sensitivity.tornado` (``parameter``, ``low``, ``high``, ``at_low``,
     ``at_high``, ``swing``; ``label`` if given names the parameter). Figures times ``scale``
-    (100: a probability in %). Columns: parameter, label, order, end, setting, start, stop,
-    change, swing."""
+    (100: a probability in %). ``err_low``, ``err_high``: the ends of the paired 95%
+    interval of the change (``effect_low_ci95``, ``effect_high_ci95``) drawn from the base,
+    NaN where the row has none. Columns: parameter, label, order, end, setting, start, stop,
+    change, swing, err_low, err_high."""
     ordered = sorted(rows, key=lambda r: (-float(r["swing"]), str(r["parameter"])))
     if top is not None:
         ordered = ordered[:top]
@@ -43,11 +46,12 @@ def tornado_table(
     b = float(base) * scale
     for i, r in enumerate(ordered):
         label = str(r.get("label") or r["parameter"])
-        for end, setting, at in (
-            ("low end of its range", r["low"], r["at_low"]),
-            ("high end of its range", r["high"], r["at_high"]),
+        for end, setting, at, ci in (
+            ("low end of its range", r["low"], r["at_low"], r.get("effect_low_ci95")),
+            ("high end of its range", r["high"], r["at_high"], r.get("effect_high_ci95")),
         ):
             v = float(at) * scale
+            lo, hi = ci if ci and None not in ci else (math.nan, math.nan)
             out.append(
                 (
                     str(r["parameter"]),
@@ -59,9 +63,14 @@ def tornado_table(
                     v,
                     v - b,
                     float(r["swing"]) * scale,
+                    b + float(lo) * scale,
+                    b + float(hi) * scale,
                 )
             )
-    columns = ["parameter", "label", "order", "end", "setting", "start", "stop", "change", "swing"]
+    columns = [
+        "parameter", "label", "order", "end", "setting", "start", "stop", "change", "swing",
+        "err_low", "err_high",
+    ]  # fmt: skip
     return pd.DataFrame(out, columns=columns)
 
 
@@ -116,6 +125,24 @@ def tornado_chart(
             ],
         )
     )
+    bars = bars.encode(
+        tooltip=[
+            *bars.encoding.tooltip,
+            alt.Tooltip("err_low:Q", title="95% interval from", format=fmt),
+            alt.Tooltip("err_high:Q", title="95% interval to", format=fmt),
+        ]
+    )
+    errors = (
+        alt.Chart(data)
+        .transform_filter("isFinite(datum.err_low)")
+        .mark_errorbar(ticks=True, color=OKABE_ITO["black"], thickness=1.2)
+        .encode(
+            y=y,
+            yOffset=alt.YOffset("end:N", sort=ends),
+            x=alt.X("err_low:Q", title=x_title),
+            x2="err_high:Q",
+        )
+    )
     ref = pd.DataFrame({"x": [b], "label": [f"scenario's values: {format(b, fmt)}{unit}"]})
     rule = (
         alt.Chart(ref)
@@ -131,10 +158,11 @@ def tornado_chart(
     subtitle = [
         "Each parameter alone at the low and the high end",
         "of its range, the others as set; largest swing first.",
+        "Black whiskers: paired 95% interval of each change (Monte Carlo error).",
     ]
     if hidden:
         subtitle.append(f"{hidden} more with smaller swings are not drawn.")
-    return alt.layer(bars, rule, text).properties(
+    return alt.layer(bars, errors, rule, text).properties(
         height=TORNADO_ROW_PX * max(len(order), 1) + 40,
         title=alt.TitleParams(title, subtitle=subtitle),
     )

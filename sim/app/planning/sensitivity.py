@@ -1,11 +1,13 @@
-"""One-at-a-time sensitivity for the dashboard, without Streamlit:
-:func:`sensitivity_params` (a ranges file or the default ranges), :func:`run_sensitivity`,
-readable parameter names (:func:`parameter_label`), the table of the swings and the
-figures in words. Everything returned is plain data, so the app can cache it."""
+"""Sensitivity for the dashboard, without Streamlit: :func:`sensitivity_params` (a ranges
+file or the default ranges), :func:`run_sensitivity` (one at a time, Morris or Sobol),
+readable parameter names (:func:`parameter_label`), the table of the swings or indices, the
+figures in words and the sampling error's warnings. Everything returned is plain data, so
+the app can cache it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,9 @@ import pandas as pd
 from sim.app import form
 from sim.core.scenario import Scenario
 from sim.planning.ranges import Parameter, default_ranges, parse_ranges
-from sim.planning.sensitivity import runs_needed
-from sim.planning.sensitivity import sensitivity as run_oat
+from sim.planning.sensitivity import METHODS, runs_needed
+from sim.planning.sensitivity import sensitivity as run_method
+from sim.report.planning import half_width, sampling_lines
 from sim.report.text import date_label, short
 from sim.run.executors import ExecutorSpec
 
@@ -30,25 +33,54 @@ FIGURES = {
 }
 
 
+METHOD_LABELS = {
+    "oat": "One at a time (tornado)",
+    "morris": "Morris screening",
+    "sobol": "Sobol variance indices",
+}
+"""The methods in words, in :data:`sim.planning.sensitivity.METHODS` order."""
+DEFAULT_SAMPLES = {"oat": 0, "morris": 10, "sobol": 64}
+"""Morris trajectories and Sobol base samples when none are given."""
+SOBOL_SAMPLES = (16, 32, 64, 128, 256, 512, 1024)
+"""The Sobol base samples offered (powers of two)."""
+INDEX_COLUMNS = {
+    "morris": {
+        "mu_star": "mu* (mean absolute effect)",
+        "mu_star_conf": "mu* ±95%",
+        "sigma": "sigma (interactions)",
+    },
+    "sobol": {
+        "S1": "S1 (alone)",
+        "S1_conf": "S1 ±95%",
+        "ST": "ST (with interactions)",
+        "ST_conf": "ST ±95%",
+    },
+}
+assert tuple(METHOD_LABELS) == METHODS
+
+
 def ranges_files(folder: Path) -> list[Path]:
     """The ranges files of the scenarios (``ranges/NAME.yaml`` goes with ``NAME.yaml``)."""
     return sorted((folder / "ranges").glob("*.yaml"))
 
 
 def sensitivity_params(
-    scenario: Scenario, ranges_text: str | None = None, source: str = "ranges"
+    scenario: Scenario,
+    ranges_text: str | None = None,
+    source: str = "ranges",
+    method: str = "oat",
 ) -> tuple[list[Parameter], str]:
     """The parameters to vary and where their ranges come from: the text of a ranges file
-    (validated against the scenario; InputError naming ``source`` and the key if it does not
-    fit) or, with no text, the default ranges."""
+    (validated against the scenario for ``method``; InputError naming ``source`` and the key
+    if it does not fit) or, with no text, the default ranges."""
     if ranges_text is None:
         return default_ranges(scenario), DEFAULT_RANGES
-    return parse_ranges(ranges_text, source, scenario, "oat"), source
+    return parse_ranges(ranges_text, source, scenario, method), source
 
 
-def sensitivity_runs(params: Sequence[Parameter]) -> int:
-    """Scenario runs of one-at-a-time sensitivity (the base and each end that moves)."""
-    return runs_needed("oat", params, 0)
+def sensitivity_runs(params: Sequence[Parameter], method: str = "oat", samples: int = 0) -> int:
+    """Scenario runs of a method (one at a time: the base and each end that moves)."""
+    return runs_needed(method, params, samples or DEFAULT_SAMPLES[method])
 
 
 def run_sensitivity(
@@ -59,15 +91,43 @@ def run_sensitivity(
     seed: int,
     executor: str | ExecutorSpec = "serial",
     progress: Progress = None,
+    method: str = "oat",
+    samples: int | None = None,
 ) -> dict[str, Any]:
-    """One-at-a-time sensitivity (plain data), each tornado row with a readable ``label``."""
-    result = run_oat(
-        scenario, "oat", list(params), reps=reps, seed=seed, executor=executor, progress=progress
+    """Sensitivity by ``method`` (plain data), each tornado or index row with a readable
+    ``label``."""
+    result = run_method(
+        scenario,
+        method,
+        list(params),
+        reps=reps,
+        seed=seed,
+        samples=samples,
+        executor=executor,
+        progress=progress,
     )
-    for rows in result["tornado"].values():
+    for rows in result.get("tornado", result.get("indices", {})).values():
         for row in rows:
             row["label"] = parameter_label(row["parameter"], scenario)
     return result
+
+
+def indices_table(result: Mapping[str, Any], output: str) -> pd.DataFrame:
+    """Morris or Sobol indices of one figure, one row a parameter in rank order."""
+    cols = INDEX_COLUMNS[result["method"]]
+    rows = [
+        {"parameter": r.get("label") or r["parameter"], "scenario key": r["parameter"]}
+        | {label: r[key] for key, label in cols.items()}
+        for r in result["indices"].get(output, [])
+    ]
+    return pd.DataFrame(rows, columns=["parameter", "scenario key", *cols.values()])
+
+
+def sampling_words(result: Mapping[str, Any], output: str) -> tuple[list[str], list[str]]:
+    """The sampling error of a Morris or Sobol figure in words: (notes, warnings)."""
+    lines = [re.sub(r" \(--\w+ \d+\)", "", line) for line in sampling_lines(dict(result), output)]
+    warnings = [line.removeprefix("WARNING: ") for line in lines if line.startswith("WARNING")]
+    return [line for line in lines if not line.startswith("WARNING")], warnings
 
 
 _SITE_FIELDS = {
@@ -115,7 +175,8 @@ def tornado_rows(result: Mapping[str, Any], output: str) -> list[dict[str, Any]]
 
 def sensitivity_table(result: Mapping[str, Any]) -> pd.DataFrame:
     """One row a parameter (largest swing in the median first): its range and both figures
-    at each end, and their swings (days; percentage points)."""
+    at each end, their swings (days; percentage points) and the larger half-width of the
+    paired 95% intervals of the two ends' changes."""
     tornado = result["tornado"]
     med = {r["parameter"]: r for r in tornado.get("median_time_to_target_days", [])}
     prob = {r["parameter"]: r for r in tornado.get("prob_target_by_deadline", [])}
@@ -134,12 +195,18 @@ def sensitivity_table(result: Mapping[str, Any]) -> pd.DataFrame:
                 "median days at low": m["at_low"] if m else None,
                 "median days at high": m["at_high"] if m else None,
                 "swing (days)": m["swing"] if m else None,
+                "±95% (days)": half_width(m) if m else None,
                 "chance at low (%)": 100 * p["at_low"] if p else None,
                 "chance at high (%)": 100 * p["at_high"] if p else None,
                 "swing (points)": 100 * p["swing"] if p else None,
+                "±95% (points)": _times(100, half_width(p)) if p else None,
             }
         )
     return pd.DataFrame(rows)
+
+
+def _times(k: float, x: float | None) -> float | None:
+    return None if x is None else k * x
 
 
 def _bare(label: str) -> str:
@@ -162,9 +229,12 @@ def sensitivity_words(result: Mapping[str, Any], scenario: Scenario, top: int = 
             )
         else:
             head = f"**Chance of the target by the deadline:** {scale * base:.0f}%"
-        moving = [r for r in rows if r["swing"] > 0][:top]
+        moving = [r for r in rows if r["swing"] > 0 and not r.get("within_noise")][:top]
         if not moving:
-            lines.append(f"{head}; no parameter moves it over its range.")
+            lines.append(
+                f"{head}; no parameter moves it over its range by more than chance "
+                f"({result['replications']:,} trials a run)."
+            )
             continue
         parts = []
         for r in moving:
@@ -173,7 +243,14 @@ def sensitivity_words(result: Mapping[str, Any], scenario: Scenario, top: int = 
             parts.append(
                 f"{_bare(name).lower()} from {short(r['low'])} to {short(r['high'])}: {lo} → {hi}"
             )
-        lines.append(f"{head}. Moved most by " + "; ".join(parts) + ".")
+        noisy = sum(bool(r.get("within_noise")) for r in rows)
+        tail = (
+            f" {noisy} of {len(rows)} swings cannot be told from chance with "
+            f"{result['replications']:,} trials a run."
+            if noisy
+            else ""
+        )
+        lines.append(f"{head}. Moved most by " + "; ".join(parts) + "." + tail)
     return lines
 
 
