@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import simpy
@@ -26,10 +27,23 @@ from sim.core.patient import Observed, Outcome, Patient, Remaining
 from sim.core.referral import referral_days
 from sim.core.resume import resume
 from sim.core.scenario import Scenario
-from sim.core.station import Station
+from sim.core.station import Station, Units
 from sim.core.streams import Streams
 
 INF = math.inf
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What a trial of a facility shares with the others: the event loop, the units of the
+    shared resources (by resource name; the others are the trial's own), the priority of
+    its patients in their queues (lower first) and the prefix of its random streams ("" for
+    the first trial, so that a facility of one trial is that trial alone)."""
+
+    env: simpy.Environment
+    units: dict[str, Units]
+    priority: int = 0
+    streams_prefix: str = ""
 
 
 class Trial:
@@ -41,13 +55,18 @@ class Trial:
         seed: np.random.SeedSequence | int,
         keep_log: bool = True,
         observed: Observed | None = None,
+        shared: Shared | None = None,
     ) -> None:
         sc = self.scenario = scenario
         self.observed = observed
         self.start = start = observed.start_day if observed else 0.0
         """Day the simulation starts: 0, or a forecast's as-of day."""
-        self.env = env = simpy.Environment(initial_time=start)
-        self.streams = streams = Streams(seed)
+        if shared is None:
+            self.env = env = simpy.Environment(initial_time=start)
+            self.streams = streams = Streams(seed)
+        else:  # one trial of a facility: its clock, its units and its own streams
+            self.env = env = shared.env
+            self.streams = streams = Streams(seed, shared.streams_prefix)
         days, sites = referral_days(sc, streams)
         if observed:  # referrals up to the start are the observed ones
             keep = days > start
@@ -58,10 +77,17 @@ class Trial:
         self.patients: list[Patient] = []
         self.log: list[tuple[int, float, str, str]] | None = [] if keep_log else None
 
-        cap = sc.capacity_schedule
-        self.apheresis_slots = Station(env, "apheresis", cap("apheresis"), self._renege)
-        self.suites = Station(env, "manufacturing", cap("manufacturing"), self._renege)
-        self.bed_bookings = Station(env, "beds", cap("beds"), self._renege)
+        units = shared.units if shared else {}
+        priority = shared.priority if shared else 0
+
+        def station(name: str) -> Station:
+            return Station(
+                env, name, sc.capacity_schedule(name), self._renege, units.get(name), priority
+            )
+
+        self.apheresis_slots = station("apheresis")
+        self.suites = station("manufacturing")
+        self.bed_bookings = station("beds")
         self.stations = (self.apheresis_slots, self.suites, self.bed_bookings)
 
         self.milestone = sc.target.milestone
@@ -81,15 +107,23 @@ class Trial:
 
     # --- running ---------------------------------------------------------------------------
     def run(self) -> Trial:
+        self.begin()
+        self.env.run(until=self.done)
+        return self.finish()
+
+    def begin(self) -> None:
+        """Start referral and the horizon's clock (the event loop is run by the caller)."""
         env = self.env
         if self.observed is not None:
             resume(self, self.observed)
         env.process(self.referral())
         horizon = self.scenario.horizon_days
         env.timeout(max(0.0, horizon - env.now)).callbacks.append(self._at_horizon)
-        env.run(until=self.done)
+
+    def finish(self) -> Trial:
+        """Close the books once the trial has ended (or the horizon came)."""
         if math.isnan(self.end):
-            self.end = horizon
+            self.end = self.scenario.horizon_days
         self._finish()
         return self
 

@@ -106,7 +106,7 @@ def validate_scenario(
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise _explain(exc, data, source, list(overrides)) from None
+        raise explain(exc, data, source, list(overrides)) from None
     except RecursionError:
         raise InputError("nested too deeply", source=source) from None
 
@@ -195,9 +195,16 @@ def _index(node: list, part: str, key: str) -> int:
 # --- error messages ----------------------------------------------------------------------------
 
 
-def _explain(
-    exc: ValidationError, data: Any, source: str, overrides: list[tuple[str, Any]]
+def explain(
+    exc: ValidationError,
+    data: Any,
+    source: str,
+    overrides: list[tuple[str, Any]],
+    root: type[BaseModel] = Scenario,
 ) -> InputError:
+    """A validation error of ``root`` (a scenario, or a facility file) as one
+    :class:`InputError` naming the file (or ``--set``), the field, the value and what is
+    allowed."""
     err = exc.errors(include_url=False)[0]
     raw_loc = err["loc"]
     loc = [
@@ -210,7 +217,7 @@ def _explain(
     kind = err["type"]
     value, has_value = err.get("input"), True
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(raw_loc[:-1])
+        allowed = _allowed_keys(raw_loc[:-1], root)
         name = str(loc[-1]) if loc else ""
         close = difflib.get_close_matches(name, allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -246,9 +253,9 @@ def _dotted(loc: Sequence[Any]) -> str:
     return out
 
 
-def _allowed_keys(loc: Sequence[Any]) -> list[str]:
-    """Field names of the model found at ``loc`` inside a Scenario (for unknown-key hints)."""
-    model: Any = Scenario
+def _allowed_keys(loc: Sequence[Any], root: type[BaseModel] = Scenario) -> list[str]:
+    """Field names of the model found at ``loc`` inside ``root`` (for unknown-key hints)."""
+    model: Any = root
     for part in loc:
         if isinstance(part, int) or (isinstance(part, str) and part.startswith("function-")):
             continue

@@ -30,10 +30,12 @@ def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
 class Streams:
     """Named generators of one replication; ``streams["screening.duration"]`` is a Generator."""
 
-    def __init__(self, seed: np.random.SeedSequence | int) -> None:
+    def __init__(self, seed: np.random.SeedSequence | int, prefix: str = "") -> None:
         if not isinstance(seed, np.random.SeedSequence):
             seed = np.random.SeedSequence(seed)
         self.seed = seed
+        self.prefix = prefix
+        """Prepended to every stream's name: another trial of a facility draws its own."""
         self._cache: dict[str, np.random.Generator] = {}
 
     def __getitem__(self, name: str) -> np.random.Generator:
@@ -45,7 +47,7 @@ class Streams:
     def _fresh(self, name: str) -> np.random.Generator:
         child = np.random.SeedSequence(
             entropy=self.seed.entropy,
-            spawn_key=(*self.seed.spawn_key, name_key(name)),
+            spawn_key=(*self.seed.spawn_key, name_key(self.prefix + name)),
             pool_size=self.seed.pool_size,
         )
         return np.random.Generator(np.random.PCG64(child))

@@ -9,6 +9,7 @@ Files get the user's umask (0644 under umask 022), not the private mode of tempo
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -37,8 +38,16 @@ RESULT_FILES = frozenset(
         "sweep.csv",
     }
 )
-"""Names this project writes into an output folder: a folder holding only these may be
-replaced by a new set."""
+"""Names this project writes into an output folder: a folder holding only these (and
+:data:`RESULT_PATTERN`'s) may be replaced by a new set."""
+RESULT_PATTERN = re.compile(r"(facility\.yaml|facility_replications\.csv|"
+                            r"trial[1-9][0-9]?_(scenario\.yaml|replications\.csv))")  # fmt: skip
+"""A facility's output files: its file, its rows, and each trial's scenario and rows."""
+
+
+def is_result_file(name: str) -> bool:
+    """Whether a file name is one this project writes into an output folder."""
+    return name in RESULT_FILES or RESULT_PATTERN.fullmatch(name) is not None
 
 
 def _umask() -> int:
@@ -58,7 +67,7 @@ def _replaceable(out: Path) -> bool:
         return True
     if not out.is_dir() or out.is_symlink():
         return False
-    return all(p.is_file() and p.name in RESULT_FILES for p in out.iterdir())
+    return all(p.is_file() and is_result_file(p.name) for p in out.iterdir())
 
 
 def write_folder(out: Path, files: Mapping[str, Writer]) -> list[Path]:
@@ -68,7 +77,7 @@ def write_folder(out: Path, files: Mapping[str, Writer]) -> list[Path]:
     holds anything but result files.
     """
     out = Path(out)
-    unknown = set(files) - RESULT_FILES
+    unknown = {name for name in files if not is_result_file(name)}
     if unknown:  # a programming error, not a user's
         raise ValueError(f"not result file names: {sorted(unknown)}")
     if out.exists() and not out.is_dir():

@@ -183,6 +183,11 @@ class RowTable:
     def __len__(self) -> int:
         return len(self.columns["replication"])
 
+    @staticmethod
+    def builder(total: int) -> RowTableBuilder:
+        """Fills a table of ``total`` replications from blocks as they arrive."""
+        return RowTableBuilder(total)
+
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
 

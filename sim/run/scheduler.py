@@ -21,7 +21,7 @@ from sim.core.model import run_trial
 from sim.core.scenario import Scenario
 from sim.core.streams import replication_seed
 from sim.run.executors import ExecutorSpec, WorkerPool, as_spec, runs_in_process
-from sim.run.results import RowTable, RowTableBuilder, summary_row
+from sim.run.results import RowTable, summary_row
 
 Progress = Callable[[int], None] | None
 """Called with the number of replications just finished."""
@@ -66,6 +66,27 @@ class Job:
     @property
     def reps(self) -> int:
         return max(0, self.stop - self.start)
+
+
+class _Builder:
+    """Collects a job's blocks into one table of the blocks' own kind (a :class:`RowTable`,
+    or a facility's set of tables): each kind says how with its ``builder(total)``."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.filled = 0
+        self._inner: Any = None
+
+    def add(self, part: Any) -> None:
+        if self._inner is None:
+            self._inner = part.builder(self.total)
+        self._inner.add(part)
+        self.filled = self._inner.filled
+
+    def table(self) -> Any:
+        if self._inner is None:
+            raise ValueError(f"0 of {self.total} rows filled")
+        return self._inner.table()
 
 
 def _cuts(start: int, stop: int, size: int) -> list[tuple[int, int]]:
@@ -131,7 +152,7 @@ class Scheduler:
         for job in jobs:
             if job.reps == 0:
                 continue
-            builder = RowTableBuilder(job.reps)
+            builder = _Builder(job.reps)
             for a, b in _cuts(job.start, job.stop, size):
                 builder.add(job.block(a, b))
                 self._done(b - a)
@@ -147,7 +168,7 @@ class Scheduler:
         todo = deque((job, a, b) for job in jobs for a, b in _cuts(job.start, job.stop, size))
         pending: deque[tuple[Any, int]] = deque()
         for job in jobs:
-            builder = RowTableBuilder(job.reps)
+            builder = _Builder(job.reps)
             while builder.filled < builder.total:
                 while todo and len(pending) < window:  # blocks go out in job order, so the
                     owner, a, b = todo.popleft()  # first pending one is always this job's
