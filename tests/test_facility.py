@@ -224,3 +224,41 @@ def test_overrides_apply_to_the_facility_file():
     assert fac.trials[0].manufacturing.suites == 3
     with pytest.raises(InputError, match="--set"):
         load_facility(str(FACILITY), ["resources.manufacturing=0"])
+
+
+def test_a_facility_sweeps_its_shared_units_and_opening_days(capsys):
+    """More shared suites never lengthen the manufacturing wait (common random numbers), and
+    a trial opened later has no better chance; each point's trials are named."""
+    assert main(["sweep", str(FACILITY), "--grid", "resources.manufacturing=1,3",
+                 "--grid", "trials.1.opens_day=0,720", "--reps", "20", "--executor",
+                 "serial", "--quiet", "--json"]) == 0  # fmt: skip
+    result = json.loads(capsys.readouterr().out)
+    assert result["kind"] == "facility" and len(result["trials"]) == 3
+    by = {(p["set"]["resources.manufacturing"], p["set"]["trials.1.opens_day"]): p
+          for p in result["points"]}  # fmt: skip
+    for opens in (0, 720):
+        one, three = by[(1, opens)], by[(3, opens)]
+        assert three["manufacturing_mean_wait_days"] < one["manufacturing_mean_wait_days"]
+        assert one["manufacturing_capacity"] == 1 and three["manufacturing_capacity"] == 3
+    for suites in (1, 3):
+        early, late = by[(suites, 0)]["trials"][1], by[(suites, 720)]["trials"][1]
+        assert late["prob_target_by_deadline"] <= early["prob_target_by_deadline"]
+
+
+def test_facilities_compare_trial_by_trial_on_common_random_numbers(tmp_path, capsys):
+    text = FACILITY.read_text().replace("manufacturing: 2 ", "manufacturing: 3 ")
+    text = text.replace("name: Cell therapy unit, three trials", "name: A third suite")
+    other = tmp_path / "third_suite.yaml"  # the same trial files, by their full paths
+    other.write_text(text.replace("file: ../", f"file: {SCENARIOS}/"))
+    assert main(["compare", str(FACILITY), str(other), "--reps", "30", "--executor",
+                 "serial", "--quiet", "--json"]) == 0  # fmt: skip
+    c = json.loads(capsys.readouterr().out)
+    (block,) = c["differences"]
+    assert [t["label"] for t in block["trials"]] == [
+        s["label"] for s in c["summaries"][0]["trials"]
+    ]
+    wait = block["paired"]["manufacturing_mean_wait_days"]
+    assert wait["mean"] < 0 and wait["ci95"][1] < 0  # a third suite shortens the wait
+    assert main(["compare", str(FACILITY), str(SCENARIOS / "baseline.yaml"), "--reps", "2",
+                 "--quiet"]) == 2  # fmt: skip
+    assert "facilities with facilities" in capsys.readouterr().err

@@ -198,3 +198,16 @@ def answer(args: argparse.Namespace, data: Any, text: Callable[[Any], str], *not
     for note in notes:
         if note:
             print(note)
+
+
+def is_facility_file(path: str) -> bool:
+    """Whether ``path`` holds a facility (a ``trials`` list) rather than a scenario; a file
+    that cannot be read is left to the scenario loader to explain."""
+    from sim.core.errors import InputError
+    from sim.core.facility import is_facility_text
+    from sim.core.yamlio import read_text
+
+    try:
+        return is_facility_text(read_text(path))
+    except InputError:
+        return False

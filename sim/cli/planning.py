@@ -21,6 +21,7 @@ from sim.cli.common import (
     answer,
     float_in,
     int_in,
+    is_facility_file,
     progress_bar,
 )
 from sim.core.errors import InputError
@@ -152,7 +153,20 @@ def _sensitivity_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _scenario(args: argparse.Namespace) -> Scenario:
+def _scenario(args: argparse.Namespace, facility: bool = False) -> Any:
+    """The scenario of the command (or, where ``facility`` is allowed, a facility)."""
+    if is_facility_file(args.scenario):
+        if not facility:
+            raise InputError(
+                f"takes a scenario file; {args.command} of a facility is not available yet "
+                "(run each trial alone, or sweep the facility)",
+                source=args.scenario,
+            )
+        if args.deadline:
+            raise InputError("a facility keeps each trial's own deadline", field="--deadline")
+        from sim.core.facility import load_facility
+
+        return load_facility(args.scenario, args.overrides)
     sc = load_scenario(args.scenario, args.overrides)
     return with_deadline(sc, args.deadline) if args.deadline else sc
 
@@ -172,7 +186,7 @@ def with_deadline(scenario: Scenario, text: str) -> Scenario:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    scenario = _scenario(args)
+    scenario = _scenario(args, facility=True)
     grid = parse_grid(args.grid)
     executor = parse_executor(args.executor, args.workers)
     n = 1

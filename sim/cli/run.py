@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.cli import common
-from sim.cli.common import STORE_HELP, add_set_option, add_sim_options, answer, progress_bar
+from sim.cli.common import (
+    STORE_HELP,
+    add_set_option,
+    add_sim_options,
+    answer,
+    is_facility_file,
+    progress_bar,
+)
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
 from sim.core.yamlio import read_text
@@ -138,17 +145,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def is_facility_file(path: str) -> bool:
-    """Whether ``path`` holds a facility (a ``trials`` list) rather than a scenario; a file
-    that cannot be read is left to the scenario loader to explain."""
-    from sim.core.facility import is_facility_text
-
-    try:
-        return is_facility_text(read_text(path))
-    except InputError:
-        return False
-
-
 def run_facility(args: argparse.Namespace) -> int:
     """``run`` of a facility file: every trial together on the shared resources."""
     from sim.core.facility import load_facility
@@ -213,6 +209,13 @@ def write_outputs(results: Results, summary: dict[str, Any], out: Path) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     if len(args.scenarios) < 2:
         raise InputError("compare needs two or more scenario files", field="scenarios")
+    kinds = {is_facility_file(p) for p in args.scenarios}
+    if kinds == {True}:
+        return _compare_facilities(args)
+    if len(kinds) > 1:
+        raise InputError(
+            "compare scenarios with scenarios, or facilities with facilities", field="scenarios"
+        )
     scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
     names = [sc.name for sc in scenarios]
     if len(set(names)) < len(names):  # label by file where names repeat
@@ -223,6 +226,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
     executor = parse_executor(args.executor, args.workers)
     with progress_bar(args.reps * len(scenarios), args.quiet) as update:
         result = compare(scenarios, args.reps, args.seed, executor=executor, progress=update)
+    answer(args, result, format_comparison)
+    return 0
+
+
+def _compare_facilities(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from sim.core.facility import load_facility
+    from sim.planning.compare import compare_facilities
+
+    facilities = [load_facility(p, args.overrides) for p in args.scenarios]
+    names = [f.name for f in facilities]
+    if len(set(names)) < len(names):  # label by file where names repeat
+        facilities = [
+            replace(f, spec=f.spec.model_copy(update={"name": f"{f.name} [{p}]"}))
+            for f, p in zip(facilities, args.scenarios, strict=True)
+        ]
+    executor = parse_executor(args.executor, args.workers)
+    with progress_bar(args.reps * len(facilities), args.quiet) as update:
+        result = compare_facilities(
+            facilities, args.reps, args.seed, executor=executor, progress=update
+        )
     answer(args, result, format_comparison)
     return 0
 

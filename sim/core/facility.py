@@ -29,7 +29,7 @@ import gc
 import hashlib
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -136,6 +136,8 @@ class Facility:
     """Each trial's scenario in facility terms (start, horizon, shared units, sites' opening)."""
     labels: tuple[str, ...]
     """A short name for each trial, unique within the facility."""
+    originals: dict[str, Scenario] = field(default_factory=dict, compare=False, repr=False)
+    """Each trial file's scenario as loaded (before moving it onto the facility's clock)."""
 
     @property
     def name(self) -> str:
@@ -151,6 +153,27 @@ class Facility:
 
     def schedule(self, name: str) -> Schedule | None:
         return self.spec.resources.schedule(name)
+
+    def with_overrides(self, overrides: list[str], source: str = "--set") -> Facility:
+        """A new facility: this one with ``dotted.key=value`` overrides of the facility file
+        (``resources.manufacturing=3``, ``trials.1.opens_day=90``), validated."""
+        from sim.core.scenario import apply_overrides, parse_override
+
+        parsed = [parse_override(o) for o in overrides]
+        data = apply_overrides(self.spec.model_dump(mode="python"), parsed)
+        spec = _validate(data, source, parsed)
+
+        def original(name: str) -> Scenario:
+            if name not in self.originals:
+                raise InputError(
+                    "names a trial file the facility was not loaded with; a trial's file "
+                    "cannot be changed here",
+                    source=source,
+                    field=name,
+                )
+            return self.originals[name]
+
+        return build_facility(spec, original)
 
     def digest(self) -> str:
         """SHA-256 of the facility and its trials: same digest, same facility."""
@@ -200,9 +223,9 @@ def _validate(data: dict[str, Any], source: str, parsed: list[tuple[str, Any]]) 
 
 def build_facility(spec: FacilityFile, load: Any) -> Facility:
     """Each trial's scenario (``load(file)``) moved onto the facility's clock and units."""
-    trials, labels = [], []
+    trials, labels, originals = [], [], {}
     for k, entry in enumerate(spec.trials):
-        scenario = load(entry.file)
+        scenario = originals[entry.file] = load(entry.file)
         if scenario.phase1 is not None:
             raise InputError(
                 "a trial with a dose-finding phase 1 cannot run in a facility yet (its "
@@ -216,7 +239,7 @@ def build_facility(spec: FacilityFile, load: Any) -> Facility:
     for label in labels:
         seen[label] = seen.get(label, 0) + 1
         unique.append(label if labels.count(label) == 1 else f"{label} ({seen[label]})")
-    return Facility(spec=spec, trials=tuple(trials), labels=tuple(unique))
+    return Facility(spec=spec, trials=tuple(trials), labels=tuple(unique), originals=originals)
 
 
 def _on_facility_clock(

@@ -12,9 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from sim.core.errors import InputError
+from sim.core.facility import Facility
 from sim.core.scenario import Scenario
 from sim.core.station import RESOURCES
 from sim.run.executors import ExecutorSpec
+from sim.run.facility import FACILITY, TableSet, run_facility_replications
+from sim.run.results import RowTable
 from sim.run.runner import Results, run_replications
 from sim.run.stats import paired_difference, rounded, welch_interval
 
@@ -30,9 +34,14 @@ METRICS: dict[str, str] = {
 
 def per_replication(results: Results) -> dict[str, np.ndarray]:
     """The compared figures, one value per replication (NaN where undefined)."""
-    t = results.table
+    return figures_by_replication(results.scenario, results.table)
+
+
+def figures_by_replication(scenario: Scenario, t: RowTable) -> dict[str, np.ndarray]:
+    """The compared figures of a scenario's rows, one value per replication (NaN where
+    undefined)."""
     ttt = t["time_to_target_days"]
-    deadline = results.scenario.deadline_day
+    deadline = scenario.deadline_day
     with np.errstate(invalid="ignore", divide="ignore"):
         out = {
             "time_to_target_days": ttt,
@@ -72,13 +81,92 @@ def compare(
         "differences": [],
     }
     for run in runs[1:]:
-        other = per_replication(run)
-        diffs = {}
-        for key in METRICS:
-            d = paired_difference(base[key], other[key])
-            d["unpaired_ci95"] = welch_interval(base[key], other[key])
-            diffs[key] = d
+        diffs = _paired(base, per_replication(run), METRICS)
         out["differences"].append(
             {"scenario": run.scenario.name, "minus": scenarios[0].name, "paired": diffs}
+        )
+    return rounded(out)
+
+
+FACILITY_METRICS: dict[str, str] = {
+    "every_target_by_deadline": "share of runs where every trial meets its deadline",
+    "infused": "patients infused per run, all trials",
+    **{f"{r}_mean_wait_days": f"mean wait for {r} (days), all trials" for r in RESOURCES},
+}
+
+
+def _facility_figures(tables: TableSet) -> dict[str, np.ndarray]:
+    f = tables[FACILITY]
+    out = {"every_target_by_deadline": f["all_by_deadline"], "infused": f["infused"]}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for r in RESOURCES:
+            g = f[f"{r}.granted"]
+            out[f"{r}_mean_wait_days"] = np.where(g > 0, f[f"{r}.wait_sum_days"] / g, np.nan)
+    return out
+
+
+def _paired(base: dict[str, np.ndarray], other: dict[str, np.ndarray], keys: Any) -> dict:
+    diffs = {}
+    for key in keys:
+        d = paired_difference(base[key], other[key])
+        d["unpaired_ci95"] = welch_interval(base[key], other[key])
+        diffs[key] = d
+    return diffs
+
+
+def compare_facilities(
+    facilities: list[Facility],
+    reps: int,
+    seed: int = 0,
+    executor: ExecutorSpec | str = "serial",
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Summaries of every facility and paired differences of each against the first: for
+    the facility as a whole and trial by trial (trial ``k`` of each meets the same patients,
+    so the facilities must list the same number of trials)."""
+    counts = {len(f.trials) for f in facilities}
+    if len(counts) > 1:
+        raise InputError(
+            "facilities compared trial by trial must list the same number of trials; these "
+            f"list {', '.join(str(len(f.trials)) for f in facilities)}",
+            field="scenarios",
+        )
+    runs = [
+        run_facility_replications(f, reps, seed, executor=executor, progress=progress)
+        for f in facilities
+    ]
+    ref = facilities[0]
+    base = _facility_figures(runs[0].tables)
+    base_trials = [
+        figures_by_replication(sc, runs[0].tables.trial(k)) for k, sc in enumerate(ref.trials)
+    ]
+    out: dict[str, Any] = {
+        "kind": "facility",
+        "reference": ref.name,
+        "replications": reps,
+        "seed": seed,
+        "metrics": METRICS,
+        "facility_metrics": FACILITY_METRICS,
+        "summaries": [r.summary() for r in runs],
+        "differences": [],
+    }
+    for fac, run in zip(facilities[1:], runs[1:], strict=True):
+        trials = []
+        for k, sc in enumerate(fac.trials):
+            other = figures_by_replication(sc, run.tables.trial(k))
+            trials.append(
+                {
+                    "label": fac.labels[k],
+                    "minus": ref.labels[k],
+                    "paired": _paired(base_trials[k], other, METRICS),
+                }
+            )
+        out["differences"].append(
+            {
+                "scenario": fac.name,
+                "minus": ref.name,
+                "paired": _paired(base, _facility_figures(run.tables), FACILITY_METRICS),
+                "trials": trials,
+            }
         )
     return rounded(out)

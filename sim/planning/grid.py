@@ -126,14 +126,15 @@ def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 def point_scenario(scenario: Scenario, point: dict[str, Any], source: str = "--grid") -> Scenario:
     """``scenario`` with the point's values, validated (errors name ``source``)."""
-    overrides = [f"{k}={_yaml_scalar(v)}" for k, v in point.items()]
+    overrides = [f"{k}={yaml_scalar(v)}" for k, v in point.items()]
     try:
         return with_overrides(scenario, overrides, source=source)
     except InputError as exc:
         raise exc.with_source(source) if exc.source == "--set" else exc from None
 
 
-def _yaml_scalar(value: Any) -> str:
+def yaml_scalar(value: Any) -> str:
+    """A value as the YAML text of an override (strings quoted)."""
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     if isinstance(value, bool):

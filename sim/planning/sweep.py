@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.core.errors import InputError
+from sim.core.facility import Facility
 from sim.core.scenario import Scenario
 from sim.core.station import RESOURCES
-from sim.planning.grid import grid_points, point_scenario
+from sim.planning.grid import grid_points, point_scenario, yaml_scalar
 from sim.run.executors import ExecutorSpec
+from sim.run.facility import FACILITY, TableSet, facility_job
 from sim.run.results import RowTable
 from sim.run.scheduler import Progress, Scheduler
 from sim.run.stats import censored_percentiles, prob_by, rounded, wilson_interval
@@ -71,11 +73,49 @@ def point_figures(scenario: Scenario, table: RowTable) -> dict[str, Any]:
     return out
 
 
+def facility_figures(facility: Facility, tables: TableSet) -> dict[str, Any]:
+    """The main figures of a facility from its rows (a pure function): the sweep's figures
+    for the facility as a whole (the chance that every trial reaches its target by its
+    deadline, the days until every target is reached, patients of all trials, each
+    resource's utilisation and mean wait) and, under ``trials``, each trial's
+    :func:`point_figures`."""
+    fac = tables[FACILITY]
+    n = len(fac)
+    hits = int(fac["all_by_deadline"].sum())
+    low, high = wilson_interval(hits, n) or (None, None)
+    pct = censored_percentiles(fac["all_targets_days"])
+    v2v = fac.vein_to_vein.astype(float)
+    each = [point_figures(sc, tables.trial(k)) for k, sc in enumerate(facility.trials)]
+    out: dict[str, Any] = {
+        "prob_target_by_deadline": hits / n,
+        "prob_ci95_low": low,
+        "prob_ci95_high": high,
+        "reached_by_deadline": hits,
+        "replications": n,
+        "time_to_target_p10_days": pct["p10"],
+        "time_to_target_p50_days": pct["p50"],
+        "time_to_target_p90_days": pct["p90"],
+        "reached_fraction": float(np.mean(~np.isnan(fac["all_targets_days"]))),
+        "infused_mean": float(np.mean(fac["infused"])),
+        "deteriorated_mean": float(sum(f["deteriorated_mean"] for f in each)),
+        "vein_to_vein_mean_days": float(v2v.mean()) if v2v.size else None,
+    }
+    for res in RESOURCES:
+        granted = float(fac[f"{res}.granted"].sum())
+        out[f"{res}_capacity"] = int(fac[f"{res}.capacity"][0])
+        out[f"{res}_utilization"] = float(np.mean(fac[f"{res}.utilization"]))
+        out[f"{res}_mean_wait_days"] = (
+            float(fac[f"{res}.wait_sum_days"].sum()) / granted if granted else None
+        )
+    out["trials"] = [{"label": label, **f} for label, f in zip(facility.labels, each, strict=True)]
+    return out
+
+
 # --- the sweep ---------------------------------------------------------------------------------
 
 
 def sweep(
-    scenario: Scenario,
+    scenario: Scenario | Facility,
     grid: dict[str, list[Any]],
     reps: int,
     seed: int = 1,
@@ -87,11 +127,15 @@ def sweep(
 
     Returns plain data: the scenario name, replications, seed, target, the grid, and
     ``points``: one dict a point with ``set`` (the point's values) and the figures of
-    :func:`point_figures`.
+    :func:`point_figures`. A facility's grid keys are those of its file
+    (``resources.manufacturing``, ``trials.1.opens_day``); its points carry
+    :func:`facility_figures`.
     """
     if not grid:
         raise InputError("give at least one --grid axis, e.g. manufacturing.suites=1,2,3")
     points = grid_points(grid)
+    if isinstance(scenario, Facility):
+        return _sweep_facility(scenario, grid, points, reps, seed, executor, workers, progress)
     scenarios = [point_scenario(scenario, p) for p in points]  # all validated before running
     rows = []
     with Scheduler(executor, workers, progress) as scheduler:
@@ -111,13 +155,49 @@ def sweep(
     )
 
 
+def _sweep_facility(
+    facility: Facility,
+    grid: dict[str, list[Any]],
+    points: list[dict[str, Any]],
+    reps: int,
+    seed: int,
+    executor: str | ExecutorSpec,
+    workers: int | None,
+    progress: Progress,
+) -> dict[str, Any]:
+    variants = [  # all validated before running
+        facility.with_overrides([f"{k}={yaml_scalar(v)}" for k, v in p.items()], "--grid")
+        for p in points
+    ]
+    rows = []
+    with Scheduler(executor, workers, progress) as scheduler:
+        jobs = [facility_job(f, reps, seed) for f in variants]
+        for point, f, tables in zip(points, variants, scheduler.run(jobs), strict=True):
+            rows.append({"set": point, **facility_figures(f, tables)})
+    return rounded(
+        {
+            "scenario": facility.name,
+            "kind": "facility",
+            "trials": list(facility.labels),
+            "replications": reps,
+            "seed": seed,
+            "target": None,
+            "grid": grid,
+            "points": rows,
+        }
+    )
+
+
 def sweep_frame(result: dict[str, Any]) -> pd.DataFrame:
     """One row a grid point: the swept keys, then the figures."""
     import pandas as pd
 
     keys = list(result["grid"])
-    records = [
-        {**{k: p["set"][k] for k in keys}, **{k: v for k, v in p.items() if k != "set"}}
-        for p in result["points"]
-    ]
+    records = []
+    for p in result["points"]:
+        record = {**{k: p["set"][k] for k in keys}}
+        record.update({k: v for k, v in p.items() if k not in ("set", "trials")})
+        for k, t in enumerate(p.get("trials", []), start=1):  # a facility: each trial's
+            record.update({f"trial{k}_{name}": v for name, v in t.items() if name != "label"})
+        records.append(record)
     return pd.DataFrame.from_records(records)

@@ -14,34 +14,52 @@ def format_comparison(c: dict[str, Any]) -> str:
         f"Paired comparison on common random numbers ({c['replications']} replications, "
         f"seed {c['seed']}); differences are scenario minus {c['reference']!r}."
     ]
+    facility = c.get("kind") == "facility"
     for block in c["differences"]:
-        lines += [
-            "",
-            f"{block['scenario']} - {block['minus']}:",
-            f"  {'figure':<44}{'mean diff':>11}  {'paired 95% CI':>22}  {'unpaired 95% CI':>22}",
-        ]
-        for key, d in block["paired"].items():
-            lo, hi = d["ci95"]
-            ulo, uhi = d["unpaired_ci95"]
-            lines.append(
-                f"  {c['metrics'][key]:<44}{num(d['mean'], '.3g'):>11}  "
-                f"{_both(lo, hi):>22}  {_both(ulo, uhi):>22}"
-            )
+        lines += ["", f"{block['scenario']} - {block['minus']}:"]
+        metrics = c["facility_metrics"] if facility else c["metrics"]
+        lines += _difference_rows(block["paired"], metrics)
+        for k, trial in enumerate(block.get("trials", []), start=1):
+            lines += ["", f"  trial {k}: {trial['label']} - {trial['minus']}:"]
+            lines += ["  " + row for row in _difference_rows(trial["paired"], c["metrics"])]
     return "\n".join(lines)
+
+
+def _difference_rows(paired: dict[str, Any], metrics: dict[str, str]) -> list[str]:
+    w = max([44, *(len(metrics[k]) + 1 for k in paired)])
+    rows = [f"  {'figure':<{w}}{'mean diff':>11}  {'paired 95% CI':>22}  {'unpaired 95% CI':>22}"]
+    for key, d in paired.items():
+        lo, hi = d["ci95"]
+        ulo, uhi = d["unpaired_ci95"]
+        rows.append(
+            f"  {metrics[key]:<{w}}{num(d['mean'], '.3g'):>11}  "
+            f"{_both(lo, hi):>22}  {_both(ulo, uhi):>22}"
+        )
+    return rows
 
 
 def format_sweep(result: dict[str, Any]) -> str:
     """A readable table of the sweep, one line a grid point."""
     t = result["target"]
-    deadline = f" by {t['deadline']}" if t["deadline"] else ""
-    lines = [
-        f"Sweep of {result['scenario']} ({result['replications']} replications a point, seed "
-        f"{result['seed']}, common random numbers); target {t['count']} {t['milestone']}"
-        f"{deadline}.",
-        "",
-    ]
+    facility = result.get("kind") == "facility"
+    if facility:
+        named = "; ".join(f"T{k} {label}" for k, label in enumerate(result["trials"], start=1))
+        head = (
+            f"Sweep of the facility {result['scenario']} ({result['replications']} replications "
+            f"a point, seed {result['seed']}, common random numbers); trials: {named}."
+        )
+    else:
+        deadline = f" by {t['deadline']}" if t["deadline"] else ""
+        head = (
+            f"Sweep of {result['scenario']} ({result['replications']} replications a point, "
+            f"seed {result['seed']}, common random numbers); target {t['count']} "
+            f"{t['milestone']}{deadline}."
+        )
+    lines = [head, ""]
     keys = list(result["grid"])
-    heads = [*keys, "P(deadline)", "95% interval", "median d", "p10-p90 d", "reached"]
+    first = "P(all)" if facility else "P(deadline)"
+    heads = [*keys, first, "95% interval", "median d", "p10-p90 d", "reached"]
+    heads += [f"T{k} P" for k in range(1, len(result.get("trials", [])) + 1)]
     heads += ["infused", "deteriorated", "vein-to-vein d"]
     heads += [f"{r} util/wait" for r in RESOURCES]
     table = []
@@ -54,6 +72,7 @@ def format_sweep(result: dict[str, Any]) -> str:
             f"{num(p['time_to_target_p10_days'], '.0f')}-"
             f"{num(p['time_to_target_p90_days'], '.0f')}",
             pct(p["reached_fraction"]),
+            *(pct(tr["prob_target_by_deadline"]) for tr in p.get("trials", [])),
             num(p["infused_mean"]),
             num(p["deteriorated_mean"]),
             num(p["vein_to_vein_mean_days"]),
@@ -67,6 +86,15 @@ def format_sweep(result: dict[str, Any]) -> str:
     lines.append("  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True)))
     for row in table:
         lines.append("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+    if facility:
+        lines += [
+            "",
+            "P(all): share of runs in which every trial reaches its target by its deadline "
+            "(Wilson 95% interval); days: until every target is reached, n/a = beyond the "
+            "horizon; Tk P: trial k's chance by its deadline; patients: all trials together; "
+            "util/wait = mean utilisation / mean wait in days, all trials.",
+        ]
+        return "\n".join(lines)
     lines += [
         "",
         "P(deadline): share of trials reaching the target by the deadline (Wilson 95% interval);"
