@@ -21,6 +21,7 @@ from sim.app import session
 from sim.app.pages import (
     capacity,
     compare,
+    facility,
     flow,
     forecast,
     goal,
@@ -58,6 +59,7 @@ PLANNING_VIEWS: tuple[tuple[str, ViewFn, bool], ...] = (
     ("Sensitivity", sensitivity.view, False),
     ("Observed data", observed.view, False),
     ("What must change", goal.view, False),
+    ("Facility", facility.view, False),
 )
 
 

@@ -75,8 +75,9 @@ def test_every_scenario_value_has_an_input() -> None:
         if p.kind == "sites":
             covered |= {f"referral.sites.{c}" for c in tables.SITE_COLUMNS}
     # fields kept out of the form for now (ui(in_form=False)) are kept as loaded
-    missing = sorted(p for p in _leaf_paths(Scenario) - covered
-                     if not p.startswith(form.NOT_IN_FORM))
+    missing = sorted(
+        p for p in _leaf_paths(Scenario) - covered if not p.startswith(form.NOT_IN_FORM)
+    )
     assert not missing, f"scenario values without an input: {missing}"
     assert {p.stage for p in form.PARAMS} == set(form.STAGES)
 
@@ -778,6 +779,22 @@ def test_sensitivity_view_shows_morris_indices_and_their_error(at: AppTest) -> N
     assert any("Morris screening. Ranges: ranges/baseline.yaml" in c.value for c in view.caption)
     assert len(view.dataframe) == 2 and len(view.dataframe[0].value) == 21
     assert any("Sampling error: mu* known to within" in m.value for m in view.markdown)
+    assert not view.error
+
+
+def test_facility_view_runs_the_three_trials_together(at: AppTest) -> None:
+    """The shipped facility: the chance that every trial meets its deadline, a row and a
+    bar a trial, the shared resources."""
+    view = _open(at, "Facility")
+    at.number_input(key="facility_reps").set_value(PLANNING_REPS)
+    _button(at, "Run the facility").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    view = _tab(at, "Facility")
+    assert any("every trial reaches its target by its deadline" in m.value for m in view.markdown)
+    trials, resources = view.dataframe[0].value, view.dataframe[1].value
+    assert len(trials) == 3 and list(trials["opens (day)"]) == [0, 180, 365]
+    assert set(resources["shared"]) == {"shared"}
+    assert len(view.get("vega_lite_chart")) == 1
     assert not view.error
 
 

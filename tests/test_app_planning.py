@@ -291,18 +291,41 @@ def test_morris_indices_tabled_with_their_sampling_error() -> None:
 
 
 def test_tornado_rows_carry_their_error_and_the_words_discount_noise() -> None:
-    """With two replications nothing is clear of chance: the words say so rather than
-    naming what moves the figure most."""
+    """Each row carries the paired intervals of its two changes; the words name only the
+    swings clear of chance, and say when none is."""
     scenario = make_scenario()
-    ranges = "infusion.stay_days.mean: [20, 22]\n"
+    ranges = "referral.sites.0.rate_per_month: [1.0, 4.0]\ninfusion.stay_days.mean: [20, 22]\n"
     params, _ = sensitivity.sensitivity_params(scenario, ranges, "test ranges")
-    result = sensitivity.run_sensitivity(scenario, params, reps=2, seed=2)
-    (row,) = sensitivity.tornado_rows(result, "median_time_to_target_days")
-    assert row["within_noise"] and len(row["effect_high_ci95"]) == 2
-    words = sensitivity.sensitivity_words(result, scenario)
-    assert "by more than chance (2 trials a run)" in words[0]
+    result = sensitivity.run_sensitivity(scenario, params, reps=6, seed=2)
+    rows = sensitivity.tornado_rows(result, "median_time_to_target_days")
+    assert all(len(r["effect_low_ci95"]) == len(r["effect_high_ci95"]) == 2 for r in rows)
     table = sensitivity.sensitivity_table(result)
     assert "±95% (days)" in table.columns and "±95% (points)" in table.columns
+    for r in rows:  # as if no swing were clear of chance
+        r["within_noise"] = True
+    result["tornado"]["median_time_to_target_days"] = rows
+    words = sensitivity.sensitivity_words(result, scenario)
+    assert "by more than chance (6 trials a run)" in words[0]
+    rows[0]["within_noise"] = False
+    words = sensitivity.sensitivity_words(result, scenario)
+    assert "Moved most by" in words[0] and "1 of 2 swings cannot be told from chance" in words[0]
+
+
+def test_facility_tables_and_chart_from_a_run() -> None:
+    """The shipped facility file: its trials' table (one row each, chances in %), its
+    resources' table and the chart's bars (one a trial, whiskers inside 0-100)."""
+    from sim.app import charts
+    from sim.app.planning import facility
+
+    (path,) = facility.facility_files(SCENARIOS)
+    out = facility.run(facility.load(path), reps=4, seed=2)
+    trials = facility.trials_table(out)
+    assert list(trials["priority"]) == [0, 0, 1]
+    assert trials["chance by deadline (%)"].between(0, 100).all()
+    assert list(facility.resources_table(out)["resource"]) == ["apheresis", "manufacturing", "beds"]
+    spec = charts.facility_chances(out).to_dict()
+    assert len(spec["layer"]) == 2
+    assert "every trial reaches its target" in facility.headline(out)
 
 
 # --- forecast from observed data -------------------------------------------------------------

@@ -14,12 +14,13 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from sim.app.planning import observed, sensitivity, sizing
+from sim.app.planning import facility, observed, sensitivity, sizing
 from sim.app.views import RunView, view_from_results
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario, parse_scenario
@@ -209,3 +210,16 @@ def goal_run(
     scenario = parse_scenario(scenario_yaml, source="settings")
     kw = {"levers": levers, "reps": reps, "seed": seed, "progress": _progress}
     return _pooled(lambda ex: goal(scenario, probability, executor=ex, **kw), _progress)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def facility_run(
+    path: str, digest: str, seed: int, reps: int, _progress: ProgressBar | None = None
+) -> dict[str, Any]:
+    """A facility's summary (cached on the facility's digest, which covers its trials'
+    files, the seed and the replications)."""
+    fac = facility.load(Path(path))
+    return _pooled(
+        lambda ex: facility.run(fac, reps=reps, seed=seed, executor=ex, progress=_progress),
+        _progress,
+    )

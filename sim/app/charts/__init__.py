@@ -18,6 +18,7 @@ from .capacity import (
     vein_to_vein_chart,
     vein_to_vein_table,
 )
+from .facility import facility_chances
 from .flow import (
     CONTINUES,
     DETERIORATED,
@@ -101,6 +102,7 @@ __all__ = [
     "compare_fan_chart",
     "criteria_chart",
     "criteria_table",
+    "facility_chances",
     "fan_chart",
     "fan_table",
     "funnel_chart",
