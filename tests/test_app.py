@@ -33,7 +33,7 @@ REPS = 24
 APP = str(ROOT / "app.py")
 RUN = "Run simulation"
 TABS = ["Forecast", "Patient flow", "Capacity", "Patients", "Compare", "Saved runs"]
-PLANNING_TABS = ["Sizing", "Sensitivity", "Observed data", "What must change"]
+PLANNING_TABS = ["Sizing", "Sensitivity", "Observed data", "What must change", "Facility"]
 PLANNING_REPS = 4
 
 

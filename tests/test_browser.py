@@ -55,6 +55,7 @@ TABS = (
     "Sensitivity",
     "Observed data",
     "What must change",
+    "Facility",
 )
 CHARTS = {"Forecast": 2, "Patient flow": 2, "Capacity": 7, "Patients": 2}
 """Charts each result tab draws."""
