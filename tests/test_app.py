@@ -418,6 +418,7 @@ def test_every_view_renders_after_a_run(at: AppTest) -> None:
         "Sensitivity": 0,
         "Observed data": 0,
         "What must change": 0,
+        "Facility": 0,
     }
     assert len(_open(at, "Capacity").metric) == 4
     assert f"{REPS} simulated trials" in at.caption[0].value
@@ -706,7 +707,10 @@ def test_no_tab_title_holds_another() -> None:
 
 def test_planning_views_open_on_the_baseline(at: AppTest) -> None:
     """Each planning view shows its form and asks for its button; nothing is run."""
-    buttons = ("Size capacity", "Run sensitivity", "Update the forecast", "Find what must change")
+    buttons = (
+        "Size capacity", "Run sensitivity", "Update the forecast", "Find what must change",
+        "Run the facility",
+    )  # fmt: skip
     for tab, button in zip(PLANNING_TABS, buttons, strict=True):
         view = _open(at, tab)
         assert any(button in i.value for i in view.info), tab

@@ -118,6 +118,8 @@ def test_a_scenario_without_the_new_fields_is_unchanged():
     sc = load_scenario(str(FIXTURE))
     summary = run_replications(sc, 40, seed=1).summary()
     summary.pop("version", None)
+    for r in summary["resources"].values():  # added with capacity schedules: not a figure
+        assert r.pop("schedule") == [[0.0, r["capacity"]]]
     pinned = json.loads(PINNED.read_text())
     assert json.loads(json.dumps(summary)) == pinned
     text = sc.to_yaml()

@@ -383,7 +383,7 @@ def test_sizing_heatmap_chart() -> None:
 def _tornado_rows() -> list[dict[str, Any]]:
     return [
         {"parameter": "a", "label": "A", "low": 1, "high": 2, "at_low": 0.3, "at_high": 0.7,
-         "swing": 0.4},
+         "swing": 0.4, "effect_low_ci95": [-0.25, -0.15], "effect_high_ci95": [0.1, 0.3]},
         {"parameter": "b", "low": 0, "high": 1, "at_low": 0.5, "at_high": 0.5, "swing": 0.0},
         {"parameter": "c", "label": "C", "low": 5, "high": 9, "at_low": 0.45, "at_high": 0.4,
          "swing": 0.1},
@@ -401,6 +401,9 @@ def test_tornado_table_orders_by_swing() -> None:
     assert a.loc["high end of its range", "change"] == pytest.approx(20.0)
     assert a.loc["high end of its range", "setting"] == 2
     assert set(charts.tornado_table(_tornado_rows(), 0.5, top=1)["parameter"]) == {"a"}
+    assert a.loc["low end of its range", "err_low"] == pytest.approx(25.0)
+    assert a.loc["high end of its range", "err_high"] == pytest.approx(80.0)
+    assert table[table["parameter"] == "b"]["err_low"].isna().all()
 
 
 def test_tornado_chart() -> None:
@@ -418,8 +421,13 @@ def test_tornado_chart() -> None:
             top=2,
         )
     )
-    bars, rule, text = _layers(spec)
+    bars, errors, rule, text = _layers(spec)
     assert bars["mark"]["type"] == "bar"
+    # the paired 95% intervals of the changes, from the base, as whiskers (a row without
+    # them draws none)
+    assert errors["mark"]["type"] == "errorbar"
+    assert errors["encoding"]["x"]["field"] == "err_low"
+    assert errors["encoding"]["x2"]["field"] == "err_high"
     enc = bars["encoding"]
     assert enc["y"]["sort"] == ["A", "C"]
     assert enc["yOffset"]["field"] == "end"

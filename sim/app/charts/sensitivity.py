@@ -158,7 +158,7 @@ def tornado_chart(
     subtitle = [
         "Each parameter alone at the low and the high end",
         "of its range, the others as set; largest swing first.",
-        "Black whiskers: paired 95% interval of each change (Monte Carlo error).",
+        "Whiskers: the paired 95% interval of each change.",
     ]
     if hidden:
         subtitle.append(f"{hidden} more with smaller swings are not drawn.")
