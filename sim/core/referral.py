@@ -11,19 +11,18 @@ import math
 import numpy as np
 
 from sim.core import special
-from sim.core.scenario import DAYS_PER_MONTH, Scenario, Site
+from sim.core.errors import InputError
+from sim.core.scenario import DAYS_PER_MONTH, MAX_REFERRALS, Scenario, Site
 from sim.core.streams import Streams
+
+MAX_DRAWN = 5 * MAX_REFERRALS
+"""Referrals one replication may draw: five times the expected number a scenario may have,
+so that only the far tail of an uncertain rate meets it (about 3 GB)."""
 
 
 def cumulative_intensity(site: Site, day: float, rate_per_day: float) -> float:
     """Expected referrals from ``site`` in [0, day] at full rate ``rate_per_day``."""
-    t = day - site.opens_day
-    if t <= 0 or rate_per_day <= 0:
-        return 0.0
-    ramp = site.ramp_up_days
-    if t <= ramp:
-        return rate_per_day * t * t / (2 * ramp)
-    return rate_per_day * (t - ramp / 2)
+    return site.referrals_by(day, rate_per_day)
 
 
 def _invert(site: Site, y: np.ndarray, rate_per_day: float) -> np.ndarray:
@@ -64,12 +63,28 @@ def site_arrivals(
 
 
 def referral_days(scenario: Scenario, streams: Streams) -> tuple[np.ndarray, np.ndarray]:
-    """All referrals of a replication up to the horizon: (days, site index), in time order."""
-    days, sites = [], []
-    for k, site in enumerate(scenario.referral.sites):
+    """All referrals of a replication up to the horizon: (days, site index), in time order.
+
+    InputError when the rates this replication drew (an uncertain rate's far tail) would
+    give more referrals than :data:`MAX_DRAWN` (the memory a replication may take).
+    """
+    rates = []
+    for site in scenario.referral.sites:
         shape = site.rate_shape if site.rate_shape is not None else scenario.referral.rate_shape
-        rate = site_rate_per_day(site, shape, streams)
-        d = site_arrivals(site, rate, scenario.horizon_days, streams[f"referral:{site.name}"])
+        rates.append(site_rate_per_day(site, shape, streams))
+    horizon = scenario.horizon_days
+    sites_rates = list(zip(scenario.referral.sites, rates, strict=True))
+    expected = sum(site.referrals_by(horizon, rate) for site, rate in sites_rates)
+    if expected > MAX_DRAWN:
+        raise InputError(
+            f"a simulated trial drew referral rates that give {expected:,.0f} expected "
+            f"referrals up to the horizon, beyond the {MAX_DRAWN:,} one trial can hold; "
+            "lower the rates, the horizon or their uncertainty (a larger rate_shape)",
+            field="referral",
+        )
+    days, sites = [], []
+    for k, (site, rate) in enumerate(sites_rates):
+        d = site_arrivals(site, rate, horizon, streams[f"referral:{site.name}"])
         days.append(d)
         sites.append(np.full(len(d), k, dtype=np.int64))
     all_days = np.concatenate(days)

@@ -18,6 +18,7 @@ from sim.core.errors import InputError
 from sim.core.schema import (
     DAYS_PER_MONTH,
     MAX_HORIZON_DAYS,
+    MAX_REFERRALS,
     MILESTONES,
     Apheresis,
     Attempts,
@@ -42,6 +43,7 @@ from sim.core.yamlio import parse_yaml, read_text
 __all__ = [
     "DAYS_PER_MONTH",
     "MAX_HORIZON_DAYS",
+    "MAX_REFERRALS",
     "MILESTONES",
     "Apheresis",
     "Attempts",

@@ -20,6 +20,7 @@ import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -44,6 +45,35 @@ Count = Annotated[int, Field(ge=1, le=10_000)]
 Attempts = Annotated[int, Field(ge=1, le=100)]
 """Attempts in all, the first included: 1 to 100."""
 MAX_HORIZON_DAYS = 36525.0
+MAX_DAYS = MAX_HORIZON_DAYS
+"""The longest fixed number of days a scenario may give (an opening day, a ramp-up, the
+follow-up, the conditioning lead): a hundred years."""
+Days = Annotated[float, Field(ge=0, le=MAX_DAYS)]
+"""A number of days from 0 to a hundred years."""
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2200, 12, 31)
+"""The dates a scenario may hold (its start and its deadline): every date computed from them
+(up to a horizon and a follow-up of a hundred years each later) is still a calendar date,
+and the dashboard's date inputs span exactly this range."""
+MAX_REFERRALS = 1_000_000
+"""Referrals a simulated trial may expect up to its horizon. A replication draws every
+referral up to the horizon when it starts (about 600 bytes each), so this bounds its memory
+(about 0.6 GB)."""
+MAX_DRUG_MG_PER_M2 = 100_000.0
+"""The largest daily drug dose a scenario may give, mg/m² (far above any protocol's; it keeps
+every amount a finite number)."""
+MAX_CELLS_PER_KG = 1e12
+"""The largest cell dose a scenario may give, cells/kg."""
+
+
+def _representable(day: dt.date) -> dt.date:
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(f"must be from {FIRST_DATE} to {LAST_DATE}")
+    return day
+
+
+Date = Annotated[dt.date, Field(strict=False), AfterValidator(_representable)]
+"""A calendar date from FIRST_DATE to LAST_DATE (YYYY-MM-DD in a file)."""
 
 STAGES = (
     "Referral",
@@ -61,6 +91,7 @@ _INFUSION, _TARGET = STAGES[6:]
 _PROB = "probability 0-1"
 _ATTEMPTS = "count, first included"
 _MG_M2_DAY = "mg/m² per day"
+DrugDose = Annotated[float, Field(ge=0, le=MAX_DRUG_MG_PER_M2)]
 
 
 def ui(
@@ -152,9 +183,7 @@ class Target(_Block):
         "infused"
     )
     """The milestone the target counts."""
-    deadline: Annotated[
-        dt.date | None, Field(strict=False), ui("Deadline", "date", toggle="Set a deadline")
-    ] = None
+    deadline: Annotated[Date | None, ui("Deadline", "date", toggle="Set a deadline")] = None
     """The date by which the target should be reached."""
 
     def as_dict(self) -> dict[str, object]:
@@ -172,12 +201,24 @@ class Site(_Block):
     name: Annotated[str, Field(min_length=1), ui("Site")]
     rate_per_month: Annotated[float, Field(ge=0, le=100_000), ui("Rate", "referrals/month")]
     """Mean referrals per month at full rate"""
-    opens_day: Annotated[NonNeg, ui("Opens", "day")] = 0.0
+    opens_day: Annotated[Days, ui("Opens", "day")] = 0.0
     """Days from the trial start"""
-    ramp_up_days: Annotated[NonNeg, ui("Ramp-up", "days")] = 0.0  # the rate rises linearly
+    ramp_up_days: Annotated[Days, ui("Ramp-up", "days")] = 0.0  # the rate rises linearly
     """Days from opening to the full rate"""
     rate_shape: Annotated[Positive | None, ui("Own gamma shape")] = None  # a forecast sets it
     """This site's rate uncertainty (gamma shape); empty: the shape set below for all sites"""
+
+    def referrals_by(self, day: float, rate_per_day: float | None = None) -> float:
+        """Expected referrals in [0, ``day``] at the full rate ``rate_per_day`` (default:
+        this site's own, ``rate_per_month`` a month), rising linearly over the ramp-up."""
+        rate = self.rate_per_month / DAYS_PER_MONTH if rate_per_day is None else rate_per_day
+        t = day - self.opens_day
+        if t <= 0 or rate <= 0:
+            return 0.0
+        ramp = self.ramp_up_days
+        if t <= ramp:
+            return rate * t * t / (2 * ramp)
+        return rate * (t - ramp / 2)
 
 
 class Referral(_Block):
@@ -284,9 +325,13 @@ class Manufacturing(_Block):
 class Dose(_Block):
     """The dose that may be infused, in cells per kg of body weight."""
 
-    min_per_kg: Annotated[Positive, ui("Minimum dose", "cells/kg", step=1e6, fmt="%.3e")]
+    min_per_kg: Annotated[
+        Positive, Field(le=MAX_CELLS_PER_KG), ui("Minimum dose", "cells/kg", step=1e6, fmt="%.3e")
+    ]
     """Smallest dose per kg of body weight that may be infused."""
-    max_per_kg: Annotated[Positive, ui("Maximum dose", "cells/kg", step=1e6, fmt="%.3e")]
+    max_per_kg: Annotated[
+        Positive, Field(le=MAX_CELLS_PER_KG), ui("Maximum dose", "cells/kg", step=1e6, fmt="%.3e")
+    ]
     """Largest dose per kg of body weight."""
 
     @model_validator(mode="after")
@@ -329,18 +374,20 @@ class Conditioning(_Block):
     """Lymphodepleting chemotherapy before infusion: timing (days) and daily doses."""
 
     days_before_infusion: Annotated[
-        NonNeg, ui("Conditioning starts before infusion", "days", step=1.0)
+        Days, ui("Conditioning starts before infusion", "days", step=1.0)
     ]
     """Lymphodepletion starts this many days before the infusion (day 0)."""
     fludarabine_mg_per_m2_per_day: Annotated[
-        NonNeg, ui("Fludarabine", _MG_M2_DAY, step=1.0, rank=1)
+        DrugDose, ui("Fludarabine", _MG_M2_DAY, step=1.0, rank=1)
     ]
     """Daily fludarabine dose per m² of body surface area."""
     cyclophosphamide_mg_per_m2_per_day: Annotated[
-        NonNeg, ui("Cyclophosphamide", _MG_M2_DAY, step=10.0, rank=1)
+        DrugDose, ui("Cyclophosphamide", _MG_M2_DAY, step=10.0, rank=1)
     ]
     """Daily cyclophosphamide dose per m² of body surface area."""
-    treatment_days: Annotated[int, Field(ge=0), ui("Conditioning treatment days", "days")]
+    treatment_days: Annotated[
+        int, Field(ge=0, le=int(MAX_DAYS)), ui("Conditioning treatment days", "days")
+    ]
     """Days of fludarabine and cyclophosphamide."""
 
     @model_validator(mode="after")
@@ -374,7 +421,7 @@ class Scenario(_Block):
     """A name for this scenario."""
     description: Annotated[str | None, ui("Description", stage=_TARGET)] = None
     """What the scenario is (optional)."""
-    start_date: Annotated[dt.date, Field(strict=False), ui("Trial start", "date", stage=_TARGET)]
+    start_date: Annotated[Date, ui("Trial start", "date", stage=_TARGET)]
     """Day 0 of the simulation; all times count from it."""
     horizon_days: Annotated[
         float,
@@ -383,7 +430,7 @@ class Scenario(_Block):
     ]
     """A simulated trial stops here even if the target is not reached."""
     target: Annotated[Target, ui(stage=_TARGET)]
-    follow_up_days: Annotated[NonNeg, ui("Follow-up", "days", stage=_TARGET, step=1.0)] = 0.0
+    follow_up_days: Annotated[Days, ui("Follow-up", "days", stage=_TARGET, step=1.0)] = 0.0
     """Primary completion is the target-th milestone plus this follow-up."""
     referral: Annotated[Referral, ui(stage=_REFERRAL)]
     screening: Annotated[Screening, ui(stage=_SCREENING)]
@@ -398,6 +445,21 @@ class Scenario(_Block):
     reached before infusion, the patient leaves the pathway."""
     conditioning: Annotated[Conditioning, ui(stage=_CONDITIONING)]
     infusion: Annotated[Infusion, ui(stage=_INFUSION)]
+
+    @field_validator("referral")
+    @classmethod
+    def _bounded_referrals(cls, referral: Referral, info: ValidationInfo) -> Referral:
+        horizon = info.data.get("horizon_days")
+        if horizon is None:
+            return referral
+        expected = sum(site.referrals_by(horizon) for site in referral.sites)
+        if expected > MAX_REFERRALS:
+            raise ValueError(
+                f"the sites' rates give {expected:,.0f} expected referrals up to the horizon "
+                f"({horizon:g} days); a simulated trial holds at most {MAX_REFERRALS:,}: lower "
+                "the rates or the horizon"
+            )
+        return referral
 
     @field_validator("target")
     @classmethod
