@@ -133,17 +133,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _save(args: argparse.Namespace, results: Results, summary: dict[str, Any]) -> str:
     """Save the run under ``--save``, or under the next free name if another process took
     that name since the run started; the note to print."""
-    name = args.save
+    where = store.store_path(args.store)
     try:
-        store.save_results(name, results, summary, replace=args.replace, path=args.store)
+        store.save_results(args.save, results, summary, replace=args.replace, path=where)
+        return f"Saved as {args.save!r} in {where}"
     except store.NameTaken:
-        name = store.next_free_name(args.save, args.store)
-        store.save_results(name, results, summary, path=args.store)
-        return (
-            f"Saved as {name!r} in {store.store_path(args.store)} (another run was saved as "
-            f"{args.save!r} while this one ran)"
-        )
-    return f"Saved as {name!r} in {store.store_path(args.store)}"
+        for _ in range(10):  # other sessions may be taking the next names too
+            name = store.next_free_name(args.save, where)
+            try:
+                store.save_results(name, results, summary, path=where)
+            except store.NameTaken:
+                continue
+            return (
+                f"Saved as {name!r} in {where} (another run was saved as {args.save!r} while "
+                "this one ran)"
+            )
+        raise
 
 
 def write_outputs(results: Results, summary: dict[str, Any], out: Path) -> str:

@@ -14,14 +14,13 @@ from sim.core.version import __version__
 from sim.core.yamlio import read_text
 from sim.io import store
 from sim.io.outputs import file_digest, kept_logs, run_files, writer_digest
+from sim.run.budget import MAX_REPLICATIONS
 from sim.run.executors import ExecutorSpec
 from sim.run.runner import Results, run_replications
 
 IGNORED = ("version", "precision")
 """Summary keys that may differ on a faithful re-run (the package version is reported)."""
 MAX_SEED = 2**63 - 1
-MAX_REPLICATIONS = 10_000_000
-"""The largest replication count ``run --reps`` accepts."""
 NOT_COMPARED = ("summary.json", "scenario.yaml")
 """Files of a folder compared otherwise: the summary figure by figure, the scenario by the
 digest in the summary."""
