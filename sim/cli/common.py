@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from sim.io.store import DEFAULT_PATH, ENV_VAR
+from sim.run.budget import ALLOW_FLAG, MAX_REPLICATIONS, WORK_BUDGET
 from sim.run.executors import EXECUTORS
 
-MAX_REPS = 10_000_000
+MAX_REPS = MAX_REPLICATIONS
 STORE_HELP = f"run store file (default: ${ENV_VAR}, else {DEFAULT_PATH.as_posix()})"
 
 HELP = {
@@ -101,7 +102,7 @@ def add_sim_options(
     reps_help: str | None = None,
     set_help: str | None = None,
 ) -> None:
-    """--reps, --seed, --executor, --workers, --set, --json and --quiet."""
+    """--reps, --seed, --executor, --workers, --set, --json, --quiet and --allow-large."""
     p.add_argument(
         "--reps",
         type=int_in(min_reps, MAX_REPS, "--reps"),
@@ -125,6 +126,17 @@ def add_sim_options(
     add_set_option(p, set_help or SET_HELP)
     p.add_argument("--json", action="store_true", help="print only JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_allow_large(p)
+
+
+def add_allow_large(p: argparse.ArgumentParser) -> None:
+    """``--allow-large``: run work beyond the budget."""
+    p.add_argument(
+        ALLOW_FLAG,
+        dest="allow_large",
+        action="store_true",
+        help=f"run even when the estimated work is beyond {WORK_BUDGET:,} simulated patients",
+    )
 
 
 class _LateBar:

@@ -14,8 +14,9 @@ from sim.core.errors import InputError
 from sim.core.scenario import Scenario, load_scenario, with_overrides
 from sim.forecasting.posterior import DEFAULT_PRIOR_PATIENTS, Priors
 from sim.forecasting.times import DEFAULT_PRIOR_EVENTS
-from sim.io.files import write_folder
+from sim.io.files import check_folder, write_folder
 from sim.report.forecast import format_backtest, format_forecast
+from sim.run.budget import check_work, estimate_work
 from sim.run.executors import parse_executor
 
 
@@ -145,7 +146,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
     executor = parse_executor(args.executor, args.workers)
     scenario = load_scenario(args.scenario, args.overrides)
+    if args.out:
+        check_folder(Path(args.out))
     log = read_observed(args.observed, scenario, args.as_of)
+    check_work(estimate_work(scenario, args.reps).times(2), args.allow_large)  # prior, updated
     with progress_bar(2 * args.reps, args.quiet) as update:
         priors = _priors(args)
         f = forecast(
@@ -178,6 +182,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             value=str(args.as_of),
             has_value=True,
         )
+    work = estimate_work(scenario, args.reps + 1)  # a truth and its forecast, for each trial
+    check_work(work.times(args.trials), args.allow_large)
     with progress_bar(args.trials, args.quiet, "truths") as update:
         result = backtest(
             scenario,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,8 @@ from sim.cli.common import (
 from sim.core.errors import InputError
 from sim.core.scenario import Scenario, load_scenario, with_overrides
 from sim.core.station import RESOURCES
-from sim.io.files import write_folder
-from sim.planning.grid import parse_grid
+from sim.io.files import check_folder, write_folder
+from sim.planning.grid import grid_points, parse_grid, point_scenario, yaml_scalar
 from sim.planning.ranges import default_ranges, load_ranges
 from sim.planning.sensitivity import METHODS, runs_needed, sensitivity
 from sim.planning.sizing import (
@@ -42,6 +43,7 @@ from sim.planning.sizing import (
 )
 from sim.planning.sweep import sweep, sweep_frame
 from sim.report.planning import format_sensitivity, format_sizing, format_sweep
+from sim.run.budget import check_work, combined, estimate_work
 from sim.run.executors import parse_executor
 
 
@@ -189,9 +191,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     scenario = _scenario(args, facility=True)
     grid = parse_grid(args.grid)
     executor = parse_executor(args.executor, args.workers)
-    n = 1
-    for values in grid.values():
-        n *= len(values)
+    if args.out:
+        check_folder(Path(args.out))
+    if isinstance(scenario, Scenario):
+        points = [point_scenario(scenario, point) for point in grid_points(grid)]
+        trials = points
+    else:  # a facility: every trial of every point
+        points = [
+            scenario.with_overrides([f"{k}={yaml_scalar(v)}" for k, v in p.items()], "--grid")
+            for p in grid_points(grid)
+        ]
+        trials = [sc for f in points for sc in f.trials]
+    check_work(combined([estimate_work(sc, args.reps) for sc in trials]), args.allow_large)
+    n = len(points)
     with progress_bar(n * args.reps, args.quiet, "sweep") as update:
         result = sweep(scenario, grid, args.reps, args.seed, executor=executor, progress=update)
     if args.out:
@@ -212,6 +224,8 @@ def cmd_size(args: argparse.Namespace) -> int:
     resources = parse_resources(args.resources, scenario)
     costs = parse_costs(args.cost, resources)
     executor = parse_executor(args.executor, args.workers)
+    evaluations = (len(resources) + 2) * math.ceil(math.log2(args.max_units + 1)) + 1
+    check_work(estimate_work(scenario, args.reps).times(evaluations), args.allow_large)
     with progress_bar(None, args.quiet, "sizing") as update:
         result = size(
             scenario,
@@ -236,11 +250,14 @@ def cmd_size(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     scenario = _scenario(args)
     params = (
-        load_ranges(args.ranges, scenario, args.method) if args.ranges else default_ranges(scenario)
+        load_ranges(args.ranges, scenario, args.method)
+        if args.ranges
+        else default_ranges(scenario, combined=args.method != "oat")
     )
     executor = parse_executor(args.executor, args.workers)
     samples = args.samples or (10 if args.method == "morris" else 64)
     runs = runs_needed(args.method, params, samples)
+    check_work(estimate_work(scenario, args.reps).times(runs), args.allow_large)
     with progress_bar(runs * args.reps, args.quiet, f"sensitivity ({runs} runs)") as update:
         result = sensitivity(
             scenario,

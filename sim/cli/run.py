@@ -23,11 +23,13 @@ from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
 from sim.core.yamlio import read_text
 from sim.io import store
-from sim.io.files import write_folder
+from sim.io.files import check_folder, write_folder
+from sim.io.outputs import run_files
 from sim.io.reproduce import find_record, reproduce
 from sim.planning.compare import compare
 from sim.report.planning import format_comparison
 from sim.report.summary import format_summary
+from sim.run.budget import check_kept, check_work, combined, estimate_work
 from sim.run.executors import parse_executor
 from sim.run.runner import PRECISION_OF, run_replications, run_to_precision
 
@@ -94,6 +96,7 @@ def _reproduce_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=common.int_in(1, 1024, "--workers"), default=None)
     p.add_argument("--json", action="store_true", help="print only JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    common.add_allow_large(p)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -101,15 +104,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         return run_facility(args)
     scenario = load_scenario(args.scenario, args.overrides)
     executor = parse_executor(args.executor, args.workers)
-    keep = args.keep_logs if args.keep_logs is not None else (args.reps if args.out else 0)
-    if args.save is not None:  # refuse a bad or taken name before spending the run
-        store.validate_name(args.save)
-        taken = set(store.list_runs(store.store_path(args.store))["name"])
-        if args.save in taken and not args.replace:
-            raise InputError(
-                f"a run named {args.save!r} is already saved; add --replace to overwrite it",
-                field="--save",
-            )
+    out = Path(args.out) if args.out else None
+    if out is not None:  # refuse what cannot be honoured before spending the run
+        check_folder(out)
+    if args.save is not None:
+        store.check_free(args.save, replace=args.replace, path=args.store)
+    work = estimate_work(scenario, args.reps)
+    check_work(work, args.allow_large)
+    keep = args.keep_logs if args.keep_logs is not None else (args.reps if out else 0)
+    check_kept(work, keep, args.allow_large)
     with progress_bar(args.reps, args.quiet) as update:
         if args.precision is None:
             results = run_replications(
@@ -130,19 +133,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = results.summary()
     if precision is not None:
         summary["precision"] = precision
-    if args.out:
-        write_outputs(results, summary, Path(args.out))
+    notes, failed = [], []  # a failure to keep the results still shows them
+    if out is not None:
+        try:
+            notes.append(write_outputs(results, summary, out))
+        except InputError as exc:
+            failed.append(f"the tables were not written: {exc.message}")
     if args.save is not None:
-        store.save_results(args.save, results, summary, replace=args.replace, path=args.store)
-    saved = f"Saved as {args.save!r} in {store.store_path(args.store)}"
-    answer(
-        args,
-        summary,
-        format_summary,
-        f"\nTables written to {args.out}" if args.out else "",
-        saved if args.save is not None else "",
-    )
-    return 0
+        try:
+            notes.append(_save(args, results, summary))
+        except InputError as exc:
+            failed.append(f"the run was not saved: {exc.message}")
+    answer(args, summary, format_summary, *notes)
+    for problem in failed:
+        print(f"error: {problem}", file=sys.stderr)
+    return 2 if failed else 0
 
 
 def run_facility(args: argparse.Namespace) -> int:
@@ -160,6 +165,9 @@ def run_facility(args: argparse.Namespace) -> int:
             )
     facility = load_facility(args.scenario, args.overrides)
     executor = parse_executor(args.executor, args.workers)
+    if args.out:
+        check_folder(Path(args.out))
+    check_work(combined([estimate_work(sc, args.reps) for sc in facility.trials]), args.allow_large)
     with progress_bar(args.reps, args.quiet) as update:
         results = run_facility_replications(
             facility, args.reps, args.seed, executor=executor, progress=update
@@ -190,20 +198,34 @@ def _write_frame(table: Any, f: Any) -> None:
     table.frame().to_csv(f, index=False)
 
 
-def write_outputs(results: Results, summary: dict[str, Any], out: Path) -> None:
-    """Write the tables and summary into ``out``; a file appears whole or not at all."""
-    write_folder(
-        out,
-        {
-            "summary.json": lambda f: f.write(json.dumps(summary, indent=2) + "\n"),
-            "scenario.yaml": lambda f: f.write(results.scenario.to_yaml()),
-            "replications.csv": lambda f: results.frame().to_csv(f, index=False),
-            "patients.csv": lambda f: results.patients().to_csv(f, index=False),
-            "events.csv": lambda f: results.events().to_csv(f, index=False),
-            "timeline.csv": lambda f: results.timeline().to_csv(f, index=False),
-            "fan.csv": lambda f: results.fan().to_csv(f, index=False),
-        },
-    )
+def _save(args: argparse.Namespace, results: Results, summary: dict[str, Any]) -> str:
+    """Save the run under ``--save``, or under the next free name if another process took
+    that name since the run started; the note to print."""
+    where = store.store_path(args.store)
+    try:
+        store.save_results(args.save, results, summary, replace=args.replace, path=where)
+        return f"Saved as {args.save!r} in {where}"
+    except store.NameTaken:
+        for _ in range(10):  # other sessions may be taking the next names too
+            name = store.next_free_name(args.save, where)
+            try:
+                store.save_results(name, results, summary, path=where)
+            except store.NameTaken:
+                continue
+            return (
+                f"Saved as {name!r} in {where} (another run was saved as {args.save!r} while "
+                "this one ran)"
+            )
+        raise
+
+
+def write_outputs(results: Results, summary: dict[str, Any], out: Path) -> str:
+    """Write the tables and summary into ``out``, whole or not at all; the note to print."""
+    files = run_files(results, summary)
+    write_folder(out, files)
+    if results.kept:
+        return f"\nTables written to {out}"
+    return f"\n{', '.join(files)} written to {out} (no patient tables: --keep-logs 0)"
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -224,6 +246,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             for sc, p in zip(scenarios, args.scenarios, strict=True)
         ]
     executor = parse_executor(args.executor, args.workers)
+    check_work(combined([estimate_work(sc, args.reps) for sc in scenarios]), args.allow_large)
     with progress_bar(args.reps * len(scenarios), args.quiet) as update:
         result = compare(scenarios, args.reps, args.seed, executor=executor, progress=update)
     answer(args, result, format_comparison)
@@ -244,6 +267,8 @@ def _compare_facilities(args: argparse.Namespace) -> int:
             for f, p in zip(facilities, args.scenarios, strict=True)
         ]
     executor = parse_executor(args.executor, args.workers)
+    work = [estimate_work(sc, args.reps) for f in facilities for sc in f.trials]
+    check_work(combined(work), args.allow_large)
     with progress_bar(args.reps * len(facilities), args.quiet) as update:
         result = compare_facilities(
             facilities, args.reps, args.seed, executor=executor, progress=update
@@ -255,15 +280,20 @@ def _compare_facilities(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     record = find_record(args.target, args.store)
     executor = parse_executor(args.executor, args.workers)
+    work = estimate_work(record.scenario(), record.replications)
+    check_work(work, args.allow_large)
+    check_kept(work, record.kept_logs, args.allow_large)
     with progress_bar(record.replications, args.quiet) as update:
         result = reproduce(record, executor, update)
     if args.json:
         print(json.dumps(result, indent=2))
     elif result["identical"]:
+        tables = ", ".join(result["tables_compared"])
         print(
             f"identical: {result['source']} ({result['replications']} replications, seed "
-            f"{result['seed']}) re-ran to the same summary with cart-trial-sim "
-            f"{result['current_version']} (recorded with {result['recorded_version']})"
+            f"{result['seed']}) re-ran to the same summary and tables ({tables}) with "
+            f"cart-trial-sim {result['current_version']} (recorded with "
+            f"{result['recorded_version']})"
         )
     else:
         shown = ", ".join(result["differences"][:8])

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from sim.cli.common import STORE_HELP, add_subcommands
+from sim.core.errors import InputError
 from sim.io import store
 from sim.report.runs import format_run, format_run_list
 
@@ -46,7 +47,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(run.summary, indent=2))
         else:
-            print(format_run(run))
+            print(_shown(run, str(path)))
     elif action == "export":
         store.export_run(args.name, args.dir, path)
         print(f"Run {args.name!r} written to {args.dir}")
@@ -56,6 +57,22 @@ def cmd_runs(args: argparse.Namespace) -> int:
     else:  # pragma: no cover - argparse allows only the choices above
         raise AssertionError(action)
     return 0
+
+
+def _shown(run: store.StoredRun, source: str) -> str:
+    """A saved run's headline figures, or one line saying its summary is damaged (a store
+    edited by another program may hold any JSON there)."""
+    try:
+        return format_run(run)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise InputError(
+            f"the stored run's summary is damaged ({type(exc).__name__}); `runs show "
+            f"{run.name} --json` prints it as it is",
+            source=source,
+            field="run",
+            value=run.name,
+            has_value=True,
+        ) from None
 
 
 PARSERS = {"runs": _runs_args}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.cli.common import add_subcommands
 from sim.core.errors import InputError
+from sim.io.files import check_file
 from sim.verify import DEFAULT_OUT
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ def add_verify_parser(subparsers: Any) -> argparse.ArgumentParser:
 def cmd_verify(args: argparse.Namespace, checks: Sequence[CheckFn] | None = None) -> int:
     """``python -m sim verify``: exit status 0 if every check passes, 1 if any fails
     (``checks``: all of them unless given)."""
+    check_file(Path(args.out))  # before the checks' minutes of work
     from sim.verify import CHECKS, VerifyConfig, verify
 
     checks = CHECKS if checks is None else checks

@@ -34,8 +34,26 @@ NonNeg = Annotated[float, Field(ge=0)]
 Pos = Annotated[float, Field(gt=0)]
 
 
+MAX_PARAM = 1e12
+"""The largest size of any parameter of a distribution (days, kg, cm, cells): every draw and
+every sum of draws then stays a finite number."""
+MAX_CV = 1000.0
+"""The largest ratio of a lognormal's or gamma's sd to its mean."""
+
+
 class _Dist(BaseModel):
     model_config = _CONFIG
+
+    @model_validator(mode="after")
+    def _finite_sums(self) -> _Dist:
+        for name, value in self:
+            for x in value if isinstance(value, list) else [value]:
+                if isinstance(x, float) and abs(x) > MAX_PARAM:
+                    raise ValueError(
+                        f"{name.rstrip('_')} ({x:g}) is beyond the {MAX_PARAM:g} a "
+                        "distribution's parameter may be"
+                    )
+        return self
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` independent draws, by inversion of ``n`` uniforms from ``rng``."""
@@ -271,6 +289,14 @@ class _ByMeanSd(_Dist):
 
     model_config = ConfigDict(**_CONFIG, populate_by_name=True)
 
+    @model_validator(mode="after")
+    def _spread_bounded(self) -> _ByMeanSd:
+        if self.sd > MAX_CV * self.mean_:
+            raise ValueError(
+                f"sd ({self.sd:g}) must be at most {MAX_CV:,.0f} times the mean ({self.mean_:g})"
+            )
+        return self
+
     def ppf(self, u: np.ndarray) -> np.ndarray:
         if self.sd == 0:
             return np.full(np.shape(u), self.mean_, dtype=float)
@@ -322,8 +348,10 @@ class Gamma(_ByMeanSd):
     dist: Literal["gamma"]
 
     def _spread(self, u: np.ndarray) -> np.ndarray:
-        shape = (self.mean_ / self.sd) ** 2
-        return special.gammaincinv(shape, u) * (self.sd**2 / self.mean_)
+        ratio = self.mean_ / self.sd
+        if ratio > 1e12:  # a spread below 1e-12 of the mean: its mean, to float precision
+            return np.full(np.shape(u), self.mean_, dtype=float)
+        return special.gammaincinv(ratio**2, u) * (self.sd**2 / self.mean_)
 
     def _spread_cdf(self, x: np.ndarray) -> np.ndarray:
         shape = (self.mean_ / self.sd) ** 2

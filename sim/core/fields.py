@@ -11,10 +11,11 @@ constraints (``ge``, ``gt``, ``le``): a field or a limit is changed in the schem
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 DAYS_PER_MONTH = 365.25 / 12
 """A month, in days, everywhere in the project."""
@@ -31,6 +32,35 @@ Units = Annotated[int, Field(ge=0, le=10_000)]
 Attempts = Annotated[int, Field(ge=1, le=100)]
 """Attempts in all, the first included: 1 to 100."""
 MAX_HORIZON_DAYS = 36525.0
+MAX_DAYS = MAX_HORIZON_DAYS
+"""The longest fixed number of days a scenario may give (an opening day, a ramp-up, the
+follow-up, the conditioning lead): a hundred years."""
+DayCount = Annotated[float, Field(ge=0, le=MAX_DAYS)]
+"""A number of days from 0 to a hundred years."""
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2200, 12, 31)
+"""The dates a scenario may hold (its start and its deadline): every date computed from them
+(up to a horizon and a follow-up of a hundred years each later) is still a calendar date,
+and the dashboard's date inputs span exactly this range."""
+MAX_REFERRALS = 1_000_000
+"""Referrals a simulated trial may expect up to its horizon. A replication draws every
+referral up to the horizon when it starts (about 600 bytes each), so this bounds its memory
+(about 0.6 GB)."""
+MAX_DRUG_MG_PER_M2 = 100_000.0
+"""The largest daily drug dose a scenario may give, mg/m² (far above any protocol's; it keeps
+every amount a finite number)."""
+MAX_CELLS_PER_KG = 1e12
+"""The largest cell dose a scenario may give, cells/kg."""
+
+
+def _representable(day: dt.date) -> dt.date:
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(f"must be from {FIRST_DATE} to {LAST_DATE}")
+    return day
+
+
+Date = Annotated[dt.date, Field(strict=False), AfterValidator(_representable)]
+"""A calendar date from FIRST_DATE to LAST_DATE (YYYY-MM-DD in a file)."""
 
 STAGES = (
     "Referral",

@@ -11,57 +11,29 @@ import math
 import numpy as np
 
 from sim.core import special
-from sim.core.scenario import DAYS_PER_MONTH, Scenario, Site
+from sim.core.errors import InputError
+from sim.core.intensity import trend_intensity
+from sim.core.scenario import DAYS_PER_MONTH, MAX_REFERRALS, Scenario, Site
 from sim.core.streams import Streams
 
-YEAR_DAYS = 365.25
-
-
-def _growth(site: Site) -> float:
-    """The trend's exponential rate per day (0 for a steady rate)."""
-    return math.log1p(site.trend_per_year) / YEAR_DAYS
-
-
-def _trend_intensity(site: Site, t: np.ndarray, rate_per_day: float) -> np.ndarray:
-    """Expected referrals by days ``t`` of a site whose rate changes by ``trend_per_year``
-    (the closed form of the ramp times the exponential trend)."""
-    k, ramp = _growth(site), site.ramp_up_days
-    x = np.maximum(np.asarray(t, dtype=float) - site.opens_day, 0.0)
-
-    def ramped(z: np.ndarray) -> np.ndarray:  # integral of (s / ramp) e^(k s) over [0, z]
-        kz = k * z
-        with np.errstate(divide="ignore", invalid="ignore"):
-            exact = (z / k * np.exp(kz) - np.expm1(kz) / k**2) / ramp
-        # near k z = 0 the closed form cancels: its series instead
-        series = z * z / ramp * (1 / 2 + kz / 3 + kz * kz / 8 + kz**3 / 30)
-        return np.where(np.abs(kz) < 1e-3, series, exact)
-
-    flat = np.expm1(k * x) / k
-    if ramp <= 0:
-        return rate_per_day * flat
-    top = ramped(np.float64(ramp))
-    past = top + math.exp(k * ramp) * np.expm1(k * (x - ramp)) / k
-    return rate_per_day * np.where(x <= ramp, ramped(np.minimum(x, ramp)), past)
+MAX_DRAWN = 5 * MAX_REFERRALS
+"""Referrals one replication may draw: five times the expected number a scenario may have,
+so that only the far tail of an uncertain rate meets it (about 3 GB)."""
 
 
 def cumulative_intensity(site: Site, day: float, rate_per_day: float) -> float:
     """Expected referrals from ``site`` in [0, day] at full rate ``rate_per_day``."""
-    t = day - site.opens_day
-    if t <= 0 or rate_per_day <= 0:
-        return 0.0
-    if site.trend_per_year:
-        return float(_trend_intensity(site, np.array([day]), rate_per_day)[0])
-    ramp = site.ramp_up_days
-    if t <= ramp:
-        return rate_per_day * t * t / (2 * ramp)
-    return rate_per_day * (t - ramp / 2)
+    return site.referrals_by(day, rate_per_day)
 
 
 def _invert(site: Site, y: np.ndarray, rate_per_day: float, horizon_days: float) -> np.ndarray:
     """Days at which the cumulative intensity reaches ``y`` (the inverse of the above)."""
     if site.trend_per_year:  # a smooth increasing curve: inverted on a fine grid
         grid = np.linspace(site.opens_day, horizon_days, 1 + 16 * max(1, math.ceil(horizon_days)))
-        return np.interp(y, _trend_intensity(site, grid, rate_per_day), grid)
+        curve = trend_intensity(
+            grid, rate_per_day, site.opens_day, site.ramp_up_days, site.trend_per_year
+        )
+        return np.interp(y, curve, grid)
     ramp = site.ramp_up_days
     in_ramp = y <= rate_per_day * ramp / 2
     on_ramp = site.opens_day + np.sqrt(2 * ramp * np.maximum(y, 0) / rate_per_day)
@@ -98,12 +70,28 @@ def site_arrivals(
 
 
 def referral_days(scenario: Scenario, streams: Streams) -> tuple[np.ndarray, np.ndarray]:
-    """All referrals of a replication up to the horizon: (days, site index), in time order."""
-    days, sites = [], []
-    for k, site in enumerate(scenario.referral.sites):
+    """All referrals of a replication up to the horizon: (days, site index), in time order.
+
+    InputError when the rates this replication drew (an uncertain rate's far tail) would
+    give more referrals than :data:`MAX_DRAWN` (the memory a replication may take).
+    """
+    rates = []
+    for site in scenario.referral.sites:
         shape = site.rate_shape if site.rate_shape is not None else scenario.referral.rate_shape
-        rate = site_rate_per_day(site, shape, streams)
-        d = site_arrivals(site, rate, scenario.horizon_days, streams[f"referral:{site.name}"])
+        rates.append(site_rate_per_day(site, shape, streams))
+    horizon = scenario.horizon_days
+    sites_rates = list(zip(scenario.referral.sites, rates, strict=True))
+    expected = sum(site.referrals_by(horizon, rate) for site, rate in sites_rates)
+    if expected > MAX_DRAWN:
+        raise InputError(
+            f"a simulated trial drew referral rates that give {expected:,.0f} expected "
+            f"referrals up to the horizon, beyond the {MAX_DRAWN:,} one trial can hold; "
+            "lower the rates, the horizon or their uncertainty (a larger rate_shape)",
+            field="referral",
+        )
+    days, sites = [], []
+    for k, (site, rate) in enumerate(sites_rates):
+        d = site_arrivals(site, rate, horizon, streams[f"referral:{site.name}"])
         days.append(d)
         sites.append(np.full(len(d), k, dtype=np.int64))
     all_days = np.concatenate(days)

@@ -15,22 +15,25 @@ from pydantic import BaseModel, ValidationError
 
 from sim.core.distributions import DIST_CLASSES, DIST_NAMES
 from sim.core.errors import InputError
-from sim.core.schema import (
+from sim.core.fields import (
     DAYS_PER_MONTH,
     MAX_HORIZON_DAYS,
+    MAX_REFERRALS,
     MILESTONES,
-    Apheresis,
     Attempts,
+    Count,
+    NonNeg,
+    Prob,
+)
+from sim.core.schema import (
+    Apheresis,
     Bridging,
     Conditioning,
-    Count,
     Deterioration,
     Dose,
     Infusion,
     Manufacturing,
-    NonNeg,
     Patients,
-    Prob,
     Referral,
     Scenario,
     Screening,
@@ -42,6 +45,7 @@ from sim.core.yamlio import parse_yaml, read_text
 __all__ = [
     "DAYS_PER_MONTH",
     "MAX_HORIZON_DAYS",
+    "MAX_REFERRALS",
     "MILESTONES",
     "Apheresis",
     "Attempts",

@@ -13,7 +13,6 @@ constraints (``ge``, ``gt``, ``le``): a field or a limit is changed here only.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import itertools
 import json
@@ -24,25 +23,36 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sim.core.distributions import Duration, Fixed, NonNegQuantity, PositiveQuantity
 from sim.core.fields import (
     DAYS_PER_MONTH,
+    FIRST_DATE,
+    LAST_DATE,
+    MAX_CELLS_PER_KG,
+    MAX_DAYS,
+    MAX_DRUG_MG_PER_M2,
     MAX_HORIZON_DAYS,
+    MAX_REFERRALS,
     MILESTONES,
     STAGES,
     Attempts,
     Block,
     Count,
-    NonNeg,
+    Date,
+    DayCount,
     Positive,
     Prob,
     Units,
     field_docs,
     ui,
 )
+from sim.core.intensity import expected_referrals
 from sim.core.protocol import WEEKDAYS, Calendar, Days, Phase1
 from sim.core.yamlio import dump_yaml
 
 __all__ = [  # the field machinery, for the modules that import it from here
     "DAYS_PER_MONTH",
+    "FIRST_DATE",
+    "LAST_DATE",
     "MAX_HORIZON_DAYS",
+    "MAX_REFERRALS",
     "MILESTONES",
     "STAGES",
     "field_docs",
@@ -53,6 +63,7 @@ _INFUSION, _TARGET = STAGES[6:]
 _PROB = "probability 0-1"
 _ATTEMPTS = "count, first included"
 _MG_M2_DAY = "mg/m² per day"
+DrugDose = Annotated[float, Field(ge=0, le=MAX_DRUG_MG_PER_M2)]
 
 
 class Target(Block):
@@ -64,9 +75,7 @@ class Target(Block):
         "infused"
     )
     """The milestone the target counts."""
-    deadline: Annotated[
-        dt.date | None, Field(strict=False), ui("Deadline", "date", toggle="Set a deadline")
-    ] = None
+    deadline: Annotated[Date | None, ui("Deadline", "date", toggle="Set a deadline")] = None
     """The date by which the target should be reached."""
 
     def as_dict(self) -> dict[str, object]:
@@ -90,9 +99,9 @@ class Site(Block):
     name: Annotated[str, Field(min_length=1), ui("Site")]
     rate_per_month: Annotated[float, Field(ge=0, le=100_000), ui("Rate", "referrals/month")]
     """Mean referrals per month at full rate"""
-    opens_day: Annotated[NonNeg, ui("Opens", "day")] = 0.0
+    opens_day: Annotated[DayCount, ui("Opens", "day")] = 0.0
     """Days from the trial start"""
-    ramp_up_days: Annotated[NonNeg, ui("Ramp-up", "days")] = 0.0  # the rate rises linearly
+    ramp_up_days: Annotated[DayCount, ui("Ramp-up", "days")] = 0.0  # the rate rises linearly
     """Days from opening to the full rate"""
     rate_shape: Annotated[Positive | None, ui("Own gamma shape")] = None  # a forecast sets it
     """This site's rate uncertainty (gamma shape); empty: the shape set below for all sites"""
@@ -103,6 +112,13 @@ class Site(Block):
     ] = 0.0
     """Relative change of the rate a year after opening, compounding (0.3: 30% more a year;
     -0.2: 20% less); 0: a steady rate"""
+
+    def referrals_by(self, day: float, rate_per_day: float | None = None) -> float:
+        """Expected referrals in [0, ``day``] at the full rate ``rate_per_day`` (default:
+        this site's own, ``rate_per_month`` a month), rising linearly over the ramp-up and
+        compounding by the trend."""
+        rate = self.rate_per_month / DAYS_PER_MONTH if rate_per_day is None else rate_per_day
+        return expected_referrals(day, rate, self.opens_day, self.ramp_up_days, self.trend_per_year)
 
 
 class Referral(Block):
@@ -305,9 +321,13 @@ class Manufacturing(Block):
 class Dose(Block):
     """The dose that may be infused, in cells per kg of body weight."""
 
-    min_per_kg: Annotated[Positive, ui("Minimum dose", "cells/kg", step=1e6, fmt="%.3e")]
+    min_per_kg: Annotated[
+        Positive, Field(le=MAX_CELLS_PER_KG), ui("Minimum dose", "cells/kg", step=1e6, fmt="%.3e")
+    ]
     """Smallest dose per kg of body weight that may be infused."""
-    max_per_kg: Annotated[Positive, ui("Maximum dose", "cells/kg", step=1e6, fmt="%.3e")]
+    max_per_kg: Annotated[
+        Positive, Field(le=MAX_CELLS_PER_KG), ui("Maximum dose", "cells/kg", step=1e6, fmt="%.3e")
+    ]
     """Largest dose per kg of body weight."""
 
     @model_validator(mode="after")
@@ -350,18 +370,20 @@ class Conditioning(Block):
     """Lymphodepleting chemotherapy before infusion: timing (days) and daily doses."""
 
     days_before_infusion: Annotated[
-        NonNeg, ui("Conditioning starts before infusion", "days", step=1.0)
+        DayCount, ui("Conditioning starts before infusion", "days", step=1.0)
     ]
     """Lymphodepletion starts this many days before the infusion (day 0)."""
     fludarabine_mg_per_m2_per_day: Annotated[
-        NonNeg, ui("Fludarabine", _MG_M2_DAY, step=1.0, rank=1)
+        DrugDose, ui("Fludarabine", _MG_M2_DAY, step=1.0, rank=1)
     ]
     """Daily fludarabine dose per m² of body surface area."""
     cyclophosphamide_mg_per_m2_per_day: Annotated[
-        NonNeg, ui("Cyclophosphamide", _MG_M2_DAY, step=10.0, rank=1)
+        DrugDose, ui("Cyclophosphamide", _MG_M2_DAY, step=10.0, rank=1)
     ]
     """Daily cyclophosphamide dose per m² of body surface area."""
-    treatment_days: Annotated[int, Field(ge=0), ui("Conditioning treatment days", "days")]
+    treatment_days: Annotated[
+        int, Field(ge=0, le=int(MAX_DAYS)), ui("Conditioning treatment days", "days")
+    ]
     """Days of fludarabine and cyclophosphamide."""
 
     @model_validator(mode="after")
@@ -425,7 +447,7 @@ class Scenario(Block):
     """A name for this scenario."""
     description: Annotated[str | None, ui("Description", stage=_TARGET)] = None
     """What the scenario is (optional)."""
-    start_date: Annotated[dt.date, Field(strict=False), ui("Trial start", "date", stage=_TARGET)]
+    start_date: Annotated[Date, ui("Trial start", "date", stage=_TARGET)]
     """Day 0 of the simulation; all times count from it."""
     horizon_days: Annotated[
         float,
@@ -434,7 +456,7 @@ class Scenario(Block):
     ]
     """A simulated trial stops here even if the target is not reached."""
     target: Annotated[Target, ui(stage=_TARGET)]
-    follow_up_days: Annotated[NonNeg, ui("Follow-up", "days", stage=_TARGET, step=1.0)] = 0.0
+    follow_up_days: Annotated[DayCount, ui("Follow-up", "days", stage=_TARGET, step=1.0)] = 0.0
     """Primary completion is the target-th milestone plus this follow-up."""
     referral: Annotated[Referral, ui(stage=_REFERRAL)]
     screening: Annotated[Screening, ui(stage=_SCREENING)]
@@ -455,6 +477,21 @@ class Scenario(Block):
     phase1: Annotated[Phase1 | None, ui("Dose-finding phase 1", in_form=False)] = None
     """Dose finding before phase 2: cohorts infused in turn, each followed by a DLT window;
     absent: no dose-finding phase."""
+
+    @field_validator("referral")
+    @classmethod
+    def _bounded_referrals(cls, referral: Referral, info: ValidationInfo) -> Referral:
+        horizon = info.data.get("horizon_days")
+        if horizon is None:
+            return referral
+        expected = sum(site.referrals_by(horizon) for site in referral.sites)
+        if expected > MAX_REFERRALS:
+            raise ValueError(
+                f"the sites' rates give {expected:,.0f} expected referrals up to the horizon "
+                f"({horizon:g} days); a simulated trial holds at most {MAX_REFERRALS:,}: lower "
+                "the rates or the horizon"
+            )
+        return referral
 
     @field_validator("target")
     @classmethod

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from typing import Any
 
 import yaml
@@ -80,28 +82,42 @@ def parse_yaml(text: str, source: str) -> Any:
     return data
 
 
-def read_text(path: str, max_bytes: int = MAX_BYTES) -> str:
-    """The text of a UTF-8 file, refusing missing, oversized or non-text files."""
+def read_bytes(path: str, max_bytes: int) -> bytes:
+    """The first ``max_bytes + 1`` bytes of a regular file, refusing at once a missing file,
+    a folder, and a FIFO, device or socket (whose reading could wait for ever)."""
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(max_bytes + 1)
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InputError(
+                "is not a regular file (a pipe, device or socket); give a file", source=path
+            )
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped since the check
+                raise InputError("is not a regular file; give a file", source=path)
+            return fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise InputError("no such file", source=path) from None
     except IsADirectoryError:
         raise InputError("is a directory, not a file", source=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror})", source=path) from None
-    return decode_text(raw, path, max_bytes)
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"cannot be read ({reason})", source=path) from None
 
 
-def decode_text(raw: bytes, source: str, max_bytes: int = MAX_BYTES) -> str:
-    """Bytes of an uploaded or read file as text, or a clear refusal."""
+def read_text(path: str, max_bytes: int = MAX_BYTES) -> str:
+    """The text of a UTF-8 file, refusing missing, oversized or non-text files."""
+    return decode_text(read_bytes(path, max_bytes), path, max_bytes, kind="YAML")
+
+
+def decode_text(raw: bytes, source: str, max_bytes: int = MAX_BYTES, kind: str = "") -> str:
+    """Bytes of an uploaded or read file as text, or a clear refusal (``kind`` names the
+    text expected, YAML or CSV, where the caller knows it)."""
     if len(raw) > max_bytes:
         raise InputError(
             f"larger than the {max_bytes:,} bytes allowed for this kind of file", source=source
         )
     if b"\x00" in raw:
-        raise InputError("is a binary file, not YAML text", source=source)
+        raise InputError(f"is a binary file, not {kind + ' ' if kind else ''}text", source=source)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

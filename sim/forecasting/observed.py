@@ -11,9 +11,11 @@ patient is still inside the pathway.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -21,7 +23,7 @@ import pandas as pd
 from sim.core.errors import InputError
 from sim.core.patient import OUTCOMES, InPathway, Observed, Outcome, Patient
 from sim.core.scenario import Scenario
-from sim.core.yamlio import decode_text
+from sim.core.yamlio import decode_text, read_bytes
 
 MAX_LOG_BYTES = 5_000_000
 """Observed logs above this size (bytes) are refused before parsing."""
@@ -47,6 +49,8 @@ OPTIONAL = (
     "outcome_date",
 )
 _ORDER = DATES[:-1]  # the milestones, in pathway order (outcome_date last)
+_AFTER_SCREENING = ("apheresis_date", "release_date", "infusion_date")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 FINAL_OUTCOMES = tuple(o for o in OUTCOMES if o != Outcome.IN_PATHWAY.value)
@@ -63,14 +67,7 @@ class ObservedLog:
 
 
 def read_log(path: str) -> str:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_LOG_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError("no such file", source=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror})", source=path) from None
-    return decode_text(raw, path, MAX_LOG_BYTES)
+    return decode_text(read_bytes(path, MAX_LOG_BYTES), path, MAX_LOG_BYTES, kind="CSV")
 
 
 def read_observed(path: str, scenario: Scenario, as_of: dt.date) -> ObservedLog:
@@ -97,6 +94,7 @@ def parse_log(text: str, scenario: Scenario, as_of: dt.date, source: str = "<log
         )
     # lines starting with '#' are comments (the example log documents itself this way)
     text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    _check_ragged(text, source)
     try:
         frame = pd.read_csv(
             io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
@@ -151,6 +149,8 @@ def parse_log(text: str, scenario: Scenario, as_of: dt.date, source: str = "<log
                 days.append(math.nan)
                 continue
             try:
+                if not _ISO_DATE.match(text_value):  # fromisoformat takes 20160203 too
+                    raise ValueError(text_value)
                 d = dt.date.fromisoformat(text_value)
             except ValueError:
                 raise bad(i, col, text_value, "is not a date (YYYY-MM-DD)") from None
@@ -197,15 +197,35 @@ def parse_log(text: str, scenario: Scenario, as_of: dt.date, source: str = "<log
         outcome = frame["outcome"].iloc[i]
         if outcome == "infused" and math.isnan(frame["infusion_day"].iloc[i]):
             raise bad(i, "infusion_date", "", "is required for an infused outcome")
-        if frame["screen_failed"].iloc[i] and not math.isnan(frame["apheresis_day"].iloc[i]):
+        later = [c for c in _AFTER_SCREENING if frame[c].iloc[i]]
+        if frame["screen_failed"].iloc[i] and (later or outcome == "infused"):
+            col = later[0] if later else "outcome"
             raise bad(
                 i,
-                "apheresis_date",
-                frame["apheresis_date"].iloc[i],
-                "a patient who failed screening is not collected",
+                col,
+                frame[col].iloc[i],
+                "a patient who failed screening is not collected, manufactured or infused",
             )
+        if frame["infusion_date"].iloc[i] and not frame["apheresis_date"].iloc[i]:
+            raise bad(i, "apheresis_date", "", "is required for a patient who was infused")
     as_of_day = float((as_of - start).days) + 1.0  # the whole as-of day is observed
     return ObservedLog(frame=frame, as_of=as_of, as_of_day=as_of_day, source=source)
+
+
+def _check_ragged(text: str, source: str) -> None:
+    """Every data row has one value per column of the header (empty where unknown): a row
+    with more would shift its values under the wrong columns."""
+    rows = (row for row in csv.reader(io.StringIO(text), skipinitialspace=True) if row)
+    header = next(rows, None)
+    if header is None:
+        return
+    for n, row in enumerate(rows, start=1):
+        if len(row) != len(header):
+            raise InputError(
+                f"data row {n} has {len(row)} values where the header has {len(header)} "
+                "columns; give every row one value per column (empty where unknown)",
+                source=source,
+            )
 
 
 def _nan_or(v: float) -> float:

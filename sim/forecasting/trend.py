@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.core.referral import YEAR_DAYS, cumulative_intensity
+from sim.core.intensity import YEAR_DAYS
+from sim.core.referral import cumulative_intensity
 from sim.core.schema import DAYS_PER_MONTH, TREND_LIMITS, Site
 
 K_LOW, K_HIGH = (math.log1p(t) / YEAR_DAYS for t in TREND_LIMITS)

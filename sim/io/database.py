@@ -88,14 +88,21 @@ def _check_header(conn: sqlite3.Connection, source: str, known: int) -> int:
     """The schema version of the open file; InputError if it is not a store this code reads."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     app = conn.execute("PRAGMA application_id").fetchone()[0]
-    if version == 0 and app == 0:
+    if version == 0:
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if tables and app == APPLICATION_ID:  # its runs are there, its version is not
+            raise InputError(
+                "the run store is damaged: it holds tables but its schema version says it "
+                "is empty (PRAGMA user_version was reset); it is left untouched",
+                source=source,
+            )
         if tables:
             raise InputError(
                 "not a run store: an SQLite file of another program (it has other tables)",
                 source=source,
             )
-        return 0
+        if app == 0:
+            return 0
     if app != APPLICATION_ID:
         raise InputError("not a run store: an SQLite file of another program", source=source)
     if version > known:
@@ -111,6 +118,8 @@ def _fail(path: Path, exc: sqlite3.Error) -> InputError:
     detail = " ".join(str(exc).split()) or type(exc).__name__
     if "locked" in detail or "busy" in detail:
         problem = f"the run store is busy ({detail}); try again"
+    elif "readonly" in detail or "read-only" in detail:
+        problem = f"the run store is read-only ({detail}); give a store you may write to"
     elif isinstance(exc, sqlite3.OperationalError) and "unable to open" in detail:
         problem = f"cannot open the run store ({detail})"
     else:

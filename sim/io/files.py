@@ -1,13 +1,19 @@
 """The one writer of result files: a folder, or a single file, appears whole or not at all.
 
-A folder is written into a new temporary folder beside it, then renamed into place, so a
-reader (or a run killed half way) never sees a mix of two runs' files. An existing folder is
-replaced only when it holds nothing but result files; anything else in it is never touched.
-Files get the user's umask (0644 under umask 022), not the private mode of temporary files.
+A folder is written into a new temporary folder beside it, then put in place in one step
+(an atomic exchange with the old folder where the system offers it, Linux's
+``renameat2(RENAME_EXCHANGE)``), so a reader, or a run killed at any moment, finds the old
+set of files or the new one, never a mix. An existing folder is replaced only when it holds
+nothing but result files; anything else in it is never touched. Temporary folders left
+beside the target by a killed process are removed by the next write (their names carry the
+writer's process id). Files get the user's umask (0644 under umask 022), not the private
+mode of temporary files.
 """
 
 from __future__ import annotations
 
+import ctypes
+import glob
 import os
 import re
 import shutil
@@ -67,7 +73,10 @@ def _replaceable(out: Path) -> bool:
         return True
     if not out.is_dir() or out.is_symlink():
         return False
-    return all(p.is_file() and is_result_file(p.name) for p in out.iterdir())
+    try:
+        return all(p.is_file() and is_result_file(p.name) for p in out.iterdir())
+    except OSError:  # a folder this user cannot list is not known to hold results only
+        return False
 
 
 def write_folder(out: Path, files: Mapping[str, Writer]) -> list[Path]:
@@ -80,18 +89,12 @@ def write_folder(out: Path, files: Mapping[str, Writer]) -> list[Path]:
     unknown = {name for name in files if not is_result_file(name)}
     if unknown:  # a programming error, not a user's
         raise ValueError(f"not result file names: {sorted(unknown)}")
-    if out.exists() and not out.is_dir():
-        raise InputError("exists and is not a folder; give a folder to write into", source=str(out))
-    if not _replaceable(out):
-        raise InputError(
-            "is a folder that holds other files; give a new or empty folder, or one "
-            "written before by this command",
-            source=str(out),
-        )
+    check_folder(out)
     parent = out.parent if str(out.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+        _remove_stale(parent, out.name)
+        tmp = Path(tempfile.mkdtemp(prefix=_prefix(out.name), suffix=".tmp", dir=parent))
     except OSError as exc:
         raise _failed("create the folder", out, exc) from None
     try:
@@ -111,12 +114,96 @@ def write_folder(out: Path, files: Mapping[str, Writer]) -> list[Path]:
     return [out / name for name in files]
 
 
+def check_folder(out: Path) -> None:
+    """Refuse, before any work, an ``out`` that :func:`write_folder` could not replace: a
+    file, a folder of other files, or a path under a file."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder; give a folder to write into", source=str(out))
+    if not _replaceable(out):
+        raise InputError(
+            "is a folder that holds other files; give a new or empty folder, or one "
+            "written before by this command",
+            source=str(out),
+        )
+    blocker = _file_above(out)
+    if blocker is not None:
+        raise InputError(f"cannot be created: {blocker} is a file, not a folder", source=str(out))
+
+
+def check_file(path: Path) -> None:
+    """Refuse, before any work, a ``path`` that :func:`write_file` could not write: a folder,
+    or a path under a file."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder; give a file name to write", source=str(path))
+    blocker = _file_above(path)
+    if blocker is not None:
+        raise InputError(f"cannot be created: {blocker} is a file, not a folder", source=str(path))
+
+
+def _file_above(path: Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` when it is not a folder (so ``path`` cannot
+    be made), else None."""
+    for above in Path(path).absolute().parents:
+        if above.exists():
+            return None if above.is_dir() else above
+    return None
+
+
+def _prefix(name: str) -> str:
+    """Temporary names beside ``name``: ``.NAME.PID.`` (the writer's process id)."""
+    return f".{name}.{os.getpid()}."
+
+
+def _remove_stale(parent: Path, name: str) -> None:
+    """Remove temporary folders beside ``name`` left by writers that no longer run (killed
+    half way); a folder of a live writer, or one holding anything but result files, stays."""
+    pattern = re.compile(rf"\.{re.escape(name)}\.(\d+)\.[^/]*\.(?:tmp|old)")
+    for path in parent.glob(f".{glob.escape(name)}.*"):
+        match = pattern.fullmatch(path.name)
+        if match is None or _alive(int(match.group(1))) or not _replaceable(path):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process (or no such number)
+        return True
+    return True
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the folders ``a`` and ``b`` in one atomic step; False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    if done == 0:
+        return True
+    errno = ctypes.get_errno()
+    if errno in (38, 22, 95):  # ENOSYS, EINVAL (file system without it), EOPNOTSUPP
+        return False
+    raise OSError(errno, os.strerror(errno))
+
+
 def _swap_in(tmp: Path, out: Path) -> None:
-    """Put the finished folder ``tmp`` in the place of ``out``."""
+    """Put the finished folder ``tmp`` in the place of ``out`` (the old one, if any, is
+    removed once the new one is in place)."""
     if not out.exists():
         os.rename(tmp, out)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+    if _exchange(tmp, out):  # ``tmp`` now holds the old set
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    old = Path(tempfile.mkdtemp(prefix=_prefix(out.name), suffix=".old", dir=out.parent))
     os.rmdir(old)
     os.rename(out, old)  # the old set stays whole beside it until the new one is in place
     try:

@@ -22,6 +22,7 @@ import difflib
 import json
 import math
 import os
+import re
 import sqlite3
 import unicodedata
 from collections.abc import Iterator
@@ -53,6 +54,10 @@ LIST_COLUMNS = (
     "prob_target_by_deadline",
     "target_date_p50",
 )
+
+
+class NameTaken(InputError):
+    """A save under a name that is already saved (without ``replace``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,6 +149,23 @@ def _fan_records(run_id: int, fan: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
         yield (run_id, pos, int(month), str(date), str(series), *map(_none_if_nan, pcts))
 
 
+def table_digests(rows: pd.DataFrame, fan: pd.DataFrame) -> dict[str, str]:
+    """SHA-256 of a run's replications and fan tables as the store keeps them (so a saved
+    run and a fresh one compare equal exactly when they would be stored alike)."""
+    import hashlib
+
+    digests = {}
+    for name, records in (
+        ("replications", _encoded_rows(rows)),
+        ("fan", (_dumps(rec[2:]) for rec in _fan_records(0, fan))),
+    ):
+        digest = hashlib.sha256()
+        for record in records:
+            digest.update(record.encode("utf-8") + b"\n")
+        digests[name] = digest.hexdigest()
+    return digests
+
+
 def _empty_fan() -> pd.DataFrame:
     import pandas as pd
 
@@ -204,7 +226,7 @@ def save_run(
             old = conn.execute("SELECT id FROM runs WHERE name = ?", (name,)).fetchone()
             if old is not None:
                 if not replace:
-                    raise InputError(
+                    raise NameTaken(
                         "a run of this name is already saved; use --replace to overwrite it "
                         "or choose another name",
                         source=str(where),
@@ -280,6 +302,52 @@ def _run_id(conn: sqlite3.Connection | None, where: Path, name: Any) -> int:
     return int(row[0])
 
 
+def run_names(path: str | os.PathLike[str] | None = None) -> list[str]:
+    """The names of the saved runs, oldest first (read without decoding any run, so a
+    damaged run does not hide the others)."""
+    where = store_path(path)
+    with open_store(where, create=False) as conn:
+        if conn is None:
+            return []
+        return [str(r[0]) for r in conn.execute("SELECT name FROM runs ORDER BY created, id")]
+
+
+def check_free(
+    name: str, *, replace: bool = False, path: str | os.PathLike[str] | None = None
+) -> None:
+    """Refuse, before a run, a bad name or one already saved (unless ``replace``)."""
+    validate_name(name)
+    if not replace and name in run_names(path):
+        raise NameTaken(
+            f"a run named {name!r} is already saved; add --replace to overwrite it, or "
+            f"choose another name ({next_free_name(name, path)!r} is free)",
+            field="--save",
+        )
+
+
+_VERSIONED = re.compile(r"^(?P<base>.*) \((?P<n>[0-9]+)\)$")
+
+
+def next_free_name(name: str, path: str | os.PathLike[str] | None = None) -> str:
+    """``name`` if no run is saved under it, else the first free ``name (2)``, ``name (3)``,
+    ... (a name that already ends in `` (n)`` counts on from its base). Several sessions
+    saving at once may be offered the same name: :func:`save_run` (without ``replace``)
+    refuses all but the first, and a caller asks again."""
+    validate_name(name)
+    taken = set(run_names(path))
+    if name not in taken:
+        return name
+    match = _VERSIONED.match(name)
+    base = match.group("base") if match and match.group("base").strip() else name
+    n = 2
+    while True:
+        suffix = f" ({n})"
+        candidate = base[: NAME_MAX - len(suffix)].rstrip() + suffix
+        if candidate not in taken:
+            return candidate
+        n += 1
+
+
 def list_runs(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """The saved runs, oldest first: LIST_COLUMNS (headline figures from each summary)."""
     import pandas as pd
@@ -299,24 +367,25 @@ def list_runs(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
         except ValueError:
             summary = {}
         target = summary.get("target_date") if isinstance(summary, dict) else None
+        prob = summary.get("prob_target_by_deadline") if isinstance(summary, dict) else None
+        p50 = target.get("p50") if isinstance(target, dict) else None
         out.append(
             (
                 *head,
-                summary.get("prob_target_by_deadline") if isinstance(summary, dict) else None,
-                target.get("p50") if isinstance(target, dict) else None,
+                prob if isinstance(prob, float | int) and not isinstance(prob, bool) else None,
+                p50 if isinstance(p50, str) else None,
             )
         )
     frame = pd.DataFrame(out, columns=list(LIST_COLUMNS))
     frame["prob_target_by_deadline"] = frame["prob_target_by_deadline"].astype("float64")
-    frame["seed"] = frame["seed"].astype("int64")
-    frame["replications"] = frame["replications"].astype("int64")
+    for column in ("seed", "replications"):  # a damaged value shows as missing
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
     return frame
 
 
 def load_run(name: str, path: str | os.PathLike[str] | None = None) -> StoredRun:
-    """The run saved under ``name``; InputError naming the saved runs if there is none."""
-    import pandas as pd
-
+    """The run saved under ``name``; InputError naming the saved runs if there is none, or
+    saying the run is damaged."""
     where = store_path(path)
     with open_store(where, create=False) as conn:
         # One read transaction, so a concurrent replace cannot mix two versions of the run.
@@ -340,42 +409,68 @@ def load_run(name: str, path: str | os.PathLike[str] | None = None) -> StoredRun
             (run_id,),
         ).fetchall()
         conn.execute("COMMIT")
-    (*fields, summary_text, columns_text) = head
     try:
-        summary = json.loads(summary_text)
-        columns = json.loads(columns_text)
-        rows = _decode_rows(data, columns)
-    except (ValueError, TypeError, KeyError) as exc:
+        return _decoded(head, data, fan_rows)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
         raise InputError(
-            f"the stored run is damaged ({type(exc).__name__}: {exc})",
+            f"the stored run is damaged ({type(exc).__name__}: {str(exc)[:120]}); delete it "
+            "with `runs delete`",
             source=str(where),
             field="run",
             value=name,
             has_value=True,
         ) from None
+
+
+def _decoded(head: tuple[Any, ...], data: list[Any], fan_rows: list[Any]) -> StoredRun:
+    """A stored run from its rows in the store; ValueError (or another) when they are not
+    what a save writes (a store edited by another program)."""
+    import pandas as pd
+
+    (*fields, summary_text, columns_text) = head
+    summary = json.loads(summary_text)
+    if not isinstance(summary, dict):
+        raise ValueError("its summary is not a JSON object")
+    rows = _decode_rows(data, json.loads(columns_text))
+    seed, replications = _whole(fields[6], "seed"), _whole(fields[7], "replications")
+    if len(rows) != replications:
+        raise ValueError(f"it has {len(rows)} rows for {replications} replications")
     fan = _empty_fan()
     if fan_rows:
         fan = pd.DataFrame(fan_rows, columns=list(FAN_COLUMNS)).astype(fan.dtypes.to_dict())
     return StoredRun(
-        name=fields[0],
-        created=fields[1],
-        version=fields[2],
-        scenario_name=fields[3],
-        scenario_text=fields[4],
-        scenario_digest=fields[5],
-        seed=int(fields[6]),
-        replications=int(fields[7]),
+        name=str(fields[0]),
+        created=str(fields[1]),
+        version=str(fields[2]),
+        scenario_name=str(fields[3]),
+        scenario_text=str(fields[4]),
+        scenario_digest=str(fields[5]),
+        seed=seed,
+        replications=replications,
         summary=summary,
         rows=rows,
         fan=fan,
     )
 
 
-def _decode_rows(data: list[str], columns: list[list[str]]) -> pd.DataFrame:
+def _whole(value: Any, what: str) -> int:
+    """A stored whole number (SQLite keeps whatever another program wrote)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"its {what} is not a whole number: {value!r}")
+    return value
+
+
+def _decode_rows(data: list[str], columns: Any) -> pd.DataFrame:
     import pandas as pd
 
+    if not isinstance(columns, list) or not all(
+        isinstance(c, list) and len(c) == 2 and all(isinstance(x, str) for x in c) for c in columns
+    ):
+        raise ValueError("its column list is not [[name, dtype], ...]")
     names = [c[0] for c in columns]
     values = [json.loads(d) for d in data]
+    if any(not isinstance(v, list) or len(v) != len(names) for v in values):
+        raise ValueError(f"a row does not hold the {len(names)} values of its columns")
     by_column: dict[str, Any] = {}
     for i, (col, dtype) in enumerate(columns):
         cells = [v[i] for v in values]

@@ -13,7 +13,7 @@ import difflib
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -56,9 +56,17 @@ def _excluded(key: str) -> bool:
     return key.split(".", 1)[0] in EXCLUDED
 
 
-def default_ranges(scenario: Scenario, relative: float = DEFAULT_RELATIVE) -> list[Parameter]:
+def default_ranges(
+    scenario: Scenario, relative: float = DEFAULT_RELATIVE, combined: bool = False
+) -> list[Parameter]:
     """+/-``relative`` of each number (whole counts +/-1), clipped to valid values; numbers
-    at zero, probabilities at 0 or 1, and ranges that clip to nothing are left out."""
+    at zero, probabilities at 0 or 1, and ranges that clip to nothing are left out.
+
+    ``combined`` (the global methods, which vary every number at once): values that must
+    stay in order (a distribution's low, mode and high; the minimum and maximum dose; the
+    conditioning's treatment days within its lead) get ranges that meet at most half way
+    between their scenario values, so that every combination is a valid scenario.
+    """
     values = numeric_values(scenario)
     params = []
     for key, base in values.items():
@@ -78,7 +86,34 @@ def default_ranges(scenario: Scenario, relative: float = DEFAULT_RELATIVE) -> li
         high = _shrink_to_valid(scenario, key, base, high, integer)
         if high - low > 0:
             params.append(Parameter(key, float(base), float(low), float(high), integer))
-    return params
+    return _apart(params) if combined else params
+
+
+ORDERED = (
+    ("low", "mode", "high"),
+    ("min_per_kg", "max_per_kg"),
+    ("treatment_days", "days_before_infusion"),
+)
+"""Values of one block that the schema keeps in this order (each at most the next)."""
+
+
+def _apart(params: list[Parameter]) -> list[Parameter]:
+    """Ranges of values kept in order, cut where they overlap at the point half way between
+    the two scenario values (rounded down and up for whole counts); a range cut to nothing
+    is left out."""
+    by_key = {p.key: p for p in params}
+    for names in ORDERED:
+        for parent in {p.key.rpartition(".")[0] for p in params}:
+            chain = [by_key.get(f"{parent}.{n}" if parent else n) for n in names]
+            present = [p for p in chain if p is not None]
+            for a, b in itertools.pairwise(present):
+                a, b = by_key[a.key], by_key[b.key]  # as cut so far
+                if a.high <= b.low:
+                    continue
+                mid = (a.base + b.base) / 2
+                by_key[a.key] = replace(a, high=math.floor(mid) if a.integer else mid)
+                by_key[b.key] = replace(b, low=math.ceil(mid) if b.integer else mid)
+    return [q for q in (by_key[p.key] for p in params) if q.high > q.low]
 
 
 def _clip_to_siblings(

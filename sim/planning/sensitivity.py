@@ -509,7 +509,9 @@ def sensitivity(
             value=method,
             has_value=True,
         )
-    params = list(params) if params is not None else default_ranges(scenario)
+    params = (
+        list(params) if params is not None else default_ranges(scenario, combined=method != "oat")
+    )
     if not params:
         raise InputError("there is no parameter to vary", field="ranges")
     if method != "oat":

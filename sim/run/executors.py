@@ -7,6 +7,9 @@ cluster or the connection to a scheduler; :mod:`sim.run.scheduler` decides what 
 from __future__ import annotations
 
 import os
+import re
+import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +28,14 @@ class ExecutorSpec:
     workers: int | None = None
 
 
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss")
+_ADDRESS = re.compile(
+    r"^(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})$"
+)
+CONNECT_TIMEOUT_S = 10.0
+"""Seconds a Dask scheduler has to answer before the command gives up."""
+
+
 def parse_executor(text: str, workers: int | None = None) -> ExecutorSpec:
     """``"serial"``, ``"process"``, ``"dask"`` or ``"dask:tcp://host:port"``."""
     kind, _, address = text.partition(":")
@@ -35,7 +46,24 @@ def parse_executor(text: str, workers: int | None = None) -> ExecutorSpec:
             value=text,
             has_value=True,
         )
+    if address:
+        _check_address(text, address)
     return ExecutorSpec(kind, address or None, workers)
+
+
+def _check_address(text: str, address: str) -> None:
+    """A Dask scheduler address: ``tcp://HOST:PORT`` (or tls, ws, wss; the scheme may be left
+    out), the port from 1 to 65535."""
+    match = _ADDRESS.match(address)
+    scheme = match and (match.group("scheme") or "tcp")
+    if match is None or scheme not in DASK_SCHEMES or not 0 < int(match.group("port")) < 65536:
+        raise InputError(
+            "not a Dask scheduler address; give dask:tcp://HOST:PORT (schemes: "
+            f"{', '.join(DASK_SCHEMES)}; port 1 to 65535)",
+            field="--executor",
+            value=text,
+            has_value=True,
+        )
 
 
 def as_spec(executor: str | ExecutorSpec, workers: int | None = None) -> ExecutorSpec:
@@ -71,8 +99,8 @@ class WorkerPool:
     def __enter__(self) -> WorkerPool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(abort=exc_type is not None)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self.spec.kind == "dask":
@@ -82,11 +110,15 @@ class WorkerPool:
         if self._pool is None:
             from concurrent.futures import ProcessPoolExecutor  # not for a run done here
 
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_worker_signals)
         return self._pool.submit(fn, *args)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers: after their work (``abort`` false), or at once (the work was
+        interrupted: Ctrl-C, SIGTERM, an error), so that no worker outlives the command."""
         if self._pool is not None:
+            if abort:
+                _terminate_workers(self._pool)
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         if self._client is not None:
@@ -95,6 +127,26 @@ class WorkerPool:
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+
+
+def _worker_signals() -> None:
+    """In a worker process: Ctrl-C is the parent's to handle (it stops the workers), and
+    SIGTERM ends the worker at once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _terminate_workers(pool: Any) -> None:
+    """End a process pool's workers now (``terminate_workers`` where Python has it)."""
+    stop = getattr(pool, "terminate_workers", None)
+    if stop is not None:  # Python 3.14 and later
+        stop()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.join(timeout=5)
 
 
 def _dask_client(spec: ExecutorSpec, workers: int) -> tuple[Any, Any]:
@@ -108,17 +160,46 @@ def _dask_client(spec: ExecutorSpec, workers: int) -> tuple[Any, Any]:
             value="dask",
             has_value=True,
         ) from None
+    if spec.address:
+        return _connect(Client, spec.address), None
     try:
-        if spec.address:
-            return Client(spec.address, timeout="10s"), None
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
-        return Client(cluster), cluster
     except OSError as exc:
         raise InputError(
-            f"cannot reach the Dask scheduler ({exc})",
-            field="--executor",
-            value=spec.address,
-            has_value=True,
+            f"cannot start a local Dask cluster ({exc})", field="--executor", value="dask"
         ) from None
+    return Client(cluster), cluster
+
+
+def _connect(client: Callable[..., Any], address: str) -> Any:
+    """A client of the scheduler at ``address``, or one line within
+    :data:`CONNECT_TIMEOUT_S` (a listener that is not Dask's may never answer at all, so the
+    connection is made in a thread that is left behind if it hangs)."""
+    result: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            result["client"] = client(address, timeout=f"{CONNECT_TIMEOUT_S:g}s")
+        except Exception as exc:  # reported below, in the command's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=attempt, name="dask-connect", daemon=True)
+    thread.start()
+    deadline = 1.5 * CONNECT_TIMEOUT_S  # Dask's own limit, then a margin for its handshake
+    thread.join(deadline)
+    if "client" in result:
+        return result["client"]
+    detail = result.get("error")
+    reason = (
+        f"({' '.join(str(detail).split())[:160]})"
+        if detail is not None
+        else f"within {deadline:g} s"
+    )
+    raise InputError(
+        f"nothing Dask-like answered at {address} {reason}",
+        field="--executor",
+        value=f"dask:{address}",
+        has_value=True,
+    )

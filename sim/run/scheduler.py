@@ -116,8 +116,8 @@ class Scheduler:
     def __enter__(self) -> Scheduler:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self._pool.close(abort=exc_type is not None)  # interrupted: stop the workers now
 
     def close(self) -> None:
         self._pool.close()
