@@ -262,3 +262,25 @@ def test_facilities_compare_trial_by_trial_on_common_random_numbers(tmp_path, ca
     assert main(["compare", str(FACILITY), str(SCENARIOS / "baseline.yaml"), "--reps", "2",
                  "--quiet"]) == 2  # fmt: skip
     assert "facilities with facilities" in capsys.readouterr().err
+
+
+def test_a_facility_sizes_its_shared_counts():
+    """Sizing a facility: its shared counts only (named resources.NAME), judged on the chance
+    that every trial meets its deadline; the evaluations' chances are those of the runs."""
+    from sim.planning.sizing import parse_resources, size
+
+    sc = make_scenario("referral.sites.0.rate_per_month=3")
+    fac = _facility({"scenario": sc}, {"scenario": sc, "priority": 1},
+                    resources={"manufacturing": 1, "beds": 4})  # fmt: skip
+    assert parse_resources("resources.manufacturing", fac) == ["resources.manufacturing"]
+    with pytest.raises(InputError, match=r"resources\.apheresis"):
+        parse_resources("resources.apheresis", fac)  # not shared here: each trial's own
+    r = size(fac, ["resources.manufacturing"], 0.3, reps=30, seed=2, max_units=3, max_reps=60)
+    assert r["kind"] == "facility" and r["target"] is None
+    assert r["current"] == {"resources.manufacturing": 1}
+    for e in r["evaluations"]:
+        n = e["set"]["resources.manufacturing"]
+        run = run_facility_replications(
+            fac.with_overrides([f"resources.manufacturing={n}"]), e["replications"], seed=2
+        )
+        assert e["reached_by_deadline"] == int(run.tables["facility"]["all_by_deadline"].sum())

@@ -14,6 +14,7 @@ from test_sweep import BUSY, planning_main
 
 from sim.core.errors import InputError
 from sim.core.scenario import with_overrides
+from sim.planning.plans import capacity_keys
 from sim.planning.search import MonotoneSearch
 from sim.planning.sizing import (
     ENOUGH,
@@ -21,7 +22,6 @@ from sim.planning.sizing import (
     SHORT,
     UNDECIDED,
     HarmLimits,
-    capacity_keys,
     parse_costs,
     parse_resources,
     parse_waits,

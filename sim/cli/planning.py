@@ -161,7 +161,7 @@ def _scenario(args: argparse.Namespace, facility: bool = False) -> Any:
         if not facility:
             raise InputError(
                 f"takes a scenario file; {args.command} of a facility is not available yet "
-                "(run each trial alone, or sweep the facility)",
+                "(run each trial alone, or sweep or size the facility)",
                 source=args.scenario,
             )
         if args.deadline:
@@ -220,12 +220,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_size(args: argparse.Namespace) -> int:
-    scenario = _scenario(args)
+    scenario = _scenario(args, facility=True)
     resources = parse_resources(args.resources, scenario)
     costs = parse_costs(args.cost, resources)
     executor = parse_executor(args.executor, args.workers)
     evaluations = (len(resources) + 2) * math.ceil(math.log2(args.max_units + 1)) + 1
-    check_work(estimate_work(scenario, args.reps).times(evaluations), args.allow_large)
+    trials = [scenario] if isinstance(scenario, Scenario) else list(scenario.trials)
+    work = combined([estimate_work(sc, args.reps) for sc in trials])
+    check_work(work.times(evaluations), args.allow_large)
     with progress_bar(None, args.quiet, "sizing") as update:
         result = size(
             scenario,

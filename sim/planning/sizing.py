@@ -38,40 +38,31 @@ from typing import Any
 import numpy as np
 
 from sim.core.errors import InputError
+from sim.core.facility import Facility
 from sim.core.scenario import Scenario
 from sim.core.station import RESOURCES
-from sim.planning.grid import leaves, point_scenario, value_at
+from sim.planning.plans import (
+    FacilityPlan,
+    ScenarioPlan,
+    plan_for,
+)
 from sim.planning.search import Config, MonotoneSearch
-from sim.planning.sweep import point_figures
 from sim.run.executors import ExecutorSpec
-from sim.run.results import RowTable
-from sim.run.scheduler import Job, Progress, Scheduler
-from sim.run.stats import paired_difference, percentiles, rounded, wilson_interval
+from sim.run.scheduler import Progress, Scheduler
+from sim.run.stats import paired_difference, rounded, wilson_interval
 
-CAPACITY_NAMES = ("slots", "suites", "beds")
-"""Scenario counts that can be sized: apheresis.slots, manufacturing.suites, infusion.beds."""
 DEFAULT_MAX_UNITS = 10
 
 # --- inputs ------------------------------------------------------------------------------------
 
 
-def capacity_keys(scenario: Scenario) -> list[str]:
-    """Dotted keys of the scenario's sizeable counts (slots, suites, beds)."""
-    return [
-        key
-        for key, value in leaves(scenario.to_dict())
-        if isinstance(value, int)
-        and not isinstance(value, bool)
-        and key.rsplit(".", 1)[-1] in CAPACITY_NAMES
-    ]
-
-
-def parse_resources(texts: str | Sequence[str], scenario: Scenario) -> list[str]:
-    """``"manufacturing.suites,apheresis.slots"`` (or a list of such) -> validated keys."""
+def parse_resources(texts: str | Sequence[str], scenario: Scenario | Facility) -> list[str]:
+    """``"manufacturing.suites,apheresis.slots"`` (or a list of such) -> validated keys (of a
+    facility: ``resources.manufacturing``, its shared counts)."""
     if isinstance(texts, str):
         texts = [texts]
     keys = [k.strip() for t in texts for k in str(t).split(",")]
-    allowed = capacity_keys(scenario)
+    allowed = plan_for(scenario).keys()
     if not keys or any(not k for k in keys):
         raise InputError(
             f"give resources separated by commas; sizeable here: {', '.join(allowed)}",
@@ -200,8 +191,11 @@ class Evaluation:
     """The rows of one configuration (all on the same seed) and what they say."""
 
     config: Config
-    table: RowTable
+    table: Any
+    """Its rows: a :class:`RowTable` (a scenario) or a facility's :class:`TableSet`."""
     figures: dict[str, Any]
+    met: np.ndarray
+    """1 where a replication met the deadline (every trial's, for a facility), else 0."""
 
     @property
     def hits(self) -> int:
@@ -221,8 +215,7 @@ class Evaluation:
 
     def reached(self) -> np.ndarray:
         """1 where a replication reached the target by the deadline, else 0."""
-        deadline = self.figures["deadline_day"]
-        return (self.table["time_to_target_days"] < deadline + 1).astype(float)
+        return self.met
 
 
 class _Evaluator:
@@ -230,21 +223,16 @@ class _Evaluator:
 
     def __init__(
         self,
-        scenario: Scenario,
+        plan: ScenarioPlan | FacilityPlan,
         resources: Sequence[str],
         reps: int,
         seed: int,
         pool: Scheduler,
         max_reps: int,
     ) -> None:
-        self.scenario, self.resources = scenario, list(resources)
+        self.plan, self.resources = plan, list(resources)
         self.reps, self.seed, self.pool, self.max_reps = reps, seed, pool, max(reps, max_reps)
         self.done: dict[Config, Evaluation] = {}
-
-    def _scenario(self, x: Config) -> Scenario:
-        return point_scenario(
-            self.scenario, dict(zip(self.resources, x, strict=True)), "--resources"
-        )
 
     def __call__(self, x: Config, reps: int | None = None) -> Evaluation:
         """``x`` with at least ``reps`` trials (default: the first round's)."""
@@ -252,11 +240,14 @@ class _Evaluator:
         e = self.done.get(x)
         if e is not None and e.n >= want:
             return e
-        sc = self._scenario(x)
+        plan = self.plan
+        variant = plan.variant(dict(zip(self.resources, x, strict=True)))
         have = 0 if e is None else e.n
-        (more,) = self.pool.run([Job.of(sc, want, self.seed, start=have)])
-        table = more if e is None else RowTable.concat([e.table, more])
-        self.done[x] = Evaluation(x, table, figures(sc, table))
+        (more,) = self.pool.run([plan.job(variant, want, self.seed, have)])
+        table = more if e is None else plan.concat(e.table, more)
+        self.done[x] = Evaluation(
+            x, table, plan.figures(variant, table), plan.reached(variant, table)
+        )
         return self.done[x]
 
     def judged(self, x: Config, probability: float, limits: HarmLimits) -> Evaluation:
@@ -265,18 +256,6 @@ class _Evaluator:
         while verdict(e, probability, limits) == UNDECIDED and e.n < self.max_reps:
             e = self(x, min(self.max_reps, 2 * e.n))
         return e
-
-
-def figures(scenario: Scenario, table: RowTable) -> dict[str, Any]:
-    """A configuration's figures: the sweep's, with the harm a sizing can limit."""
-    out = point_figures(scenario, table)
-    enrolled = float(np.sum(table["enrolled"]))
-    lost = float(np.sum(table["lost_while_waiting"]))
-    v2v = table.vein_to_vein.astype(float)
-    out["lost_while_waiting_share"] = lost / enrolled if enrolled else None
-    out["vein_to_vein_p90_days"] = float(percentiles(v2v, [90])[0]) if v2v.size else None
-    out["deadline_day"] = scenario.deadline_day
-    return out
 
 
 def verdict(e: Evaluation, probability: float, limits: HarmLimits) -> str:
@@ -299,7 +278,7 @@ def gain(low: Evaluation, high: Evaluation) -> dict[str, Any]:
 
 
 def size(
-    scenario: Scenario,
+    scenario: Scenario | Facility,
     resources: Sequence[str],
     probability: float,
     reps: int = 200,
@@ -316,11 +295,8 @@ def size(
     """The cheapest configuration of ``resources`` (each from 1 to ``max_units``) that is
     enough for ``probability`` and within the harm ``limits``, or the current capacity when
     capacity does not bind, with the evidence (see the module's docstring). Plain data."""
-    if scenario.deadline_day is None:
-        raise InputError(
-            "sizing needs a deadline: set target.deadline in the scenario or give --deadline",
-            field="target.deadline",
-        )
+    plan = plan_for(scenario)
+    plan.check()
     if not 0 < probability <= 1:
         raise InputError(
             "must be above 0 and at most 1",
@@ -333,13 +309,13 @@ def size(
         raise InputError("give at least one resource to size", field="--resources")
     limits = limits or HarmLimits()
     unit_costs = [costs[k] for k in resources] if costs else [1.0] * len(resources)
-    current = [int(value_at(scenario, k)) for k in resources]
+    current = [plan.current(k) for k in resources]
     lower = tuple(1 for _ in resources)
     upper = tuple(max_units for _ in resources)
     start = tuple(min(max(v, 1), max_units) for v in current)
 
     with Scheduler(executor, workers, progress) as pool:
-        evaluate = _Evaluator(scenario, resources, reps, seed, pool, max_reps)
+        evaluate = _Evaluator(plan, resources, reps, seed, pool, max_reps)
         here, top = evaluate(start), evaluate(upper)
         n = max(here.n, top.n)
         here, top = evaluate(start, n), evaluate(upper, n)
@@ -401,11 +377,12 @@ def size(
     cheaper = cost_of(best)
     undecided = [e for e in evaluations if e["verdict"] == UNDECIDED and e["cost"] < cheaper]
     result = {
-        "scenario": scenario.name,
+        "scenario": plan.name,
+        "kind": "facility" if isinstance(plan, FacilityPlan) else "scenario",
         "replications": reps,
         "max_replications": evaluate.max_reps,
         "seed": seed,
-        "target": scenario.target.as_dict(),
+        "target": plan.target,
         "probability_wanted": probability,
         "level": LEVEL,
         "resources": resources,

@@ -119,7 +119,7 @@ def format_sizing(r: dict[str, Any]) -> str:
             if r["costs"]
             else "; cheapest = fewest units"
         ),
-        f"  Wanted: {t['count']} {t['milestone']} by {t['deadline']} with probability at least "
+        f"  Wanted: {_wanted(t)} with probability at least "
         f"{want}: a configuration is enough when the {level} interval of its chance lies above "
         f"{want}, short when it lies below, and otherwise cannot tell." + _limits_text(r["limits"]),
         "",
@@ -335,6 +335,13 @@ def sampling_lines(r: dict[str, Any], output: str) -> list[str]:
             "bring replication noise under 5% of the variance."
         )
     return lines
+
+
+def _wanted(t: dict[str, Any] | None) -> str:
+    """What a sizing wants: the target by the deadline (a facility: every trial's own)."""
+    if t is None:
+        return "every trial's target by its deadline"
+    return f"{t['count']} {t['milestone']} by {t['deadline']}"
 
 
 def _both(lo: float | None, hi: float | None) -> str:

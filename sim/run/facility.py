@@ -57,6 +57,13 @@ class TableSet:
     def builder(total: int) -> TableSetBuilder:
         return TableSetBuilder(total)
 
+    @classmethod
+    def concat(cls, sets: list[TableSet]) -> TableSet:
+        """The replications of several sets, in order."""
+        return cls(
+            {name: RowTable.concat([s.tables[name] for s in sets]) for name in sets[0].tables}
+        )
+
 
 class TableSetBuilder:
     """Fills a :class:`TableSet` of ``total`` replications from blocks as they arrive."""

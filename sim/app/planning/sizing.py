@@ -15,7 +15,8 @@ import pandas as pd
 from sim.app import form
 from sim.core.scenario import Scenario
 from sim.planning.grid import point_scenario
-from sim.planning.sizing import capacity_keys, size
+from sim.planning.plans import capacity_keys
+from sim.planning.sizing import size
 from sim.planning.sweep import sweep, sweep_frame
 from sim.report.text import chance, date_label, pct
 from sim.run.executors import ExecutorSpec
