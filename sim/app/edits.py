@@ -21,7 +21,13 @@ from sim.app.form import (
 )
 from sim.app.sources import describe_value
 from sim.core.errors import InputError
-from sim.core.scenario import Scenario, apply_overrides, parse_override, validate_scenario
+from sim.core.scenario import (
+    Scenario,
+    apply_overrides,
+    parse_override,
+    plain_words,
+    validate_scenario,
+)
 from sim.report.text import date_label, pct, plain
 
 NUMBER_KINDS = ("number", "integer", "prob")
@@ -69,27 +75,15 @@ def field_problem(p: Param, value: Any) -> str | None:
     return f"{p.label} = {plain(value)}: not allowed; {rule}" if bad else None
 
 
-_PLAIN = (
-    (r"^Input should be greater than or equal to (.+)$", r"must be at least \1"),
-    (r"^Input should be greater than (.+)$", r"must be above \1"),
-    (r"^Input should be less than or equal to (.+)$", r"must be at most \1"),
-    (r"^Input should be less than (.+)$", r"must be below \1"),
-    (r"^List should have at least 1 item.*$", "needs at least one row"),
-    (r"^List should have at least (\d+) items.*$", r"needs at least \1 rows"),
-    (r"^String should have at least 1 character.*$", "must not be empty"),
-    (r"^Input should be a valid integer.*$", "must be a whole number"),
-    (r"^Input should be a valid number.*$", "must be a number"),
-    (r"^Input should be a valid date.*$", "must be a date (YYYY-MM-DD)"),
-    (r"^Input should be a finite number.*$", "must be a finite number"),
-    (r"^is required but missing$", "is empty, and it is required"),
-    (r"<=", "≤"),
-)
+_PLAIN = ((r"<=", "≤"),)
+"""The form's own touches on top of the plain words every message has already
+(:func:`sim.core.scenario.plain_words`)."""
 
 
 def plain_problem(problem: str) -> str:
     """A validation message in plain words (``must be at least 1`` for pydantic's
     ``Input should be greater than or equal to 1``)."""
-    text = problem
+    text = plain_words(problem)
     for pattern, repl in _PLAIN:
         text = re.sub(pattern, repl, text)
     return text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -199,6 +200,43 @@ def _index(node: list, part: str, key: str) -> int:
 # --- error messages ----------------------------------------------------------------------------
 
 
+PLAIN_WORDS = (
+    (r"^Input should be greater than or equal to (.+)$", r"must be at least \1"),
+    (r"^Input should be greater than (.+)$", r"must be above \1"),
+    (r"^Input should be less than or equal to (.+)$", r"must be at most \1"),
+    (r"^Input should be less than (.+)$", r"must be below \1"),
+    (r"^List should have at least 1 item.*$", "needs at least one row"),
+    (r"^List should have at least (\d+) items.*$", r"needs at least \1 rows"),
+    (r"^List should have at most (\d+) items.*$", r"may have at most \1 rows"),
+    (r"^String should have at least 1 character.*$", "must not be empty"),
+    (r"^Input should be a valid integer.*$", "must be a whole number"),
+    (r"^Input should be a valid number.*$", "must be a number"),
+    (r"^Input should be a valid date.*$", "must be a date (YYYY-MM-DD)"),
+    (r"^Input should be a valid boolean.*$", "must be true or false"),
+    (r"^Input should be a valid string.*$", "must be text"),
+    (r"^Input should be a valid list.*$", "must be a list"),
+    (r"^Input should be a finite number.*$", "must be a finite number"),
+    (r"^Input should be a valid dictionary.*$", "must be a mapping of keys and values"),
+    (r"^Input should be (.+)$", r"must be \1"),
+    (
+        r"^Datetimes provided to dates should have zero time.*$",
+        "must be a date without a time of day (YYYY-MM-DD)",
+    ),
+    (r"^Keys should be strings.*$", "keys must be text"),
+    (r"^is required but missing$", "is empty, and it is required"),
+)
+"""Pydantic's validation messages in plain words (``must be at least 1`` for ``Input should
+be greater than or equal to 1``): every error a user sees, on the command line and in the
+dashboard, says what is allowed this way."""
+
+
+def plain_words(problem: str) -> str:
+    """A validation message in plain words (see :data:`PLAIN_WORDS`)."""
+    for pattern, repl in PLAIN_WORDS:
+        problem = re.sub(pattern, repl, problem)
+    return problem
+
+
 def explain(
     exc: ValidationError,
     data: Any,
@@ -232,6 +270,7 @@ def explain(
         has_value = False
     elif isinstance(value, list) or (isinstance(value, dict) and "dist" not in value):
         has_value = False
+    msg = plain_words(msg)
     if not field:
         field = "(top level)"
     where = source
