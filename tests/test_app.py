@@ -892,8 +892,6 @@ def test_upload_chosen_but_no_file(at: AppTest) -> None:
 def test_saved_runs_in_plain_words_and_deleted(at: AppTest, store_path: Path) -> None:
     """A name already taken: a plain message offering the next free name (no file path, no
     command-line option); the list fits the page; a saved run can be deleted."""
-    from sim.app.pages.saved import next_free_name
-
     _open(at, "Saved runs")
     for _ in range(2):
         at.text_input(key="save_name").input("mine")
@@ -910,8 +908,6 @@ def test_saved_runs_in_plain_words_and_deleted(at: AppTest, store_path: Path) ->
     assert not at.exception
     assert store.list_runs(store_path).empty
     assert any("Deleted the saved run 'mine'" in s.value for s in at.success)
-    assert next_free_name("a", {"a", "a (2)"}) == "a (3)"
-    assert next_free_name("b", {"a"}) == "b"
 
 
 def test_what_must_change_answers_each_lever(at: AppTest) -> None:

@@ -14,20 +14,6 @@ from sim.core.errors import InputError
 from sim.io import store
 
 
-def next_free_name(name: str, taken: set[str]) -> str:
-    """``name`` if no run is saved under it, else ``name (2)``, ``name (3)``... (kept within
-    the store's length for a name). The store will offer this itself; until then, here."""
-    if name not in taken:
-        return name
-    n = 2
-    while True:
-        tail = f" ({n})"
-        candidate = name[: store.NAME_MAX - len(tail)] + tail
-        if candidate not in taken:
-            return candidate
-        n += 1
-
-
 def _open_saved(name: str) -> None:
     st.session_state.source_kind = "Saved run"
     st.session_state.source_run = name
@@ -50,14 +36,14 @@ def _save(run: RunView, name: str, replace: bool) -> None:
     ss = st.session_state
     try:
         store.validate_name(name)
-        taken = set(store.list_runs()["name"])
+        free = store.next_free_name(name)
     except InputError as exc:
         st.error(f"Not saved: {exc.problem}.", icon=":material/error:")
         return
-    if name in taken and not replace:
+    if free != name and not replace:
         st.error(
             f"Not saved: a run is already saved as {name!r}. Tick **Replace** to overwrite "
-            f"it, or save it as {next_free_name(name, taken)!r}.",
+            f"it, or save it as {free!r}.",
             icon=":material/error:",
         )
         return
