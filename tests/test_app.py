@@ -936,3 +936,64 @@ def test_planning_views_say_their_trials_beside_the_forecast(at: AppTest) -> Non
     assert "(4 simulated trials, seed 1)" in note and "The Forecast tab:" in note
     run = at.session_state["run"]
     assert f"({run.replications:,} trials, seed {run.seed})" in note
+
+
+def test_a_run_beyond_the_work_budget_asks_first(at: AppTest) -> None:
+    """Settings whose estimate is beyond the budget are not run: the page says how large the
+    run is and offers to run it anyway; the run shown stays the one before."""
+    from sim.core.scenario import with_overrides
+    from sim.run.budget import estimate_work
+
+    before = at.session_state["run"]
+    big = with_overrides(at.session_state["scenario"], ["referral.sites.0.rate_per_month=8000"])
+    assert estimate_work(big, 20_000).over_budget()
+    at.number_input(key="reps").set_value(20_000)
+    at.session_state["pending"] = big
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("This run is large" in w.value for w in at.warning)
+    assert any(b.label == "Run it anyway" for b in at.button)
+    assert at.session_state["run"] is before
+
+
+def test_a_run_stops_when_its_session_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The progress callback of a run whose browser session has gone raises, and the run
+    is not tried again in this process."""
+    from sim.app import cache
+
+    bar = cache.ProgressBar(None, 100)
+    bar.session = "gone"
+    monkeypatch.setattr(cache, "_session_alive", lambda sid: sid != "gone")
+    with pytest.raises(cache.SessionEnded):
+        bar(100)
+    tries = []
+
+    def go(executor: str) -> None:
+        tries.append(executor)
+        bar(100)
+
+    with pytest.raises(cache.SessionEnded):
+        cache._pooled(go, bar)
+    assert tries == ["process"]
+
+
+def test_a_run_another_session_saved_is_never_replaced(at: AppTest, store_path: Path) -> None:
+    """A name taken by a run this session did not save: even with Replace ticked the saved
+    run is kept, and the next free name is offered and saves a new version."""
+    from sim.core.scenario import load_scenario
+
+    theirs = run_replications(load_scenario(str(ROOT / "scenarios" / "baseline.yaml")), 3, seed=9)
+    store.save_results("shared name", theirs, theirs.summary(), path=store_path)
+    _open(at, "Saved runs")
+    at.text_input(key="save_name").input("shared name")
+    at.checkbox(key="save_replace").check()
+    _button(at, "Save run").click().run()
+    (error,) = [e.value for e in _tab(at, "Saved runs").error]
+    assert "another session saved is already named 'shared name', and it is kept" in error
+    kept = store.list_runs(store_path)
+    assert list(kept["name"]) == ["shared name"] and int(kept["seed"].iloc[0]) == 9
+    _button(at, "Save as 'shared name (2)'").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    names = sorted(store.list_runs(store_path)["name"])
+    assert names == ["shared name", "shared name (2)"]
+    assert any("Saved as 'shared name (2)'" in s.value for s in at.success)

@@ -29,6 +29,26 @@ from sim.planning.goal import goal
 from sim.run import runner
 
 
+class SessionEnded(Exception):
+    """The browser session that started a run has ended: the run stops (its workers too)."""
+
+
+def _session_id() -> str | None:
+    """The id of the browser session this code runs for (None outside a served app)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx is not None else None
+
+
+def _session_alive(session_id: str | None) -> bool:
+    from streamlit import runtime
+
+    if session_id is None or not runtime.exists():
+        return True
+    return runtime.get_instance().is_active_session(session_id)
+
+
 class ProgressBar:
     """Moves a progress bar as replications finish (the model calls it with a count).
 
@@ -45,13 +65,18 @@ class ProgressBar:
         self.bar, self.total, self.what, self.done = bar, total, what, 0
         self.context = contextvars.copy_context()
         self.shown = time.perf_counter()
+        self.session = _session_id()
 
     def __call__(self, n: int) -> None:
+        """``n`` more trials done; raises :class:`SessionEnded` when the session that asked
+        for the run has gone (the browser closed), so that the run stops."""
         self.done += n
         now = time.perf_counter()
         if now - self.shown < self.EVERY_S and (self.total is None or self.done < self.total):
             return
         self.shown = now
+        if not _session_alive(self.session):
+            raise SessionEnded(f"the session ended after {self.done:,} trials")
         self.context.run(self._draw)
 
     def _draw(self) -> None:
@@ -71,7 +96,7 @@ def _pooled(go: Callable[[str], Any], *progress: ProgressBar | None) -> Any:
     the same results either way (replications are seeded by their index)."""
     try:
         return go("process")
-    except InputError:
+    except (InputError, SessionEnded):
         raise
     except Exception:
         for p in progress:

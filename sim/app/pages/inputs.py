@@ -4,7 +4,6 @@ the tables of sites and criteria."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -12,8 +11,10 @@ import streamlit as st
 
 from sim.app import form, submit, tables
 from sim.core.distributions import DIST_CLASSES, DIST_NAMES
+from sim.core.fields import FIRST_DATE, LAST_DATE
 
-DATES = {"min_value": dt.date(1900, 1, 1), "max_value": dt.date(2200, 12, 31)}
+DATES = {"min_value": FIRST_DATE, "max_value": LAST_DATE}
+"""The dates a date input offers: exactly those a scenario may hold (the schema's)."""
 """The range of every date input."""
 CONVERTS = (
     "\n\nPicking another kind converts the values on Run (same mean and spread); check "

@@ -31,30 +31,57 @@ def _delete(name: str) -> None:
         ss.run = dataclasses.replace(ss.run, saved_as=None)
 
 
-def _save(run: RunView, name: str, replace: bool) -> None:
-    """Save the run; a name taken (without Replace) or not allowed is said in plain words."""
+def _own() -> set[str]:
+    """The names of the runs this session saved: the only ones it may replace."""
     ss = st.session_state
+    if "own_runs" not in ss:
+        ss.own_runs = set()
+    return ss.own_runs
+
+
+def _save(run: RunView, name: str, replace: bool) -> None:
+    """Save the run. A name taken by this session's own run is replaced with Replace; a
+    name taken by another session's run is never replaced: the next free name is offered
+    (a new version). A name not allowed is said in plain words."""
     try:
         store.validate_name(name)
         free = store.next_free_name(name)
     except InputError as exc:
         st.error(f"Not saved: {exc.problem}.", icon=":material/error:")
         return
-    if free != name and not replace:
-        st.error(
-            f"Not saved: a run is already saved as {name!r}. Tick **Replace** to overwrite "
-            f"it, or save it as {free!r}.",
-            icon=":material/error:",
-        )
+    mine = name in _own()
+    if free != name and not (replace and mine):
+        if mine:
+            problem = (
+                f"a run is already saved as {name!r}. Tick **Replace** to overwrite it, or "
+                f"save it as {free!r}."
+            )
+        else:
+            problem = (
+                f"a run another session saved is already named {name!r}, and it is kept. "
+                f"Save this one as {free!r} (a new version), or give another name."
+            )
+        st.error(f"Not saved: {problem}", icon=":material/error:")
+        st.button(f"Save as {free!r}", key="save_version", on_click=_save_version, args=(run, free))
         return
+    _store(run, name, replace=free != name)
+    st.rerun()
+
+
+def _store(run: RunView, name: str, replace: bool = False) -> None:
+    ss = st.session_state
     try:
         store.save_results(name, run.results, run.summary, replace=replace)
     except InputError as exc:
-        st.error(f"Not saved: {exc.problem}.", icon=":material/error:")
+        ss.flash_error = f"Not saved: {exc.problem}."
         return
+    _own().add(name)
     ss.run = dataclasses.replace(run, saved_as=name)
     ss.flash = f"Saved as {name!r}."
-    st.rerun()
+
+
+def _save_version(run: RunView, name: str) -> None:
+    _store(run, name)
 
 
 def view(run: RunView | None) -> None:
@@ -63,6 +90,9 @@ def view(run: RunView | None) -> None:
     if ss.flash:
         st.success(ss.flash)
         ss.flash = None
+    if ss.get("flash_error"):
+        st.error(ss.flash_error, icon=":material/error:")
+        ss.flash_error = None
     with st.form("save"):
         name = st.text_input(
             "Save the current run as",
@@ -70,7 +100,11 @@ def view(run: RunView | None) -> None:
             max_chars=store.NAME_MAX,
             placeholder="a name, e.g. baseline 500 trials",
         )
-        replace = st.checkbox("Replace a saved run of the same name", key="save_replace")
+        replace = st.checkbox(
+            "Replace a run this session saved under the same name",
+            key="save_replace",
+            help="Runs saved by other sessions are never replaced: save under another name.",
+        )
         save = st.form_submit_button("Save run", icon=":material/save:")
     if save:
         if run is None:

@@ -14,6 +14,8 @@ from sim.app.pages import inputs
 from sim.app.pages.common import saved_runs
 from sim.app.sources import help_text
 from sim.core.errors import InputError
+from sim.core.scenario import Scenario
+from sim.run.budget import WORK_BUDGET, estimate_work
 
 SOURCE_KINDS = ("Scenario file", "Saved run", "Upload")
 
@@ -213,6 +215,8 @@ def run_pending(status: Any) -> None:
         return
     ss.pending = None
     reps, seed = int(ss.reps), int(ss.seed)
+    if not _may_run(scenario, reps, status):
+        return
     text = f"Simulating {reps:,} trials..."
     timed = cache.run_with_bar(scenario, reps, seed, status, text)
     before = ss.run
@@ -230,3 +234,29 @@ def run_pending(status: Any) -> None:
         else None
     )
     session.sync_address()
+
+
+def _may_run(scenario: Scenario, reps: int, status: Any) -> bool:
+    """Whether to run now: yes within the work budget, or once the user has said to go ahead
+    with this very run; else the estimate and a button to go ahead (nothing runs)."""
+    ss = st.session_state
+    work = estimate_work(scenario, reps)
+    key = (scenario.digest(), reps)
+    if not work.over_budget() or ss.get("large_run_allowed") == key:
+        ss.large_run_allowed = None
+        return True
+
+    def go_ahead() -> None:
+        ss.large_run_allowed = key
+        ss.pending = scenario
+
+    with status:
+        st.warning(
+            f"This run is large: {work.describe()}, beyond the "
+            f"{WORK_BUDGET:,} this dashboard runs without asking (about "
+            f"{work.core_minutes:,.0f} minutes of one core). Lower the replications or the "
+            "referral rates, or run it anyway.",
+            icon=":material/hourglass_top:",
+        )
+        st.button("Run it anyway", key="run_large", on_click=go_ahead)
+    return False
