@@ -58,13 +58,13 @@ class Holidays(Block):
 class Closure(Block):
     """Dates a facility is closed, inclusive, for some or all stages."""
 
-    from_: Annotated[dt.date, Field(alias="from", strict=False), ui("Closed from", "date")]
+    from_: Annotated[dt.date, Field(alias="from", strict=False), ui("From", "date")]
     """First day of the closure."""
-    to: Annotated[dt.date, Field(strict=False), ui("Closed to", "date")]
+    to: Annotated[dt.date, Field(strict=False), ui("To", "date, inclusive")]
     """Last day of the closure (inclusive)."""
     stages: Annotated[
         list[Literal["apheresis", "manufacturing", "release", "infusion"]] | None,
-        ui("Stages closed"),
+        ui("Stages", "empty: all"),
     ] = None
     """What stops: apheresis (collections), manufacturing (batch starts; batches already
     started run on), release (QC release), infusion; empty: all of them."""

@@ -32,7 +32,7 @@ STEP_LOSS_REASON = {
 }
 CONTINUES = "went on to the next step"
 DETERIORATED = "deteriorated or still in pathway"
-STOPPED = "deteriorated, still in pathway or stopped with the trial"
+STOPPED = "deteriorated, stopped or in pathway"
 """The rest of a step's loss when phase 1 stopped some trials for toxicity."""
 SEGMENT_COLOURS = {
     CONTINUES: MEANINGS["infused"],
