@@ -157,7 +157,7 @@ def test_form_values_build_the_scenario(phase1) -> None:
         (
             'manufacturing.suites_changes=[{"from_day": 200, "units": 1}, '
             '{"from_day": 100, "units": 2}]',
-            "Manufacturing › Suite changes: from day must rise from one change to the next",
+            "Manufacturing › Suite changes: day must rise from one change to the next",
         ),
         (
             "calendar.holidays.country=XX",

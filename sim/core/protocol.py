@@ -58,13 +58,13 @@ class Holidays(Block):
 class Closure(Block):
     """Dates a facility is closed, inclusive, for some or all stages."""
 
-    from_: Annotated[dt.date, Field(alias="from", strict=False), ui("From", "date")]
+    from_: Annotated[dt.date, Field(alias="from", strict=False), ui("From")]
     """First day of the closure."""
-    to: Annotated[dt.date, Field(strict=False), ui("To", "date, inclusive")]
+    to: Annotated[dt.date, Field(strict=False), ui("To")]
     """Last day of the closure (inclusive)."""
     stages: Annotated[
         list[Literal["apheresis", "manufacturing", "release", "infusion"]] | None,
-        ui("Stages", "empty: all"),
+        ui("Stages"),
     ] = None
     """What stops: apheresis (collections), manufacturing (batch starts; batches already
     started run on), release (QC release), infusion; empty: all of them."""
@@ -93,7 +93,7 @@ class DoseLevel(Block):
     dose_per_kg: Annotated[Positive, ui("Dose", "cells/kg", step=1e6, fmt="%.3e")]
     """The dose infused at this level, per kg of body weight (the batch's yield must reach
     it)."""
-    dlt_prob: Annotated[Prob, ui("DLT probability", "probability 0-1")]
+    dlt_prob: Annotated[Prob, ui("DLT probability", "0-1")]
     """Chance that a patient infused at this level has a dose-limiting toxicity."""
 
 

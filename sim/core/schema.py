@@ -171,7 +171,7 @@ class Patients(Block):
 class UnitsFrom(Block):
     """A change of a resource's units on a given day."""
 
-    from_day: Annotated[Positive, ui("From day", "days from the start")]
+    from_day: Annotated[Positive, ui("Day", "from the start")]
     """Day from which the units below are in force (days from the start)."""
     units: Annotated[Units, ui("Units", "count")]
     """Units in force from that day (0: closed, e.g. planned downtime)."""

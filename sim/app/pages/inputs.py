@@ -16,6 +16,9 @@ from sim.core.distributions import DIST_CLASSES, DIST_NAMES
 
 DATES = {"min_value": dt.date(1900, 1, 1), "max_value": dt.date(2200, 12, 31)}
 """The range of every date input."""
+DATE_PX, CHOICES_PX, TEXT_PX = 88, 92, 80
+"""Widths of a table's date, multiple-choice and text columns (pixels): a closure's four
+columns fit the sidebar."""
 EVERY_DAY = "Every day (none picked)"
 """What an empty list of weekdays means."""
 CONVERTS = (
@@ -145,11 +148,13 @@ def _row_columns(p: form.Param) -> dict[str, Any]:
         required = True if c.start is None and not c.nullable else None
         common = {"help": c.help or None, "required": required}
         if c.kind == "date":
-            columns[name] = cfg.DateColumn(c.title, format="YYYY-MM-DD", **common)
+            columns[name] = cfg.DateColumn(c.title, format="YYYY-MM-DD", width=DATE_PX, **common)
         elif c.kind == "multichoice":
-            columns[name] = cfg.MultiselectColumn(c.title, options=list(c.choices), **common)
+            columns[name] = cfg.MultiselectColumn(
+                c.title, options=list(c.choices), width=CHOICES_PX, **common
+            )
         elif c.kind == "text":
-            columns[name] = cfg.TextColumn(c.title, **common)
+            columns[name] = cfg.TextColumn(c.title, width=TEXT_PX, **common)
         else:
             fmt = "%d" if c.kind == "integer" else c.fmt
             columns[name] = cfg.NumberColumn(c.title, format=fmt, step=c.step, **common)
