@@ -74,7 +74,8 @@ def test_every_scenario_value_has_an_input() -> None:
     for p in form.PARAMS:
         if p.kind == "sites":
             covered |= {f"referral.sites.{c}" for c in tables.SITE_COLUMNS}
-    # fields kept out of the form for now (ui(in_form=False)) are kept as loaded
+        covered |= {c.path for c in p.columns}  # a table's columns: closures, dose levels
+    # fields kept out of the form (ui(in_form=False)) are kept as loaded
     missing = sorted(
         p for p in _leaf_paths(Scenario) - covered if not p.startswith(form.NOT_IN_FORM)
     )

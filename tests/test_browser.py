@@ -74,6 +74,7 @@ CUT = """() => {
     + '[data-testid="stMetric"]';
   for (const el of document.querySelectorAll(sel)) {
     if (!el.offsetParent) continue;  // hidden (another tab, a closed expander)
+    if (el.closest('[data-testid="stSidebar"][data-collapsed="true"]')) continue;  // folded away
     const r = el.getBoundingClientRect();
     if (el.scrollWidth > el.clientWidth + 1 || r.right > w + 1 || r.left < -1)
       bad.push((el.className || el.tagName) + ': ' + el.innerText.slice(0, 60));
@@ -202,6 +203,45 @@ def test_answer_on_arrival_invalid_input_and_every_tab(page: Any, server: Server
         _every_tab(page)
     except BaseException:
         _fail_with_evidence(page, server, "answer")
+        raise
+
+
+def test_phase1_inputs_and_views(page: Any, server: Server) -> None:
+    """The phase 1 scenario from the page's address: its inputs (weekday pickers, the
+    closures and dose levels tables) drawn in the sidebar and not cut, the Forecast's phase
+    1 tiles, the Patients timeline; screenshots kept."""
+    from playwright.sync_api import expect
+
+    try:
+        page.set_viewport_size({"width": 1500, "height": 1000})
+        started = time.perf_counter()
+        page.goto(f"{server.url}/?src=file:phase1_3plus3.yaml&reps=100")
+        expect(page.get_by_text("Dose finding (phase 1), over the simulated trials")).to_be_visible(
+            timeout=FIRST_VISIT_S * 1000
+        )
+        print(f"\nphase 1 scenario, 100 trials, to its phase 1 tiles: "
+              f"{time.perf_counter() - started:.2f} s")  # fmt: skip
+        expect(_panel(page).locator(".tile")).to_have_count(8)
+        bar = page.locator('[data-testid="stSidebar"]')
+        for stage in ("Infusion", "Working calendar", "Dose finding (phase 1)"):
+            bar.get_by_text(stage, exact=True).click()
+        expect(bar.locator('[data-testid="stDataFrame"]:visible')).to_have_count(3, timeout=30_000)
+        expect(bar.get_by_text("Thu", exact=True).locator("visible=true").first).to_be_visible()
+        page.wait_for_timeout(800)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.set_viewport_size({"width": 1500, "height": WHOLE_PX})
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(SCREENSHOTS / "desktop-phase1-forecast-whole.png"))
+        cut = page.evaluate(CUT)
+        assert not cut, f"phase 1 at 1500 wide: cut off: {cut}"
+        page.set_viewport_size({"width": 1500, "height": 1000})
+        page.get_by_role("tab", name="Patients").click()
+        expect(_panel(page).locator(CHART)).to_have_count(CHARTS["Patients"], timeout=60_000)
+        page.wait_for_timeout(600)
+        page.screenshot(path=str(SCREENSHOTS / "desktop-phase1-patients.png"))
+        assert page.locator('[data-testid="stException"]').count() == 0
+    except BaseException:
+        _fail_with_evidence(page, server, "phase1")
         raise
 
 

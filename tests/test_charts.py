@@ -21,7 +21,7 @@ from conftest import SCENARIOS
 
 from sim.app import charts
 from sim.app import views as app_state
-from sim.core.scenario import load_scenario
+from sim.core.scenario import load_scenario, with_overrides
 from sim.report import palette
 from sim.run.runner import run_replications, simulate
 
@@ -270,6 +270,148 @@ def test_gantt_table_follows_each_patient(replication, baseline) -> None:
     outcomes = charts.outcome_table(patients, baseline.start_date)
     assert len(outcomes) == len(patients)
     check_chart(charts.gantt_chart(patients, start_date=baseline.start_date, title="one trial"))
+
+
+def _phase1_patients() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Four phase 1 patients by hand (days from the start) and their phase 1 events: 0
+    waits for a slot (10 to 15) and for its turn (30 to 40), then a DLT window to 80 with
+    no DLT; 1 waits for a slot until phase 2 starts (day 50); 2 takes a slot at once and
+    waits for its turn from its release (35) until phase 2 (50); 3 deteriorates waiting for
+    a slot (25 to 33)."""
+    nan = np.nan
+    cols = (  # noqa: SIM905 - the table's columns in one glance
+        "patient referred_day screened_day enrolled_day apheresis_start_day apheresed_day "
+        "manufacturing_start_day released_day conditioning_start_day infused_day "
+        "discharged_day exit_day outcome phase cohort dose_level slot_day turn_day dlt "
+        "dlt_decision_day"
+    ).split()
+    rows = [
+        (0, 0, 10, 10, 16, 17, 17, 30, 41, 46, 60, 60, "infused", 1, 1, 1, 15, 40, False, 80),
+        (1, 5, 20, 20, 52, 53, 53, 66, 70, 75, 90, 90, "infused", 2, nan, nan, nan, nan, None,
+         nan),
+        (2, 2, 12, 12, 12, 13, 13, 35, 55, 60, 70, 70, "infused", 2, 1, nan, 12, nan, None, nan),
+        (3, 15, 25, 25, nan, nan, nan, nan, nan, nan, nan, 33, "deteriorated", 0, nan, nan,
+         nan, nan, None, nan),
+    ]  # fmt: skip
+    patients = pd.DataFrame(rows, columns=cols)
+    events = pd.DataFrame(
+        [
+            (0, 10.0, "slot_wait"), (0, 15.0, "slot"), (0, 40.0, "turn"),
+            (0, 80.0, "no_dlt"), (1, 20.0, "slot_wait"), (1, 50.0, "phase2"),
+            (2, 12.0, "slot"), (2, 50.0, "phase2"), (3, 25.0, "slot_wait"),
+        ],
+        columns=["patient", "time", "event"],
+    ).assign(replication=0, resource="phase1")  # fmt: skip
+    return patients, events
+
+
+def test_gantt_table_times_phase1_waits_from_the_events() -> None:
+    """Hand-computed: each wait for a cohort slot runs from slot_wait to the slot (or the
+    start of phase 2, or the exit), each wait for a turn from the release to the turn (or
+    phase 2); the resource's wait starts where the protocol's ends; the DLT window runs
+    from infusion to the cohort's decision."""
+    patients, events = _phase1_patients()
+    start = dt.date(2016, 1, 4)
+    table = charts.gantt_table(patients, start, events)
+    days = table.assign(
+        a=(table["start"] - pd.Timestamp(start)).dt.days,
+        b=(table["end"] - pd.Timestamp(start)).dt.days,
+    ).set_index(["patient", "stage"])[["a", "b"]]
+    expected = {
+        (0, "waiting for a cohort slot"): (10, 15),
+        (0, "waiting for apheresis"): (15, 16),
+        (0, "waiting for its turn"): (30, 40),
+        (0, "waiting for a bed"): (40, 41),
+        (1, "waiting for a cohort slot"): (20, 50),
+        (1, "waiting for apheresis"): (50, 52),
+        (1, "waiting for a bed"): (66, 70),
+        (2, "waiting for its turn"): (35, 50),
+        (2, "waiting for a bed"): (50, 55),
+        (3, "waiting for a cohort slot"): (25, 33),
+    }
+    for key, (a, b) in expected.items():
+        assert tuple(days.loc[key]) == (a, b), key
+    assert (1, "waiting for its turn") not in days.index  # phase 2 before its release
+    assert (3, "waiting for apheresis") not in days.index  # it left while waiting
+    dlt = charts.dlt_table(patients, start)
+    assert list(dlt["patient"]) == [0] and list(dlt["days"]) == [34.0]
+    assert list(dlt["result"]) == ["no DLT"] and list(dlt["level"]) == [1]
+    # without the events, only the waits that ended in a slot or a turn are known
+    plain = charts.gantt_table(patients, start)
+    assert set(plain[plain["patient"] == 0]["stage"]) >= set(charts.PHASE1_WAITS)
+    assert not set(plain[plain["patient"] > 0]["stage"]) & set(charts.PHASE1_WAITS)
+
+
+def test_phase1_outcomes_and_windows_on_the_timeline(baseline) -> None:
+    """Every outcome its own shape (no slot and stopped too); a trial with phase 1 names
+    its waits, its DLT window and its two outcomes in the legends, and marks each DLT; a
+    trial without it names none of them. The pathway animation has a column for each phase
+    1 wait a patient was in."""
+    assert len(set(charts.OUTCOME_SHAPES.values())) == len(charts.OUTCOME_SHAPES)
+    assert set(charts.PHASE1_OUTCOMES) <= set(charts.OUTCOME_SHAPES)
+    sc = with_overrides(
+        load_scenario(str(SCENARIOS / "phase1_3plus3.yaml")),
+        ["phase1.when_full=refer_elsewhere", "referral.sites.0.rate_per_month=6"],
+    )
+    rep = simulate(sc, seed=3, replication=0)
+    assert (rep.patients["outcome"] == "no_slot").any()
+    spec = check_chart(
+        charts.gantt_chart(rep.patients, start_date=sc.start_date, title="x", events=rep.events)
+    )
+    legends = dict(_legend_colours(spec))
+    assert legends["waiting for its turn"] == charts.GREY.upper()
+    assert charts.DLT_WINDOW in legends
+    shapes = next(n["scale"]["domain"] for n in _walk(spec) if n.get("field") == "outcome_label")
+    assert {"no slot", "stopped"} <= set(shapes)
+    assert any(n.get("mark", {}).get("type") == "text" for n in spec["layer"]) == bool(
+        rep.patients["dlt"].eq(True).any()
+    )
+    plain = check_chart(
+        charts.gantt_chart(
+            rep.patients.drop(columns=["phase"]), start_date=sc.start_date, title="x"
+        )
+    )
+    assert charts.DLT_WINDOW not in dict(_legend_colours(plain))
+    base = charts.gantt_chart(
+        simulate(baseline, seed=3).patients, start_date=baseline.start_date, title="x"
+    ).to_dict()
+    names = {n for n, _ in _legend_colours(base)}
+    assert not names & {*charts.PHASE1_WAITS, charts.DLT_WINDOW, "no slot", "stopped"}
+    columns = charts.pathway_table(rep.patients, sc.start_date, rep.events)["column"]
+    assert "waiting for its turn" in set(columns)
+    check_chart(
+        charts.pathway_animation(
+            charts.pathway_table(rep.patients, sc.start_date, rep.events),
+            start_date=sc.start_date,
+            day=200,
+            end_day=float(rep.row["end_days"]),
+            title="x",
+        )
+    )
+
+
+def test_funnel_counts_phase1_losses_as_their_own() -> None:
+    """Patients without a cohort slot are lost at enrolment, as their own segment; when phase
+    1 stopped trials, the rest of a step's loss says it may hold them."""
+    funnel = {
+        "referred": 10,
+        "consented": 10,
+        "enrolled": 8,
+        "apheresed": 5,
+        "manufactured": 5,
+        "conditioned": 5,
+        "infused": 5,
+    }
+    outcomes = {"screen_failed": 2, "no_slot": 2.5, "apheresis_failed": 0.25, "stopped": 0.0}
+    table = charts.funnel_table(funnel, outcomes)
+    enrolled = table[table["step"] == "Enrolled (passed screening)"].set_index("segment")
+    assert enrolled.loc["no cohort slot (phase 1)", "patients"] == 2.5
+    assert enrolled.loc["apheresis failed", "patients"] == 0.25
+    assert enrolled.loc[charts.DETERIORATED, "patients"] == pytest.approx(0.25)
+    stopped = charts.funnel_table(funnel, {**outcomes, "stopped": 0.25})
+    assert charts.STOPPED in set(stopped["segment"])
+    assert charts.DETERIORATED not in set(stopped["segment"])
+    check_chart(charts.funnel_chart(funnel, {**outcomes, "stopped": 0.25}))
 
 
 def test_compare_and_referrals_charts(view, baseline) -> None:

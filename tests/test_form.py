@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, create_model
 
 from sim.app import form, tables
 from sim.core.distributions import DIST_CLASSES, DIST_NAMES
-from sim.core.schema import Apheresis, Scenario, field_docs, ui
+from sim.core.schema import CAPACITY_FIELDS, Apheresis, Scenario, field_docs, ui
 
 
 def _field(model: type[BaseModel], path: str) -> tuple[type[BaseModel], str]:
@@ -32,7 +32,10 @@ def _info(model: type[BaseModel], path: str) -> Any:
 
 
 def _block(annotation: Any) -> type[BaseModel]:
+    """The block of an annotation (``X``, ``X | None``, ``list[X]``, ``list[X] | None``)."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    if len(args) == 1 and typing.get_origin(args[0]) is list:
+        args = list(typing.get_args(args[0]))
     assert len(args) == 1 and issubclass(args[0], BaseModel), annotation
     return args[0]
 
@@ -78,17 +81,34 @@ def test_a_limit_changed_in_the_schema_changes_the_form() -> None:
     assert params["apheresis.failure_prob"] == form.PARAMS_BY_PATH["apheresis.failure_prob"]
 
 
+def _name_path(model: type[BaseModel], path: str) -> str:
+    """A dotted path of aliases (``calendar.closures.from``) as field names (``from_``)."""
+    *blocks, last = path.split(".")
+    for name in blocks:
+        model = _block(model.model_fields[name].annotation)
+    by_alias = {info.alias or n: n for n, info in model.model_fields.items()}
+    return ".".join([*blocks, by_alias[last]])
+
+
 def test_every_input_is_a_field_and_every_field_an_input() -> None:
     """Each input's path leads to a field of the schema, with the field's help; each value
-    of the schema has an input (a site's values are the columns of the sites table)."""
-    for p in form.PARAMS:
-        model, name = _field(Scenario, p.path)
+    of the schema has an input (a site's values are the columns of the sites table, a
+    closure's or a dose level's the columns of theirs); the calendars, phase 1 and the
+    capacity schedules are in the form, none kept out."""
+    columns = [c for p in form.PARAMS for c in p.columns]
+    for p in [*form.PARAMS, *columns]:
+        model, name = _field(Scenario, _name_path(Scenario, p.path))
         assert p.help == " ".join(field_docs(model)[name].split()), p.path
         assert p.label and p.stage in form.STAGES, p.path
     covered = set(form.PARAMS_BY_PATH) | {f"referral.sites.{c}" for c in tables.SITE_COLUMNS}
+    covered |= {_name_path(Scenario, c.path) for c in columns}
     hidden = {p for p in _leaves(Scenario) if p.startswith(tuple(form.NOT_IN_FORM))}
     assert _leaves(Scenario) - covered - hidden == set()
     assert not hidden & covered  # a field kept out of the form has no input
+    issue_12 = ("calendar", "phase1", "apheresis.days", "manufacturing.start_days")
+    changes = tuple(f"{b}.{c}_changes" for b, c in CAPACITY_FIELDS.items())
+    assert not [h for h in form.NOT_IN_FORM if h.startswith(issue_12 + changes)]
+    assert {"calendar.closures.from", "phase1.dose_levels.dlt_prob"} <= {c.path for c in columns}
     assert [p.path for p in form.SITE_PARAMS] == [
         f"referral.sites.{c}" for c in tables.SITE_COLUMNS
     ]

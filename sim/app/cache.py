@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import streamlit as st
@@ -143,14 +143,21 @@ def run_with_bar(scenario: Scenario, reps: int, seed: int, status: Any, text: st
     return Timed(view, took if progress.done else None)
 
 
+class OneTrial(NamedTuple):
+    """One simulated trial's tables: its patients, resource timeline, end day and event log."""
+
+    patients: pd.DataFrame
+    timeline: pd.DataFrame
+    end: float
+    events: pd.DataFrame
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
-def one_replication(
-    scenario_yaml: str, seed: int, replication: int
-) -> tuple[pd.DataFrame, pd.DataFrame, float]:
-    """Patients, resource timeline and end day of one replication (the same trial as
-    replication ``replication`` of a run with this seed)."""
+def one_replication(scenario_yaml: str, seed: int, replication: int) -> OneTrial:
+    """Patients, resource timeline, end day and events of one replication (the same trial
+    as replication ``replication`` of a run with this seed)."""
     rep = runner.simulate(parse_scenario(scenario_yaml, source="settings"), seed, replication)
-    return rep.patients, rep.timeline, float(rep.row["end_days"])
+    return OneTrial(rep.patients, rep.timeline, float(rep.row["end_days"]), rep.events)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -13,7 +13,6 @@ from typing import Any
 
 from sim.app.form import (
     PARAMS,
-    PARAMS_BY_PATH,
     SITE_PARAMS,
     Param,
     get_path,
@@ -95,6 +94,11 @@ def plain_message(exc: InputError) -> tuple[str | None, str]:
     internal names of fields or a mapping's text."""
     p = param_for_field(exc.field)
     problem = plain_problem(exc.problem)
+    inner = _named_in(exc.field, problem)
+    whole = inner is not None and (p is None or p.kind == "block")
+    if whole:  # two values that do not go together: at the first one named
+        p, problem = inner, _labels_for_names(exc.field, problem)
+        problem = problem.removeprefix(f"{p.label.lower()}: ")
     if p is None:
         where = f"{exc.field}: " if exc.field else ""
         return None, f"{where}{problem}"
@@ -108,23 +112,52 @@ def plain_message(exc: InputError) -> tuple[str | None, str]:
     rule = ""
     if p.kind in NUMBER_KINDS and not row and problem.startswith("must be"):
         problem, rule = f"must be {allowed(p)}", _unit(p)
-    elif p.unit and p.kind not in ("sites", "criteria"):
+    elif p.unit and p.kind not in ("sites", "criteria", "table") and not whole:
         rule = f" ({p.unit})"
     return p.path, f"{p.stage} › {p.label}{row}{shown}: {problem}{rule}"
 
 
 def _row(field: str | None, p: Param) -> str:
-    """``, row 2 (Rate)`` for an error inside the sites table."""
+    """``, row 2 (Rate)`` for an error inside a table (the sites, the dose levels...)."""
     m = re.match(rf"^{re.escape(p.path)}\[(\d+)\]\.?(\w*)", field or "")
     if not m:
         return ""
-    column = PARAMS_BY_PATH.get(f"{p.path}.{m.group(2)}") if m.group(2) else None
-    label = (
-        column.label
-        if column
-        else next((c.label for c in SITE_PARAMS if c.path == f"referral.sites.{m.group(2)}"), None)
-    )
+    path = f"{p.path}.{m.group(2)}"
+    columns = (*p.columns, *SITE_PARAMS, *PARAMS)
+    label = next((c.label for c in columns if c.path == path), None) if m.group(2) else None
     return f", row {int(m.group(1)) + 1}" + (f" ({label})" if label else "")
+
+
+def _inside(block: str | None) -> list[Param]:
+    """The inputs of the values right inside a part of the scenario (``apheresis``)."""
+    if not block:
+        return []
+    return [p for p in PARAMS if p.path.rpartition(".")[0] == block]
+
+
+def _named_in(block: str | None, problem: str) -> Param | None:
+    """For a problem of a whole part of the scenario (two of its values that do not go
+    together), the input of the value it names first: ``weekdays_only is true but days
+    include Sat`` -> Collect on weekdays only."""
+    found = [
+        (m.start(), p)
+        for p in _inside(block)
+        if (m := re.search(rf"\b{re.escape(p.path.rpartition('.')[2])}\b", problem))
+    ]
+    return min(found, key=lambda f: f[0])[1] if found else None
+
+
+def _labels_for_names(block: str | None, problem: str) -> str:
+    """A problem of a whole part with its values' names in the form's words (their labels
+    in lower case): ``collect on weekdays only is true but collection days include Sat``."""
+    for p in _inside(block):
+        key = p.path.rpartition(".")[2]
+        problem = re.sub(rf"\b{re.escape(key)}\b", p.label.lower(), problem)
+        for c in p.columns:
+            problem = re.sub(
+                rf"\b{re.escape(c.path.rpartition('.')[2])}\b", c.label.lower(), problem
+            )
+    return problem
 
 
 # --- the edits made to a scenario --------------------------------------------------------------
@@ -155,9 +188,17 @@ def value_words(p: Param, value: Any) -> str:
         return "off" if value is None else "on"
     if value is None:
         return "not set"
-    if p.kind in ("sites", "criteria"):
+    if p.kind in ("sites", "criteria", "table"):
         return "edited"
+    if p.kind == "multichoice":
+        return f"{value[0]}-{value[-1]}" if len(value) > 2 and _runs(value, p) else ", ".join(value)
     return describe_value(value, p) or "edited"
+
+
+def _runs(value: list[str], p: Param) -> bool:
+    """Whether the choices picked follow each other (Mon, Tue, Wed: ``Mon-Wed``)."""
+    idx = [p.choices.index(v) for v in value]
+    return idx == list(range(idx[0], idx[0] + len(idx)))
 
 
 def edit_label(p: Param) -> str:

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 
 from sim.core.distributions import DIST_CLASSES
 from sim.core.schema import STAGES, Scenario, Site, field_docs
@@ -36,6 +37,8 @@ KINDS = (
     "sites",  # the referring sites (a table)
     "criteria",  # screening criteria and their failure probabilities (a table)
     "labels",  # the criteria's labels (a column of the criteria's table)
+    "multichoice",  # some of a fixed set of choices (weekdays)
+    "table",  # a list of rows, each a part of the scenario (its fields the columns)
 )
 
 
@@ -57,13 +60,18 @@ class Param:
     step: float | None = None
     optional: bool = False
     """The value may be left out (null): a checkbox switches it on."""
+    nullable: bool = False
+    """The value may be null (an empty text, weekday list or table is then left out)."""
     toggle: str = ""
     """Label of that checkbox."""
     choices: tuple[str, ...] = ()
     fmt: str = "%g"
     """How its numbers are shown (printf style)."""
     start: Any = field(default=None, compare=False)
-    """The value its input starts from when neither the scenario nor the baseline sets it."""
+    """The value its input starts from when neither the scenario nor the baseline sets it
+    (given in the schema, else the field's default)."""
+    columns: tuple[Param, ...] = ()
+    """A table's columns: the values of one of its rows (``path.column``)."""
 
     @property
     def title(self) -> str:
@@ -99,6 +107,9 @@ def _kind(core: Any, constraints: list[Any]) -> str:
     if members <= set(DIST_CLASSES.values()):
         return "dist"
     origin = typing.get_origin(core)
+    if origin is list and core != list[Site]:
+        item = _unwrap(typing.get_args(core)[0])[0]
+        return "multichoice" if typing.get_origin(item) is Literal else "table"
     kinds = {list: "sites", dict: "criteria", Literal: "choice"}
     if origin is dict and typing.get_args(core)[1] is str:
         return "labels"
@@ -151,6 +162,7 @@ def _walk(
             continue
         constraints = [*info.metadata, *found]
         low, high = _limits(constraints)
+        item = _unwrap(typing.get_args(core)[0])[0] if kind in ("multichoice", "table") else None
         param = Param(
             path,
             meta.get("label", name),
@@ -163,14 +175,29 @@ def _walk(
             low_open=_low_open(constraints),
             step=meta.get("step", 1 if kind == "integer" else None),
             optional="toggle" in meta,
+            nullable=nullable,
             toggle=meta.get("toggle", ""),
-            choices=typing.get_args(core) if kind == "choice" else (),
+            choices=typing.get_args(core if kind == "choice" else item)
+            if kind in ("choice", "multichoice")
+            else (),
             fmt=meta.get("fmt", "%g"),
-            start=meta.get("start"),
+            start=meta.get("start", _default(info)),
+            columns=params_of(item, path + ".", here) if kind == "table" else (),
         )
         yield at, param
         if kind == "block":
             yield from _walk(core, path + ".", here, at)
+
+
+def _default(info: FieldInfo) -> Any:
+    """A field's default as plain data (None when it has none)."""
+    if info.default_factory is not None:
+        value = info.default_factory()  # type: ignore[call-arg]
+    elif info.default is PydanticUndefined:
+        return None
+    else:
+        value = info.default
+    return value.model_dump(by_alias=True) if isinstance(value, BaseModel) else value
 
 
 def params_of(model: type[BaseModel], prefix: str = "", stage: str = "") -> tuple[Param, ...]:
@@ -244,9 +271,16 @@ def get_path(data: Any, path: str) -> Any:
 
 def default_value(path: str, current: Mapping[str, Any], fallback: Mapping[str, Any] | None) -> Any:
     """The value a form input starts from: the current scenario's, else the fallback
-    scenario's (for a part the current one leaves out), else the schema's ``start``.
-    The app passes baseline.yaml as the fallback."""
+    scenario's (for a part the current one leaves out, or a value switched off), else the
+    schema's ``start``. A value that may be empty (a weekday list, a table, a region) is
+    the current scenario's, empty or not, when its part is there. The app passes
+    baseline.yaml as the fallback (:data:`sim.app.session.FALLBACK_FILES`)."""
     value = get_path(current, path)
+    p = PARAMS_BY_PATH.get(path)
+    parent = path.rpartition(".")[0]
+    own = p is not None and p.nullable and not p.optional and p.kind != "block"
+    if own and (not parent or get_path(current, parent) is not None):
+        return value
     if value is None and fallback is not None:
         value = get_path(fallback, path)
     if value is None and path == "target.deadline":

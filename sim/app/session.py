@@ -25,6 +25,9 @@ DEFAULT_REPS = 500
 DEFAULT_SEED = 1
 MAX_REPS = 20_000  # more: the command line (a cached run of this size holds ~30 MB)
 MAX_SEED = 2**53 - 1
+FALLBACK_FILES = (DEFAULT_FILE, "phase1_3plus3.yaml")
+"""Where an input starts from when the scenario leaves its part out (a part switched on in
+the form): the first of these files that sets it (its dose-finding phase from the second)."""
 URL_KEYS = ("src", "set", "reps", "seed")
 """The page's own query parameters (the tab's, ``tab``, is bound by its widget)."""
 
@@ -128,10 +131,32 @@ def init_state() -> None:
         ss.source_run = key[1]
     else:
         ss.source_file = loaded.key[-1]
-    try:
-        ss.fallback = load_scenario(str(SCENARIOS / DEFAULT_FILE)).to_dict()
-    except InputError:
-        ss.fallback = None
+    ss.fallback = fallback_values()
+
+
+def fallback_values() -> dict[str, Any] | None:
+    """The values of :data:`FALLBACK_FILES`, the first file's where it sets them, else the
+    next's (None when none can be read)."""
+    merged: dict[str, Any] | None = None
+    for name in FALLBACK_FILES:
+        try:
+            data = load_scenario(str(SCENARIOS / name)).to_dict()
+        except InputError:
+            continue
+        merged = data if merged is None else _fill(merged, data)
+    return merged
+
+
+def _fill(first: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """``first`` with what it leaves out (None or missing) taken from ``other``."""
+    out = dict(first)
+    for key, value in other.items():
+        mine = out.get(key)
+        if mine is None:
+            out[key] = value
+        elif isinstance(mine, dict) and isinstance(value, dict):
+            out[key] = _fill(mine, value)
+    return out
 
 
 def use_loaded(loaded: LoadedInput) -> None:

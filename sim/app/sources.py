@@ -17,7 +17,7 @@ def help_text(
     """The help of an input: what it means, its unit, and the source of its default."""
     path = path or param.path
     src = sources.of(path)
-    shown = describe_value(default, param)
+    shown = _shown(default, param)
     unit = f" Unit: {param.unit}." if param.unit else ""
     if sources.present and path not in sources.present:
         where = f"Not set in {origin}: the model's default"
@@ -25,3 +25,14 @@ def help_text(
     where = f"Default in {origin}: {shown}" if shown else f"In {origin}"
     cite = f" — source: {src}" if src else " — no source noted beside it"
     return f"{param.help}{unit}\n\n{where}{cite}."
+
+
+def _shown(value: Any, param: Param) -> str:
+    """A default as the help shows it: ``Mon, Tue, Wed`` for weekdays, ``2 rows`` for a
+    table, else as a person writes it."""
+    if param.kind == "multichoice" and value:
+        return ", ".join(value)
+    if param.kind == "table" and value is not None:
+        n = len(value)
+        return "no rows" if n == 0 else f"{n} row{'s' if n > 1 else ''}"
+    return describe_value(value, param)

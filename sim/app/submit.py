@@ -16,6 +16,8 @@ from sim.app.tables import (
     criteria_from_frame,
     is_blank,
     labels_from_frame,
+    picked,
+    rows_from_frame,
     sites_from_frame,
 )
 from sim.core.distributions import DIST_CLASSES
@@ -91,13 +93,17 @@ def form_values(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
             if was_changed:
                 changed.append(path)
         elif isinstance(value, pd.DataFrame):
-            kind = PARAMS_BY_PATH[path].kind
-            if kind == "sites":
+            p = PARAMS_BY_PATH[path]
+            if p.kind == "sites":
                 out[path] = sites_from_frame(value)
+            elif p.kind == "table":
+                out[path] = rows_from_frame(value, p)
             else:  # the criteria's table holds their labels too
                 out[path] = criteria_from_frame(value)
                 if "label" in value.columns:
                     out["screening.criteria_labels"] = labels_from_frame(value)
+        elif path in PARAMS_BY_PATH and PARAMS_BY_PATH[path].kind == "multichoice":
+            out[path] = picked(value, PARAMS_BY_PATH[path])
         else:
             out[path] = as_plain(value)
     return out, changed
@@ -119,7 +125,7 @@ def build_scenario(
                 pairs.append((p.path, None))
                 off.append(p.path)
             continue
-        if p.kind == "text" and p.path == "description" and is_blank(value):
+        if p.kind == "text" and p.nullable and is_blank(value):
             value = None
         pairs.append((p.path, value))
     data = apply_overrides(current.to_dict(), pairs)

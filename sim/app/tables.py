@@ -1,8 +1,11 @@
-"""The form's two tables, without Streamlit: the referring sites (one column a value of a
-:class:`~sim.core.schema.Site`) and the screening criteria, to and from data frames."""
+"""The form's tables, without Streamlit: the referring sites (one column a value of a
+:class:`~sim.core.schema.Site`), the screening criteria, and any other list of parts of a
+scenario (closures, dose levels, capacity changes: one column a field of the part), to and
+from data frames; and the weekdays picked in a list of choices."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.app.form import SITE_PARAMS
+from sim.app.form import SITE_PARAMS, Param
 from sim.app.sources import Sources
 from sim.core.errors import InputError
 from sim.core.schema import Site
@@ -101,6 +104,64 @@ def criteria_from_frame(frame: pd.DataFrame) -> dict[str, Any]:
             )
         out[name] = None if is_blank(prob) else as_plain(prob)
     return out
+
+
+def rows_frame(rows: Sequence[Mapping[str, Any]] | None, p: Param) -> pd.DataFrame:
+    """A list of parts of a scenario (``p.kind == "table"``) as an editable table: one
+    column a field of the part (dates as dates, numbers as floats, empty as NaN)."""
+    data: dict[str, pd.Series] = {}
+    for c in p.columns:
+        name = column_name(c)
+        values = [r.get(name) for r in rows or ()]
+        if c.kind == "date":
+            data[name] = pd.Series(pd.to_datetime(values), dtype="datetime64[ns]")
+        elif c.kind in ("number", "prob", "integer"):
+            data[name] = pd.Series([_float_or_nan(v) for v in values], dtype=float)
+        else:
+            data[name] = pd.Series(values, dtype=object)
+    return pd.DataFrame(data, columns=[column_name(c) for c in p.columns])
+
+
+def rows_from_frame(frame: pd.DataFrame, p: Param) -> list[dict[str, Any]] | None:
+    """An edited table of parts -> the scenario's list (empty rows dropped; an empty cell is
+    the field's default, or null when it has none, for validation to name). No rows: null
+    when the list may be left out, else an empty list."""
+    out = []
+    for rec in frame.to_dict("records"):
+        row = {column_name(c): _cell(rec.get(column_name(c)), c) for c in p.columns}
+        if all(v is None or v == [] for v in row.values()):
+            continue
+        out.append(row)
+    return out if out or not p.nullable else None
+
+
+def column_name(c: Param) -> str:
+    """The key of a table's column (the field's name in a row)."""
+    return c.path.rpartition(".")[2]
+
+
+def _cell(v: Any, c: Param) -> Any:
+    """A table cell as a scenario value: a date as a date, a whole number as an int, the
+    choices picked in their order, an empty cell as the field's starting value."""
+    if c.kind == "multichoice":
+        return picked(v, c) if isinstance(v, list | tuple | np.ndarray) else c.start
+    if is_blank(v) or v is pd.NaT:
+        return c.start
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    if isinstance(v, dt.datetime):
+        return v.date()
+    v = as_plain(v)
+    if c.kind == "integer" and isinstance(v, float) and v.is_integer():
+        return int(v)
+    return str(v).strip() if c.kind == "text" else v
+
+
+def picked(values: Sequence[str] | None, p: Param) -> list[str] | None:
+    """The choices picked in a multiple choice, in the choices' order (Mon before Tue);
+    none picked: null when it may be left out (every day), else an empty list."""
+    chosen = [c for c in p.choices if c in set(values or ())]
+    return chosen if chosen or not p.nullable else None
 
 
 def _float_or_nan(v: Any) -> float:

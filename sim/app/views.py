@@ -22,6 +22,7 @@ from sim.core.yamlio import parse_yaml, read_text
 from sim.planning.compare import per_replication
 from sim.report.comparison import comparison_rows
 from sim.report.headline import Headline, headline
+from sim.report.text import days, num, pct, pct_interval
 from sim.run.results import RowTable, n_months
 from sim.run.runner import Results
 
@@ -50,6 +51,63 @@ def expected_referrals(scenario: Scenario) -> pd.DataFrame:
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+# --- the dose-finding phase of a run ---------------------------------------------------------
+
+PHASE1_HELP = {
+    "Patients in phase 1": "Patients infused in the dose-finding phase, mean per simulated "
+    "trial, and the cohorts whose DLT decision was made.",
+    "DLTs in phase 1": "Dose-limiting toxicities in phase 1, mean per simulated trial.",
+    "Stopped for toxicity": "Share of the simulated trials that no dose level cleared, so "
+    "the trial stopped; interval: Wilson 95%.",
+    "Phase 1 length (median)": "Days from the first infusion of phase 1 to its last DLT "
+    "decision, over every trial (a phase 1 still running at the end counts as beyond).",
+}
+
+
+def phase1_figures(ph: dict[str, Any]) -> tuple[list[tuple[str, str, str]], pd.DataFrame]:
+    """The summary's phase 1 block in words: four tiles (label, value, note) and the share of
+    trials recommending each dose level (then none, and phase 1 unfinished)."""
+    ci = ph["prob_stopped_for_toxicity_ci95"]
+    d = ph["days_first_infusion_to_end"]
+    unfinished = 1.0 - ph["finished_fraction"]
+    late = f"; unfinished in {pct(unfinished)} of trials" if unfinished > 0 else ""
+    tiles = [
+        (
+            "Patients in phase 1",
+            num(ph["patients_mean"]),
+            f"infused in {num(ph['cohorts_mean'])} cohorts (mean per trial)",
+        ),
+        ("DLTs in phase 1", num(ph["dlts_mean"]), "dose-limiting toxicities, mean per trial"),
+        (
+            "Stopped for toxicity",
+            pct(ph["prob_stopped_for_toxicity"]),
+            f"95% interval {pct_interval(*ci)}; when no dose level is cleared",
+        ),
+        (
+            "Phase 1 length (median)",
+            _days(d["p50"]),
+            f"first infusion to the last DLT decision; 80% of trials {_days(d['p10'])} to "
+            f"{_days(d['p90'])}{late}",
+        ),
+    ]
+    shares = ph["recommended_level"]
+    doses = ph["dose_levels_per_kg"]
+    rows = [
+        (f"level {k}", f"{doses[int(k) - 1]:.1e}", pct(v))
+        for k, v in shares.items()
+        if k not in ("none", "unfinished")
+    ]
+    rows.append(("none (stopped for toxicity)", "", pct(shares["none"])))
+    rows.append(("phase 1 unfinished", "", pct(shares["unfinished"])))
+    table = pd.DataFrame(rows, columns=["dose level recommended", "dose (cells/kg)", "trials"])
+    return tiles, table.set_index("dose level recommended")
+
+
+def _days(x: float | None) -> str:
+    """``361 days``, or where a percentile falls among the trials whose phase 1 never ended."""
+    return days(x) if x is None else f"{days(x, '.0f')} days"
 
 
 # --- runs ------------------------------------------------------------------------------------

@@ -70,6 +70,8 @@ STAGES = (
     "Deterioration and bridging",
     "Conditioning",
     "Infusion",
+    "Working calendar",
+    "Dose finding (phase 1)",
     "Target and horizon",
 )
 """The pathway stages of the dashboard's form, in its order."""

@@ -36,9 +36,11 @@ Days = Annotated[list[Weekday], Field(min_length=1), AfterValidator(unique_days)
 class Holidays(Block):
     """Public holidays of a country (and region), from the ``holidays`` package."""
 
-    country: Annotated[str, Field(min_length=2, max_length=3), ui("Country", "ISO code")]
+    country: Annotated[
+        str, Field(min_length=2, max_length=3), ui("Country", "ISO 3166 code", start="CN")
+    ]
     """ISO 3166 code of the country whose public holidays apply, e.g. CN."""
-    subdivision: Annotated[str | None, ui("Region", "ISO code")] = None
+    subdivision: Annotated[str | None, ui("Region", "ISO 3166-2 code, empty: none")] = None
     """The region (ISO 3166-2 subdivision) whose own holidays apply too; empty: national."""
 
     @field_validator("country")
@@ -56,13 +58,13 @@ class Holidays(Block):
 class Closure(Block):
     """Dates a facility is closed, inclusive, for some or all stages."""
 
-    from_: Annotated[dt.date, Field(alias="from", strict=False), ui("Closed from", "date")]
+    from_: Annotated[dt.date, Field(alias="from", strict=False), ui("From")]
     """First day of the closure."""
-    to: Annotated[dt.date, Field(strict=False), ui("Closed to", "date")]
+    to: Annotated[dt.date, Field(strict=False), ui("To")]
     """Last day of the closure (inclusive)."""
     stages: Annotated[
         list[Literal["apheresis", "manufacturing", "release", "infusion"]] | None,
-        ui("Stages closed"),
+        ui("Stages"),
     ] = None
     """What stops: apheresis (collections), manufacturing (batch starts; batches already
     started run on), release (QC release), infusion; empty: all of them."""
@@ -79,7 +81,7 @@ class Closure(Block):
 class Calendar(Block):
     """The centre's calendar: public holidays and closures, on top of each stage's weekdays."""
 
-    holidays: Annotated[Holidays | None, ui("Public holidays")] = None
+    holidays: Annotated[Holidays | None, ui("Keep public holidays")] = None
     """No collection, batch start, QC release or infusion on a public holiday."""
     closures: Annotated[list[Closure], ui("Closures")] = Field(default_factory=list)
     """Facility closures (inclusive dates) of the stages they name."""
@@ -88,10 +90,10 @@ class Calendar(Block):
 class DoseLevel(Block):
     """One dose level of the dose-finding phase."""
 
-    dose_per_kg: Annotated[Positive, ui("Dose", "cells/kg", fmt="%.3e")]
+    dose_per_kg: Annotated[Positive, ui("Dose", "cells/kg", step=1e6, fmt="%.3e")]
     """The dose infused at this level, per kg of body weight (the batch's yield must reach
     it)."""
-    dlt_prob: Annotated[Prob, ui("DLT probability", "probability 0-1")]
+    dlt_prob: Annotated[Prob, ui("DLT probability", "0-1")]
     """Chance that a patient infused at this level has a dose-limiting toxicity."""
 
 
@@ -100,16 +102,20 @@ class Phase1(Block):
 
     cohort_size: Annotated[int, Field(ge=1, le=100), ui("Cohort size", "patients")] = 3
     """Patients per cohort."""
-    stagger_days: Annotated[NonNeg, ui("Stagger", "days")] = 0.0
+    stagger_days: Annotated[NonNeg, ui("Stagger", "days", step=1.0)] = 0.0
     """Least days between two infusions within a cohort."""
-    dlt_window_days: Annotated[NonNeg, ui("DLT window", "days")]
+    dlt_window_days: Annotated[NonNeg, ui("DLT window", "days", step=1.0, start=28.0)]
     """Days after a cohort's last infusion before the DLT decision and the next cohort's
     first infusion."""
-    rule: Annotated[Literal["3+3", "fixed"], ui("Rule")] = "3+3"
+    rule: Annotated[Literal["3+3", "fixed"], ui("Escalation rule")] = "3+3"
     """3+3: escalate after 0 DLTs of a cohort, add a cohort at the level after 1 (then
     escalate after at most 1 of the two), stop after more; fixed: every cohort at the first
     level, no escalation."""
-    cohorts: Annotated[int | None, Field(ge=1, le=1000), ui("Cohorts", "count")] = None
+    cohorts: Annotated[
+        int | None,
+        Field(ge=1, le=1000),
+        ui("Cohorts", "count", toggle="A fixed number of cohorts (rule fixed)", start=2),
+    ] = None
     """Rule fixed only: the number of cohorts before phase 2."""
     dose_levels: Annotated[list[DoseLevel], Field(min_length=1), ui("Dose levels")]
     """Dose levels, lowest first."""

@@ -59,7 +59,7 @@ __all__ = [  # the field machinery, for the modules that import it from here
 ]
 
 _REFERRAL, _SCREENING, _APHERESIS, _MANUFACTURING, _DETERIORATION, _CONDITIONING = STAGES[:6]
-_INFUSION, _TARGET = STAGES[6:]
+_INFUSION, _CALENDAR, _PHASE1, _TARGET = STAGES[6:]
 _PROB = "probability 0-1"
 _ATTEMPTS = "count, first included"
 _MG_M2_DAY = "mg/m² per day"
@@ -187,7 +187,7 @@ class Patients(Block):
 class UnitsFrom(Block):
     """A change of a resource's units on a given day."""
 
-    from_day: Annotated[Positive, ui("From", "day")]
+    from_day: Annotated[Positive, ui("Day", "from the start")]
     """Day from which the units below are in force (days from the start)."""
     units: Annotated[Units, ui("Units", "count")]
     """Units in force from that day (0: closed, e.g. planned downtime)."""
@@ -228,14 +228,14 @@ class Apheresis(Block):
 
     slots: Annotated[Count, ui("Apheresis slots", "count")]
     """Collections that can run at once."""
-    slots_changes: Annotated[list[UnitsFrom] | None, ui("Slot changes", in_form=False)] = None
+    slots_changes: Annotated[list[UnitsFrom] | None, ui("Slot changes")] = None
     """Changes of the slots from given days (planned openings, downtime); empty: the same
     slots throughout."""
     duration_days: Annotated[Duration, ui("Apheresis duration", "days", step=1.0)]
     """How long one collection holds a slot."""
     weekdays_only: Annotated[bool, ui("Collect on weekdays only")] = False
     """Collections start Monday to Friday only."""
-    days: Annotated[Days | None, ui("Collection days", in_form=False)] = None
+    days: Annotated[Days | None, ui("Collection days")] = None
     """Weekdays a collection may start on (e.g. Mon to Fri); empty: every day, or Monday to
     Friday with weekdays only."""
     failure_prob: Annotated[Prob, ui("Collection failure", _PROB)]
@@ -273,7 +273,7 @@ class Manufacturing(Block):
 
     suites: Annotated[Count, ui("Manufacturing suites", "count")]
     """Batches that can be made at once."""
-    suites_changes: Annotated[list[UnitsFrom] | None, ui("Suite changes", in_form=False)] = None
+    suites_changes: Annotated[list[UnitsFrom] | None, ui("Suite changes")] = None
     """Changes of the suites from given days (a suite opening, planned downtime); empty: the
     same suites throughout."""
     duration_days: Annotated[Duration, ui("Manufacturing duration", "days", step=1.0)]
@@ -300,10 +300,10 @@ class Manufacturing(Block):
     fails."""
     recollect_on_failure: Annotated[bool, ui("Collect again after a failed batch")] = False
     """After a failed batch, collect cells again (checked) or remake from stored cells."""
-    start_days: Annotated[Days | None, ui("Batch start days", in_form=False)] = None
+    start_days: Annotated[Days | None, ui("Batch start days")] = None
     """Weekdays a batch may start in its suite (it then runs on calendar days); empty: every
     day."""
-    release_days: Annotated[Days | None, ui("QC release days", in_form=False)] = None
+    release_days: Annotated[Days | None, ui("QC release days")] = None
     """Weekdays QC may release a batch (the first one at or after the end of QC testing);
     empty: every day."""
 
@@ -401,7 +401,7 @@ class Infusion(Block):
 
     beds: Annotated[Count, ui("Beds", "count")]
     """Beds for infused patients, each held from infusion to discharge."""
-    beds_changes: Annotated[list[UnitsFrom] | None, ui("Bed changes", in_form=False)] = None
+    beds_changes: Annotated[list[UnitsFrom] | None, ui("Bed changes")] = None
     """Changes of the beds from given days; empty: the same beds throughout."""
     stay_days: Annotated[Duration, ui("Inpatient stay", "days from infusion", step=1.0)]
     """Bed days from infusion (day 0) to discharge."""
@@ -409,7 +409,7 @@ class Infusion(Block):
     """Share of infused patients who need intensive care."""
     icu_days: Annotated[Duration, ui("Intensive-care stay", "days", step=1.0)] = Fixed(value=0.0)
     """Intensive-care days of a patient who needs them (part of the stay)."""
-    days: Annotated[Days | None, ui("Infusion days", in_form=False)] = None
+    days: Annotated[Days | None, ui("Infusion days")] = None
     """Weekdays an infusion (day 0) may fall on; conditioning is planned back from it;
     empty: every day."""
 
@@ -471,10 +471,14 @@ class Scenario(Block):
     reached before infusion, the patient leaves the pathway."""
     conditioning: Annotated[Conditioning, ui(stage=_CONDITIONING)]
     infusion: Annotated[Infusion, ui(stage=_INFUSION)]
-    calendar: Annotated[Calendar | None, ui("Working calendar", in_form=False)] = None
+    calendar: Annotated[
+        Calendar | None, ui("Keep a working calendar (holidays, closures)", stage=_CALENDAR)
+    ] = None
     """Public holidays and facility closures: no collection, batch start, QC release or
     infusion on them; absent: every day is a working day."""
-    phase1: Annotated[Phase1 | None, ui("Dose-finding phase 1", in_form=False)] = None
+    phase1: Annotated[Phase1 | None, ui("Dose finding (phase 1) before phase 2", stage=_PHASE1)] = (
+        None
+    )
     """Dose finding before phase 2: cohorts infused in turn, each followed by a DLT window;
     absent: no dose-finding phase."""
 

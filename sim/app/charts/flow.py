@@ -8,6 +8,8 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
+from sim.report.palette import LIGHT_GREY
+
 from .theme import GREY, MEANINGS, _fixed_colour
 
 FUNNEL_STEPS = (
@@ -19,34 +21,41 @@ FUNNEL_STEPS = (
     ("conditioned", "Conditioned"),
     ("infused", "Infused"),
 )
-# The loss a step's own failure explains; the rest of a step's loss left by deterioration
-# (or was still in the pathway at the end of the horizon).
+# The losses a step's own outcomes explain (in this order); the rest of a step's loss left by
+# deterioration (or was still in the pathway at the end of the horizon, or when phase 1
+# stopped the trial: the summary does not say at which step those were).
 STEP_LOSS_REASON = {
-    "referred": ("declined_consent", "declined consent"),
-    "consented": ("screen_failed", "failed screening"),
-    "enrolled": ("apheresis_failed", "apheresis failed"),
-    "apheresed": ("manufacturing_failed", "manufacturing failed"),
+    "referred": (("declined_consent", "declined consent"),),
+    "consented": (("screen_failed", "failed screening"),),
+    "enrolled": (("no_slot", "no cohort slot (phase 1)"), ("apheresis_failed", "apheresis failed")),
+    "apheresed": (("manufacturing_failed", "manufacturing failed"),),
 }
 CONTINUES = "went on to the next step"
 DETERIORATED = "deteriorated or still in pathway"
+STOPPED = "deteriorated, stopped or in pathway"
+"""The rest of a step's loss when phase 1 stopped some trials for toxicity."""
 SEGMENT_COLOURS = {
     CONTINUES: MEANINGS["infused"],
     "declined consent": GREY,
     "failed screening": MEANINGS["screening"],
+    "no cohort slot (phase 1)": LIGHT_GREY,
     "apheresis failed": MEANINGS["apheresis"],
     "manufacturing failed": MEANINGS["manufacturing"],
     DETERIORATED: MEANINGS["deteriorated"],
+    STOPPED: MEANINGS["deteriorated"],
     "infused": MEANINGS["infused"],
 }
-"""A loss at a stage in the stage's colour; deterioration in the colour of losses."""
+"""A loss at a stage in the stage's colour; deterioration in the colour of losses; no
+cohort slot in the grey of the wait for one (the patient timeline's)."""
 
 
 def funnel_table(funnel: Mapping[str, float], outcomes: Mapping[str, float]) -> pd.DataFrame:
     """The funnel as bar segments: for each step, the patients (mean per trial) who went on
-    to the next step, and those lost before it by reason. Columns: step, order, segment,
-    start, end, patients."""
+    to the next step, and those lost before it by reason (the step's own outcomes, then the
+    rest). Columns: step, order, segment, start, end, patients."""
     rows = []
     keys = [k for k, _ in FUNNEL_STEPS]
+    rest = STOPPED if float(outcomes.get("stopped") or 0.0) > 0 else DETERIORATED
     for i, (key, label) in enumerate(FUNNEL_STEPS):
         here = float(funnel.get(key) or 0.0)
         if i == len(keys) - 1:
@@ -56,15 +65,14 @@ def funnel_table(funnel: Mapping[str, float], outcomes: Mapping[str, float]) -> 
         rows.append((label, i, CONTINUES, 0.0, nxt, nxt))
         lost = here - nxt
         x = nxt
-        if key in STEP_LOSS_REASON:
-            outcome, reason = STEP_LOSS_REASON[key]
+        for outcome, reason in STEP_LOSS_REASON.get(key, ()):
             own = min(float(outcomes.get(outcome) or 0.0), lost)
             if own > 0:
                 rows.append((label, i, reason, x, x + own, own))
                 x += own
                 lost -= own
         if lost > 1e-9:
-            rows.append((label, i, DETERIORATED, x, x + lost, lost))
+            rows.append((label, i, rest, x, x + lost, lost))
     return pd.DataFrame(rows, columns=["step", "order", "segment", "start", "end", "patients"])
 
 

@@ -45,7 +45,7 @@ def view(run: RunView) -> None:
     chart(charts.vein_to_vein_chart(values, per_trial_means=per_trial), "v2v")
     st.markdown("**In use and waiting over time, in one simulated trial**")
     rep = replication_picker(run, "queue_rep")
-    _, timeline, end = cache.one_replication(run.scenario.to_yaml(), run.seed, rep)
+    _, timeline, end, _ = cache.one_replication(run.scenario.to_yaml(), run.seed, rep)
     caps = {r: int(v["capacity"]) for r, v in s["resources"].items()}
     for resource, figure in zip(
         charts.RESOURCE_LABELS,

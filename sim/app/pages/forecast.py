@@ -4,11 +4,13 @@ referrals the scenario expects)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from sim.app import charts
 from sim.app.pages.common import chart, horizon_end, short_date, tiles
-from sim.app.views import RunView, expected_referrals, headline
+from sim.app.views import PHASE1_HELP, RunView, expected_referrals, headline, phase1_figures
 from sim.core.scenario import Scenario
 
 METRIC_HELP = {
@@ -65,6 +67,8 @@ def view(run: RunView) -> None:
     ]
     tiles(items, METRIC_HELP)
     st.markdown(f"- {h.median}\n- {h.interval}\n- {h.reached}\n- {h.completion}")
+    if s.get("phase1"):
+        _phase1(s["phase1"])
     t = run.scenario.target
     chart(
         charts.fan_chart(run.fan, target_count=t.count, milestone=t.milestone, deadline=t.deadline),
@@ -80,3 +84,12 @@ def view(run: RunView) -> None:
         ),
         "target_date",
     )
+
+
+def _phase1(ph: dict[str, Any]) -> None:
+    """The dose-finding phase: its patients, DLTs, the chance it stops the trial and its
+    length as tiles, and the dose level it recommends in how many trials."""
+    st.markdown("**Dose finding (phase 1)**, over the simulated trials")
+    items, levels = phase1_figures(ph)
+    tiles(items, PHASE1_HELP)
+    st.table(levels)

@@ -1,6 +1,7 @@
 """The inputs of the settings form, one a value of the scenario, each drawn by its kind
-(:data:`sim.app.form.KINDS`): numbers, switches, dates, text, choices, distributions and
-the tables of sites and criteria."""
+(:data:`sim.app.form.KINDS`): numbers, switches, dates, text, choices (one, or some such as
+weekdays), distributions, the tables of sites and criteria and the tables of parts of a
+scenario (closures, dose levels, capacity changes)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ from sim.core.fields import FIRST_DATE, LAST_DATE
 DATES = {"min_value": FIRST_DATE, "max_value": LAST_DATE}
 """The dates a date input offers: exactly those a scenario may hold (the schema's)."""
 """The range of every date input."""
+DATE_PX, CHOICES_PX, TEXT_PX = 88, 92, 80
+"""Widths of a table's date, multiple-choice and text columns (pixels): a closure's four
+columns fit the sidebar."""
+EVERY_DAY = "Every day (none picked)"
+"""What an empty list of weekdays means."""
 CONVERTS = (
     "\n\nPicking another kind converts the values on Run (same mean and spread); check "
     "them afterwards."
@@ -38,6 +44,15 @@ def widget(p: form.Param, key: str, default: Any, help: str) -> Any:
         return st.text_input(p.title, value=default or "", key=key, help=help)
     if p.kind == "choice":
         return st.selectbox(p.title, p.choices, index=p.choices.index(default), key=key, help=help)
+    if p.kind == "multichoice":
+        return st.multiselect(
+            p.title,
+            p.choices,
+            default=[c for c in p.choices if c in (default or ())],
+            key=key,
+            help=help,
+            placeholder=EVERY_DAY if p.nullable else "Pick at least one",
+        )
     if p.kind == "dist":
         return _dist(p, key, default, help)
     raise AssertionError(p.kind)
@@ -122,6 +137,43 @@ def _criteria_columns() -> dict[str, Any]:
             required=True,
         ),
     }
+
+
+def _row_columns(p: form.Param) -> dict[str, Any]:
+    """A table's columns, one a field of its rows, each by its kind (no limits: a cell
+    beyond one would be refused without a word; validation names the limit)."""
+    cfg = st.column_config
+    columns = {}
+    for c in p.columns:
+        name = tables.column_name(c)
+        required = True if c.start is None and not c.nullable else None
+        common = {"help": c.help or None, "required": required}
+        if c.kind == "date":
+            columns[name] = cfg.DateColumn(c.title, format="YYYY-MM-DD", width=DATE_PX, **common)
+        elif c.kind == "multichoice":
+            columns[name] = cfg.MultiselectColumn(
+                c.title, options=list(c.choices), width=CHOICES_PX, **common
+            )
+        elif c.kind == "text":
+            columns[name] = cfg.TextColumn(c.title, width=TEXT_PX, **common)
+        else:
+            fmt = "%d" if c.kind == "integer" else c.fmt
+            columns[name] = cfg.NumberColumn(c.title, format=fmt, step=c.step, **common)
+    return columns
+
+
+def rows_table(p: form.Param, key: str, default: Any, help: str) -> pd.DataFrame:
+    """A list of parts of the scenario as a table (closures, dose levels, capacity
+    changes), rows added or removed at will."""
+    st.markdown(f"**{p.title}**", help=help)
+    return st.data_editor(
+        tables.rows_frame(default, p),
+        column_config=_row_columns(p),
+        num_rows="dynamic",
+        hide_index=True,
+        key=key,
+        width="stretch",
+    )
 
 
 def table(p: form.Param, key: str, current: dict[str, Any], help: str) -> pd.DataFrame:

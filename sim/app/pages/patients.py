@@ -19,7 +19,7 @@ def view(run: RunView) -> None:
     """One simulated trial of the run, patient by patient: the timeline, the patients
     moving through the pathway, and the table."""
     rep = replication_picker(run, "gantt_rep")
-    patients, _, end = cache.one_replication(run.scenario.to_yaml(), run.seed, rep)
+    patients, _, end, events = cache.one_replication(run.scenario.to_yaml(), run.seed, rep)
     counts = patients["outcome"].value_counts()
     st.caption(
         f"{len(patients)} patients referred in simulated trial {rep + 1}: "
@@ -30,6 +30,7 @@ def view(run: RunView) -> None:
             patients,
             start_date=run.scenario.start_date,
             title=f"Patient timeline, simulated trial {rep + 1}",
+            events=events,
         ),
         "gantt",
     )
@@ -56,14 +57,14 @@ def _frame(run: RunView, rep: int, end: float, step: float) -> None:
     """The patients on the day kept in the session, moved on by ``step`` days first (from
     the start again after the end)."""
     ss = st.session_state
-    patients, _, _ = cache.one_replication(run.scenario.to_yaml(), run.seed, rep)
+    patients, _, _, events = cache.one_replication(run.scenario.to_yaml(), run.seed, rep)
     day = float(ss.get("pathway_day", round(end / 3)))  # a third in: the pathway is busy
     if step:
         day = 0.0 if day >= end else min(day + step, end)
         ss.pathway_day = day
     chart(
         charts.pathway_animation(
-            charts.pathway_table(patients, run.scenario.start_date),
+            charts.pathway_table(patients, run.scenario.start_date, events),
             start_date=run.scenario.start_date,
             day=day,
             end_day=end,

@@ -158,16 +158,18 @@ def _fields(slots: dict[str, Any], problems: dict[str, str]) -> dict[str, Any]:
     origin = ss.loaded.origin
     values: dict[str, Any] = {}
     slots["top"] = st.empty()
+    off: list[str] = []  # parts switched off: their values are not asked
     for stage in form.STAGES:
         with st.expander(stage):
             for p in form.params_in(stage):
+                if p.kind == "labels" or p.path.startswith(tuple(o + "." for o in off)):
+                    continue  # the labels are a column of the criteria's table
                 key = f"g{ss.gen}:{p.path}"
                 default = form.default_value(p.path, current, ss.fallback)
                 help = help_text(p, form.get_path(loaded, p.path), ss.loaded.sources, origin)
-                if p.kind == "labels":  # a column of the criteria's table
-                    continue
-                if p.kind in ("sites", "criteria"):
-                    values[p.path] = inputs.table(p, key, current, help)
+                if p.kind in ("sites", "criteria", "table"):
+                    draw = inputs.rows_table if p.kind == "table" else inputs.table
+                    values[p.path] = draw(p, key, default if p.kind == "table" else current, help)
                     slots[p.path] = st.empty()
                     continue
                 on = True
@@ -181,6 +183,8 @@ def _fields(slots: dict[str, Any], problems: dict[str, str]) -> dict[str, Any]:
                     default = form.get_path(current, p.path) is not None
                 value = inputs.widget(p, key, default, help)
                 values[p.path] = value if on else None
+                if p.kind == "block" and not value:
+                    off.append(p.path)
                 slots[p.path] = st.empty()
                 problem = edits.field_problem(p, values[p.path]) if on else None
                 if problem:
