@@ -57,6 +57,8 @@ class Param:
     step: float | None = None
     optional: bool = False
     """The value may be left out (null): a checkbox switches it on."""
+    nullable: bool = False
+    """The schema allows null (for a text: a blank input means none)."""
     toggle: str = ""
     """Label of that checkbox."""
     choices: tuple[str, ...] = ()
@@ -163,6 +165,7 @@ def _walk(
             low_open=_low_open(constraints),
             step=meta.get("step", 1 if kind == "integer" else None),
             optional="toggle" in meta,
+            nullable=nullable,
             toggle=meta.get("toggle", ""),
             choices=typing.get_args(core) if kind == "choice" else (),
             fmt=meta.get("fmt", "%g"),

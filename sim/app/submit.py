@@ -119,8 +119,8 @@ def build_scenario(
                 pairs.append((p.path, None))
                 off.append(p.path)
             continue
-        if p.kind == "text" and p.path == "description" and is_blank(value):
-            value = None
+        if p.kind == "text" and p.nullable and is_blank(value):
+            value = None  # a blank description or currency: none
         pairs.append((p.path, value))
     data = apply_overrides(current.to_dict(), pairs)
     return validate_scenario(data, source=source)

@@ -37,6 +37,7 @@ from sim.core.fields import (
     field_docs,
     ui,
 )
+from sim.core.prices import Costs
 from sim.core.protocol import WEEKDAYS, Calendar, Days, Phase1
 from sim.core.yamlio import dump_yaml
 
@@ -49,7 +50,7 @@ __all__ = [  # the field machinery, for the modules that import it from here
 ]
 
 _REFERRAL, _SCREENING, _APHERESIS, _MANUFACTURING, _DETERIORATION, _CONDITIONING = STAGES[:6]
-_INFUSION, _TARGET = STAGES[6:]
+_INFUSION, _TARGET, _COSTS = STAGES[6:9]
 _PROB = "probability 0-1"
 _ATTEMPTS = "count, first included"
 _MG_M2_DAY = "mg/m² per day"
@@ -412,6 +413,7 @@ LEFT_OUT_WHEN_ABSENT = (
     "infusion.days",
     "calendar",
     "phase1",
+    "costs",
 )
 """Optional fields that a scenario file written by :meth:`Scenario.to_yaml` leaves out when
 they are absent (null)."""
@@ -455,6 +457,10 @@ class Scenario(Block):
     phase1: Annotated[Phase1 | None, ui("Dose-finding phase 1", in_form=False)] = None
     """Dose finding before phase 2: cohorts infused in turn, each followed by a DLT window;
     absent: no dose-finding phase."""
+    costs: Annotated[Costs | None, ui("Count costs", stage=_COSTS)] = None
+    """The price of each thing a simulated trial uses (suite-days, batches, collections,
+    bed-days, drugs, months late); the summary then gives the cost per trial and per
+    infused patient. Prices change no simulated figure."""
 
     @field_validator("target")
     @classmethod
