@@ -52,7 +52,12 @@ LIST_COLUMNS = (
     "version",
     "prob_target_by_deadline",
     "target_date_p50",
+    "cost_per_infused",
+    "currency",
 )
+"""The columns of :func:`list_runs`; ``cost_per_infused`` is the summary's mean over the
+trials with one or more infused of each trial's cost per infused patient (empty without
+costs), in ``currency``."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -298,16 +303,24 @@ def list_runs(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
             summary = json.loads(summary_text)
         except ValueError:
             summary = {}
-        target = summary.get("target_date") if isinstance(summary, dict) else None
+        if not isinstance(summary, dict):
+            summary = {}
+        target = summary.get("target_date")
+        costs = summary.get("costs")
+        costs = costs if isinstance(costs, dict) else {}
+        per_infused = costs.get("per_infused_patient")
         out.append(
             (
                 *head,
-                summary.get("prob_target_by_deadline") if isinstance(summary, dict) else None,
+                summary.get("prob_target_by_deadline"),
                 target.get("p50") if isinstance(target, dict) else None,
+                per_infused.get("mean_of_trial_ratios") if isinstance(per_infused, dict) else None,
+                costs.get("currency"),
             )
         )
     frame = pd.DataFrame(out, columns=list(LIST_COLUMNS))
     frame["prob_target_by_deadline"] = frame["prob_target_by_deadline"].astype("float64")
+    frame["cost_per_infused"] = frame["cost_per_infused"].astype("float64")
     frame["seed"] = frame["seed"].astype("int64")
     frame["replications"] = frame["replications"].astype("int64")
     return frame

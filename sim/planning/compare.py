@@ -7,13 +7,14 @@ far narrower intervals than comparing two independent sets of runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from sim.core.scenario import Scenario
 from sim.core.station import RESOURCES
+from sim.run.costs import replication_costs
 from sim.run.executors import ExecutorSpec
 from sim.run.runner import Results, run_replications
 from sim.run.stats import paired_difference, rounded, welch_interval
@@ -28,8 +29,28 @@ METRICS: dict[str, str] = {
 }
 
 
+def cost_metrics(scenarios: Sequence[Scenario]) -> tuple[dict[str, str], str | None]:
+    """The cost figures compared, labelled with their currency, when every scenario has a
+    costs block in one currency; otherwise none, and why (None when no scenario has costs)."""
+    blocks = [sc.costs for sc in scenarios]
+    if all(b is None for b in blocks):
+        return {}, None
+    missing = [sc.name for sc in scenarios if sc.costs is None]
+    if missing:
+        return {}, f"costs not compared: no costs block in {', '.join(missing)}"
+    currencies = sorted({b.currency or "no currency" for b in blocks if b is not None})
+    if len(currencies) > 1:
+        return {}, f"costs not compared: the currencies differ ({', '.join(currencies)})"
+    unit = "" if currencies[0] == "no currency" else f", {currencies[0]}"
+    return {
+        "cost_per_trial": f"cost per trial{unit}",
+        "cost_per_infused": f"cost per infused patient{unit} (pairs with infused in both)",
+    }, None
+
+
 def per_replication(results: Results) -> dict[str, np.ndarray]:
-    """The compared figures, one value per replication (NaN where undefined)."""
+    """The compared figures, one value per replication (NaN where undefined); with a costs
+    block, the cost per trial and per infused patient too."""
     t = results.table
     ttt = t["time_to_target_days"]
     deadline = results.scenario.deadline_day
@@ -48,6 +69,10 @@ def per_replication(results: Results) -> dict[str, np.ndarray]:
         for r in RESOURCES:
             g = t[f"{r}.granted"]
             out[f"{r}_mean_wait_days"] = np.where(g > 0, t[f"{r}.wait_sum_days"] / g, np.nan)
+    costs = replication_costs(results.scenario, t)
+    if costs:
+        out["cost_per_trial"] = costs["total"]
+        out["cost_per_infused"] = costs["per_infused"]
     return out
 
 
@@ -58,7 +83,11 @@ def compare(
     executor: ExecutorSpec | str = "serial",
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Summaries of every scenario and paired differences of each against the first."""
+    """Summaries of every scenario and paired differences of each against the first (the
+    costs too when every scenario has them, in one currency; else ``costs_note`` says why
+    not)."""
+    extra, note = cost_metrics(scenarios)
+    metrics = {**METRICS, **extra}
     runs = [
         run_replications(sc, reps, seed, executor=executor, progress=progress) for sc in scenarios
     ]
@@ -67,14 +96,15 @@ def compare(
         "reference": scenarios[0].name,
         "replications": reps,
         "seed": seed,
-        "metrics": METRICS,
+        "metrics": metrics,
         "summaries": [r.summary() for r in runs],
         "differences": [],
+        "costs_note": note,
     }
     for run in runs[1:]:
         other = per_replication(run)
         diffs = {}
-        for key in METRICS:
+        for key in metrics:
             d = paired_difference(base[key], other[key])
             d["unpaired_ci95"] = welch_interval(base[key], other[key])
             diffs[key] = d

@@ -4,12 +4,22 @@ referrals the scenario expects)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from sim.app import charts
 from sim.app.pages.common import chart, horizon_end, short_date, tiles
-from sim.app.views import RunView, expected_referrals, headline
+from sim.app.views import (
+    COST_HELP,
+    RunView,
+    cost_table,
+    cost_tiles,
+    expected_referrals,
+    headline,
+)
 from sim.core.scenario import Scenario
+from sim.report.summary import cost_notes
 
 METRIC_HELP = {
     "Chance by the deadline": "Share of the simulated trials that reach the target by the end "
@@ -80,3 +90,18 @@ def view(run: RunView) -> None:
         ),
         "target_date",
     )
+    costs(s)
+
+
+def costs(s: dict[str, Any]) -> None:
+    """The costs of the run (when its scenario has a costs block): per trial and per infused
+    patient with their 80% intervals, and by category."""
+    c = s.get("costs")
+    if not c:
+        return
+    cur = c.get("currency")
+    st.subheader(f"Costs ({cur})" if cur else "Costs")
+    tiles(cost_tiles(s), COST_HELP)
+    st.table(cost_table(s), hide_index=True)
+    notes = ["Prices from the scenario's costs block; they change no simulated figure."]
+    st.caption(" ".join(notes + cost_notes(c)))
