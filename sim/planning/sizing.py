@@ -25,7 +25,10 @@ configurations are compared replication by replication (paired).
    reordering at a downstream bottleneck can break monotonicity on a few seeds), the search
    goes on from there and the result says so.
 
-Cheapest is by the given unit costs (``--cost``), else by the number of units.
+Cheapest is by the given unit costs (``--cost``); else, when the scenario has a costs block,
+by each unit's availability price over the horizon; else by the number of units
+(:mod:`sim.planning.pricing`). With a costs block each configuration's mean simulated total
+cost per trial is reported beside it.
 """
 
 from __future__ import annotations
@@ -41,8 +44,10 @@ from sim.core.errors import InputError
 from sim.core.scenario import Scenario
 from sim.core.station import RESOURCES
 from sim.planning.grid import leaves, point_scenario, value_at
+from sim.planning.pricing import cost_basis
 from sim.planning.search import Config, MonotoneSearch
 from sim.planning.sweep import point_figures
+from sim.run.costs import replication_costs
 from sim.run.executors import ExecutorSpec
 from sim.run.results import RowTable
 from sim.run.scheduler import Job, Progress, Scheduler
@@ -332,7 +337,8 @@ def size(
     if not resources:
         raise InputError("give at least one resource to size", field="--resources")
     limits = limits or HarmLimits()
-    unit_costs = [costs[k] for k in resources] if costs else [1.0] * len(resources)
+    basis = cost_basis(scenario, resources, costs)
+    unit_costs, order = basis.unit_costs, basis.order_costs
     current = [int(value_at(scenario, k)) for k in resources]
     lower = tuple(1 for _ in resources)
     upper = tuple(max_units for _ in resources)
@@ -352,13 +358,13 @@ def size(
         exhaustive = True
         if verdict(top, probability, limits) == ENOUGH:  # some configuration is enough
             found, exhaustive, notes = _search(
-                evaluate, resources, probability, limits, lower, upper, start, unit_costs
+                evaluate, resources, probability, limits, lower, upper, start, order
             )
             best, feasible = found or upper, True
             binds = best != lower  # the fewest units possible are enough: nothing binds
         elif significant:  # more units help, but not enough: as good as the top, cheapest
             best, exhaustive, notes = _as_good_as(
-                evaluate, resources, top, lower, upper, start, unit_costs
+                evaluate, resources, top, lower, upper, start, order
             )
             binds, feasible = True, False
         else:  # nothing is enough, and more units do not help: keep today's
@@ -368,14 +374,17 @@ def size(
             evaluate.judged(y, probability, limits) if y else None for y in _one_less_or_none(best)
         ]
 
-    def cost_of(x: Config) -> float:
-        return float(sum(c * v for c, v in zip(unit_costs, x, strict=True)))
+    def cost_of(x: Config, costs: Sequence[float] = unit_costs) -> float:
+        return float(sum(c * v for c, v in zip(costs, x, strict=True)))
 
     def describe(e: Evaluation) -> dict[str, Any]:
         v = verdict(e, probability, limits)
+        totals = replication_costs(scenario, e.table).get("total")
         return {
             "set": dict(zip(resources, e.config, strict=True)),
             "cost": cost_of(e.config),
+            "order_cost": cost_of(e.config, order),
+            "mean_total_cost_per_trial": None if totals is None else float(np.mean(totals)),
             "units": int(sum(e.config)),
             "prob_target_by_deadline": e.prob,
             "prob_ci95": list(e.interval()),
@@ -398,8 +407,10 @@ def size(
         else:
             one_less.append({"resource": key, **describe(e)})
     evaluations = [describe(e) for e in evaluate.done.values()]
-    cheaper = cost_of(best)
-    undecided = [e for e in evaluations if e["verdict"] == UNDECIDED and e["cost"] < cheaper]
+    cheaper = cost_of(best, order)
+    undecided = [
+        e for e in evaluations if e["verdict"] == UNDECIDED and e["order_cost"] < cheaper - 1e-9
+    ]
     result = {
         "scenario": scenario.name,
         "replications": reps,
@@ -409,7 +420,10 @@ def size(
         "probability_wanted": probability,
         "level": LEVEL,
         "resources": resources,
-        "costs": dict(zip(resources, unit_costs, strict=True)) if costs else None,
+        "costs": dict(zip(resources, unit_costs, strict=True)) if basis.basis != "units" else None,
+        "cost_basis": basis.basis,
+        "cost_note": basis.note,
+        "currency": scenario.costs.currency if scenario.costs is not None else None,
         "limits": limits.as_dict(),
         "current": dict(zip(resources, current, strict=True)),
         "max_units": max_units,
