@@ -271,6 +271,15 @@ def test_the_summary_and_text_show_the_costs(priced_run):
     assert "batches started: 1,000 x" in text and "mg of cyclophosphamide: 0.50 x" in text
 
 
+def test_the_baseline_prices_its_trial_in_cny():
+    """The shipped baseline has a costs block: its summary says the cost per infused patient
+    in CNY; the apheresis slots are not priced (the trial pays per collection)."""
+    s = run_replications(load_scenario(str(SCENARIOS / "baseline.yaml")), 20, seed=1).summary()
+    text = format_summary(s)
+    assert s["costs"]["currency"] == "CNY" and "batches started: 204,700 x" in text
+    assert "not priced: apheresis slot-days available" in text
+
+
 def test_compare_gives_the_paired_difference_of_costs(priced):
     """Two scenarios with costs in one currency: the paired difference of the cost per
     infused patient over the trials with infused patients in both; the text shows it and
