@@ -696,6 +696,12 @@ def test_compare_two_scenarios(at: AppTest) -> None:
         for c in ("reference", "this run", "difference (95% interval)")
     )
     assert diff == pytest.approx(this - ref, abs=0.11)  # it subtracts (one decimal each)
+    # the comparator has no costs block: the side-by-side says so, and a note says why the
+    # paired table has no cost rows
+    assert tables[0].loc["cost per infused patient"].iloc[0].startswith("CNY ")
+    assert tables[0].loc["cost per infused patient"].iloc[1] == "no costs block"
+    assert not any(i.startswith("cost per") for i in tables[1].index)
+    assert any("Costs not compared: no costs block in" in c.value for c in compare.caption)
 
 
 def test_default_of_a_part_left_out(base_scenario) -> None:

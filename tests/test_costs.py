@@ -347,3 +347,23 @@ def test_an_updated_forecast_carries_no_costs():
     assert "costs" not in s["updated_forecast"]
     assert "as-of date only" in s["updated_forecast"]["costs_note"]
     assert s["prior_forecast"]["costs"]["currency"] == "CNY"
+
+
+def test_the_comparison_rows_of_the_dashboard_and_report_carry_the_costs(priced):
+    """Both runs priced in CNY: the rows shared by the dashboard's Compare and the report end
+    with the cost per trial and per infused patient, in CNY, their difference subtracting
+    and the paired interval in whole units."""
+    from sim.report.comparison import comparison_rows
+
+    dear = with_overrides(priced, ["costs.bed_day=80"])
+    rows = comparison_rows(run_replications(priced, 8, seed=5), run_replications(dear, 8, seed=5))
+    cost = {r["figure"]: r for r in rows if r["money"]}
+    assert list(cost) == [
+        "cost per trial",
+        "cost per infused patient (trials with infused; paired: in both)",
+    ]
+    per_trial = cost["cost per trial"]
+    assert per_trial["unit"] == "CNY" and per_trial["pairs"] == 8
+    assert per_trial["difference"] == pytest.approx(per_trial["this run"] - per_trial["reference"])
+    assert per_trial["difference"] > 0 and "e+" not in per_trial["paired 95% CI"]
+    assert not any(r["money"] for r in rows if not r["figure"].startswith("cost"))

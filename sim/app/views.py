@@ -127,8 +127,9 @@ COST_HELP = {
     "Cost per infused patient": "Each simulated trial's cost divided by its infused patients, "
     "averaged over the trials with one or more infused; 80%: the 10th to 90th percentile "
     "of those trials.",
-    "Ratio of the means": "The mean cost per trial divided by the mean infused patients per "
-    "trial (every trial counts): a cost per infused patient weighted by trial size.",
+    "Per infused patient, ratio of the means": "The mean cost per trial divided by the mean "
+    "infused patients per trial (every trial counts): a cost per infused patient weighted by "
+    "trial size.",
 }
 
 
@@ -146,21 +147,21 @@ def cost_tiles(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
          f"{money(t['p90'])}"),
         ("Cost per infused patient", money(p["mean_of_trial_ratios"]),
          f"80% of trials {money(p['p10'])} to {money(p['p90'])}{left_out}"),
-        ("Ratio of the means", money(p["ratio_of_means"]),
+        ("Per infused patient, ratio of the means", money(p["ratio_of_means"]),
          "mean cost per trial / mean infused per trial"),
     ]  # fmt: skip
 
 
 def cost_table(summary: dict[str, Any]) -> pd.DataFrame:
-    """A run's costs by category, a row each priced one: the price, what it multiplies and
-    that quantity per trial (mean), and the cost per trial (mean and 80% interval)."""
+    """A run's costs by category, a row each priced one: what is priced (its price and that
+    quantity's mean per trial), the cost per trial (mean) and its 80% interval; three
+    columns, so that it fits a phone."""
     c = summary.get("costs") or {}
     rows = [
         {
-            "category": k["quantity"],
-            "price": money(k["price"]),
-            "quantity per trial (mean)": f"{k['quantity_mean']:,.1f}",
-            "cost per trial (mean)": money(k["mean"]),
+            "category": f"{k['quantity']} ({money(k['price'])} each, "
+            f"{k['quantity_mean']:,.1f} per trial)",
+            "mean per trial": money(k["mean"]),
             "80% of trials": f"{money(k['p10'])} to {money(k['p90'])}",
         }
         for k in (c.get("by_category") or {}).values()

@@ -21,6 +21,7 @@ from sim.app.views import (
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
 from sim.io import store
+from sim.planning.compare import cost_metrics
 from sim.report.text import date_label, money
 
 CURRENT = "Current settings"
@@ -112,6 +113,9 @@ def view(run: RunView | None) -> None:
         )
         table = comparison_table(ref, other)
         st.table(_shown(table))
+        _, not_compared = cost_metrics([ref.scenario, other.scenario])
+        if not_compared:
+            st.caption(not_compared[0].upper() + not_compared[1:] + ".")
         st.caption(
             f"Over {int(table['pairs'].max()):,} pairs of trials (fewer for a figure some "
             "trials lack). Intervals: paired, replication by replication; unpaired (Welch) "
