@@ -194,6 +194,14 @@ def test_build_scenario_validates_like_the_command_line(base_scenario) -> None:
     )
     assert back.deterioration.time_to_event_days.mean == 300.0
     assert submit.build_scenario(base_scenario, {"description": "  "}).description is None
+    priced = submit.build_scenario(
+        base_scenario, {"costs": True, "costs.currency": " ", "costs.batch": 1000.0}
+    )
+    assert priced.costs.currency is None and priced.costs.batch == 1000.0  # blank: no currency
+    assert submit.build_scenario(priced, {"costs": False, "costs.batch": 5.0}).costs is None
+    costs = [p for p in form.PARAMS if p.path.startswith("costs")]
+    assert [p.stage for p in costs] == ["Costs"] * 11 and costs[0].kind == "block"
+    assert all(p.low == 0 and p.kind == "number" for p in costs[2:])
 
 
 def test_form_values_tables_and_distributions(base_scenario) -> None:
@@ -353,7 +361,11 @@ def test_opens_on_the_answer(at: AppTest) -> None:
     assert at.subheader[0].value.startswith(chance)
     assert len(_charts(at)) >= 2
     tiles = "".join(m.value for m in _tab(at, "Forecast").markdown)
-    assert tiles.count('class="tile"') == 4 and "Chance by the deadline" in tiles
+    # four tiles of the forecast, then three of the baseline's costs (its costs block)
+    assert tiles.count('class="tile"') == 4 + 3 and "Chance by the deadline" in tiles
+    costs = run.summary["costs"]["per_infused_patient"]
+    assert f"{costs['mean_of_trial_ratios']:,.0f}" in tiles and "Cost per infused patient" in tiles
+    assert any(s.value == "Costs (CNY)" for s in _tab(at, "Forecast").subheader)
     assert _input(at, "apheresis.slots").value == 1
     assert "brief: one apheresis slot" in _input(at, "apheresis.slots").help
     assert at.number_input(key="reps").value == 500
@@ -593,6 +605,25 @@ def test_optional_parts_switch_off(at: AppTest) -> None:
     assert at.session_state["run"].summary["outcomes"]["deteriorated"] == 0
 
 
+def test_the_costs_block_switches_off_and_prices_are_checked_as_typed(at: AppTest) -> None:
+    """The baseline's costs are an optional block of the form (its own stage and checkbox,
+    like deterioration): a negative price is named in its field and Run is off; switched
+    off, the run has no costs."""
+    gen = at.session_state["gen"]
+    box = at.checkbox(key=f"g{gen}:costs")
+    assert box.value and box.label == "Count costs"
+    price = _input(at, "costs.batch")
+    assert price.value == 204700 and "figures.md 1j" in price.help
+    price.set_value(-1.0).run()
+    assert at.button(key="run_button").disabled
+    assert any("Costs › Per batch started = -1: not allowed" in e.value for e in at.sidebar.error)
+    _input(at, "costs.batch").set_value(204700.0).run()
+    at.checkbox(key=f"g{gen}:costs").uncheck()
+    _run(at)
+    assert at.session_state["run"].scenario.costs is None
+    assert "costs" not in at.session_state["run"].summary
+
+
 def test_a_site_added_in_the_table(at: AppTest) -> None:
     key = f"g{at.session_state['gen']}:referral.sites"
     at.session_state[key] = {
@@ -668,6 +699,12 @@ def test_compare_two_scenarios(at: AppTest) -> None:
         for c in ("reference", "this run", "difference (95% interval)")
     )
     assert diff == pytest.approx(this - ref, abs=0.11)  # it subtracts (one decimal each)
+    # the comparator has no costs block: the side-by-side says so, and a note says why the
+    # paired table has no cost rows
+    assert tables[0].loc["cost per infused patient"].iloc[0].startswith("CNY ")
+    assert tables[0].loc["cost per infused patient"].iloc[1] == "no costs block"
+    assert not any(i.startswith("cost per") for i in tables[1].index)
+    assert any("Costs not compared: no costs block in" in c.value for c in compare.caption)
 
 
 def test_default_of_a_part_left_out(base_scenario) -> None:

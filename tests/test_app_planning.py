@@ -115,6 +115,21 @@ def test_sizing_in_words_feasible() -> None:
     assert words.effort.endswith("2 manufacturing suites and 2 apheresis slots.")
     partial = sizing.sizing_words({**r, "cheaper_points_ruled_out": False})
     assert "may not be the fewest" in partial.effort
+    priced = {
+        **r,
+        "cost_basis": "costs block",
+        "currency": "CNY",
+        "costs": {"manufacturing.suites": 1.0e7, "apheresis.slots": 0.0},
+        "answer": {**r["answer"], "cost": 3.0e7, "mean_total_cost_per_trial": 2.5e7},
+    }
+    priced_words = sizing.sizing_words(priced)
+    assert "with the least availability price of its units over the horizon" in (
+        priced_words.answer
+    )
+    assert "CNY 30,000,000; mean simulated total cost per trial CNY 25,000,000" in (
+        priced_words.answer
+    )
+    assert "every configuration cheaper was ruled out" in priced_words.effort
     kept = sizing.sizing_words(
         {**r, "capacity_binds": False, "feasible": False, "answer": None, "kept": r["answer"]}
     )

@@ -353,3 +353,45 @@ def test_cli_size_json_and_text(tmp_path, capsys):
     assert "99% interval of its chance" in text
     assert planning_main([*argv, "--cost", "manufacturing.suites=3"]) == 2
     assert "not a sized resource" in capsys.readouterr().err
+
+
+def test_a_costs_block_ranks_by_the_availability_of_units(busy):
+    """With a costs block and no --cost, cheapest is by each unit's availability price over
+    the horizon: suites at their suite_day, beds (no availability price) only breaking ties.
+    The answer has the fewest suites of any configuration judged enough, and the fewest beds
+    among those; each configuration carries its mean simulated total cost per trial; --cost
+    still overrides the block."""
+    priced = with_overrides(busy, ["costs={currency: CNY, suite_day: 1000, bed_day: 500}"])
+    r = size(priced, SIZED[:2], 0.7, reps=REPS, seed=1, max_units=6, max_reps=160)
+    assert r["cost_basis"] == "costs block" and r["currency"] == "CNY"
+    horizon = priced.horizon_days
+    assert r["costs"] == {"manufacturing.suites": 1000 * horizon, "infusion.beds": 0.0}
+    a = r["answer"]["set"]
+    assert r["cheaper_points_ruled_out"]
+    enough = [e["set"] for e in r["evaluations"] if e["meets"]]
+    least = min(e["manufacturing.suites"] for e in enough)
+    assert a["manufacturing.suites"] == least
+    assert a["infusion.beds"] == min(
+        e["infusion.beds"] for e in enough if e["manufacturing.suites"] == least
+    )
+    assert r["answer"]["cost"] == 1000 * horizon * a["manufacturing.suites"]
+    totals = run_replications(
+        with_overrides(priced, [f"{k}={v}" for k, v in a.items()]), r["answer"]["replications"], 1
+    ).frame()["cost.total"]
+    assert r["answer"]["mean_total_cost_per_trial"] == pytest.approx(totals.mean(), rel=1e-4)
+    text = format_sizing(r)
+    assert "cheapest by the costs block: each unit's availability price over the horizon" in text
+    assert "infusion.beds: no availability price (paid per use), so fewer only breaks ties" in text
+    assert "mean simulated total cost per trial CNY" in text
+    given = size(
+        priced,
+        SIZED[:2],
+        0.7,
+        reps=REPS,
+        seed=1,
+        max_units=6,
+        max_reps=160,
+        costs={"manufacturing.suites": 1.0, "infusion.beds": 10.0},
+    )
+    assert given["cost_basis"] == "--cost"
+    assert given["answer"]["set"]["manufacturing.suites"] >= a["manufacturing.suites"]

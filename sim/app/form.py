@@ -61,7 +61,7 @@ class Param:
     optional: bool = False
     """The value may be left out (null): a checkbox switches it on."""
     nullable: bool = False
-    """The value may be null (an empty text, weekday list or table is then left out)."""
+    """The value may be null (a blank text, an empty weekday list or table is then left out)."""
     toggle: str = ""
     """Label of that checkbox."""
     choices: tuple[str, ...] = ()

@@ -126,7 +126,7 @@ def build_scenario(
                 off.append(p.path)
             continue
         if p.kind == "text" and p.nullable and is_blank(value):
-            value = None
+            value = None  # a blank description or currency: none
         pairs.append((p.path, value))
     data = apply_overrides(current.to_dict(), pairs)
     return validate_scenario(data, source=source)

@@ -22,7 +22,7 @@ from sim.core.yamlio import parse_yaml, read_text
 from sim.planning.compare import per_replication
 from sim.report.comparison import comparison_rows
 from sim.report.headline import Headline, headline
-from sim.report.text import days, num, pct, pct_interval
+from sim.report.text import days, money, num, pct, pct_interval
 from sim.run.results import RowTable, n_months
 from sim.run.runner import Results
 
@@ -174,6 +174,57 @@ def view_from_stored(run: Any) -> RunView:
         vein_to_vein=None,
         saved_as=run.name,
     )
+
+
+# --- costs -----------------------------------------------------------------------------------
+
+COST_HELP = {
+    "Cost per trial": "Total cost of one simulated trial, from the scenario's costs block: "
+    "the mean over the simulated trials; 80%: from the 10th to the 90th percentile.",
+    "Cost per infused patient": "Each simulated trial's cost divided by its infused patients, "
+    "averaged over the trials with one or more infused; 80%: the 10th to 90th percentile "
+    "of those trials.",
+    "Per infused patient, ratio of the means": "The mean cost per trial divided by the mean "
+    "infused patients per trial (every trial counts): a cost per infused patient weighted by "
+    "trial size.",
+}
+
+
+def cost_tiles(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The costs of a run as tiles (label, value, note), each with its 80% interval; empty
+    without a costs block."""
+    c = summary.get("costs")
+    if not c:
+        return []
+    t, p = c["per_trial"], c["per_infused_patient"]
+    without = p["trials_without_infused"]
+    left_out = f"; {without} trials with none infused left out" if without else ""
+    return [
+        ("Cost per trial", money(t["mean"]), f"80% of trials {money(t['p10'])} to "
+         f"{money(t['p90'])}"),
+        ("Cost per infused patient", money(p["mean_of_trial_ratios"]),
+         f"80% of trials {money(p['p10'])} to {money(p['p90'])}{left_out}"),
+        ("Per infused patient, ratio of the means", money(p["ratio_of_means"]),
+         "mean cost per trial / mean infused per trial"),
+    ]  # fmt: skip
+
+
+def cost_table(summary: dict[str, Any]) -> pd.DataFrame:
+    """A run's costs by category, a row each priced one: what is priced (its price and that
+    quantity's mean per trial), the cost per trial (mean) and its 80% interval; three
+    columns, so that it fits a phone."""
+    c = summary.get("costs") or {}
+    rows = [
+        {
+            "category": f"{k['quantity']} ({money(k['price'])} each, "
+            f"{k['quantity_mean']:,.1f} per trial)",
+            "mean per trial": money(k["mean"]),
+            "80% of trials": f"{money(k['p10'])} to {money(k['p90'])}",
+        }
+        for k in (c.get("by_category") or {}).values()
+        if k["price"]
+    ]
+    return pd.DataFrame(rows)
 
 
 # --- comparison ------------------------------------------------------------------------------

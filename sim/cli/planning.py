@@ -93,7 +93,9 @@ def _size_args(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=COST,...",
-        help="cost of one unit of each sized resource (default: every unit costs 1)",
+        help="cost of one unit of each sized resource, e.g. manufacturing.suites=250000 "
+        "(default: the scenario's costs block, each unit's availability price over the "
+        "horizon; without one, every unit costs 1)",
     )
     p.add_argument(
         "--max",

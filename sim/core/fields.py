@@ -73,8 +73,10 @@ STAGES = (
     "Working calendar",
     "Dose finding (phase 1)",
     "Target and horizon",
+    "Costs",
 )
-"""The pathway stages of the dashboard's form, in its order."""
+"""The pathway stages of the dashboard's form, in its order (costs last: not a stage of
+the pathway, but a part of the form)."""
 
 
 def ui(

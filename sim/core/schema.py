@@ -44,6 +44,7 @@ from sim.core.fields import (
     ui,
 )
 from sim.core.intensity import expected_referrals
+from sim.core.prices import Costs
 from sim.core.protocol import WEEKDAYS, Calendar, Days, Phase1
 from sim.core.yamlio import dump_yaml
 
@@ -59,7 +60,7 @@ __all__ = [  # the field machinery, for the modules that import it from here
 ]
 
 _REFERRAL, _SCREENING, _APHERESIS, _MANUFACTURING, _DETERIORATION, _CONDITIONING = STAGES[:6]
-_INFUSION, _CALENDAR, _PHASE1, _TARGET = STAGES[6:]
+_INFUSION, _CALENDAR, _PHASE1, _TARGET, _COSTS = STAGES[6:]
 _PROB = "probability 0-1"
 _ATTEMPTS = "count, first included"
 _MG_M2_DAY = "mg/m² per day"
@@ -434,6 +435,7 @@ LEFT_OUT_WHEN_ABSENT = (
     "infusion.days",
     "calendar",
     "phase1",
+    "costs",
 )
 """Optional fields that a scenario file written by :meth:`Scenario.to_yaml` leaves out when
 they are absent (null)."""
@@ -481,6 +483,10 @@ class Scenario(Block):
     )
     """Dose finding before phase 2: cohorts infused in turn, each followed by a DLT window;
     absent: no dose-finding phase."""
+    costs: Annotated[Costs | None, ui("Count costs", stage=_COSTS)] = None
+    """The price of each thing a simulated trial uses (suite-days, batches, collections,
+    bed-days, drugs, months late); the summary then gives the cost per trial and per
+    infused patient. Prices change no simulated figure."""
 
     @field_validator("referral")
     @classmethod

@@ -143,15 +143,17 @@ class Units:
 class Station:
     """One trial's use of a resource's units: requests go to the (possibly shared)
     :class:`Units`; the station keeps the trial's time-weighted usage: the area under its
-    queue-length curve, under its in-use curve, and the waits of its granted requests
-    (ready to start of use)."""
+    queue-length curve, under its in-use curve, the waits of its granted requests (ready to
+    start of use) and the count of uses started (collections, batches, bed stays)."""
 
     __slots__ = (
         "_busy_since",
+        "_taken",
         "_waiting_since",
         "busy_area",
         "env",
         "n_granted",
+        "n_started",
         "name",
         "on_renege",
         "priority",
@@ -178,7 +180,8 @@ class Station:
         self._waiting_since: dict[int, float] = {}
         self._busy_since: dict[int, float] = {}
         self.wait_sum = self.queue_area = self.busy_area = 0.0
-        self.n_granted = 0
+        self.n_granted = self.n_started = 0
+        self._taken: set[int] = set()
 
     @property
     def capacity(self) -> int:
@@ -200,8 +203,10 @@ class Station:
 
     def take(self, p: Patient) -> None:
         """Hold a unit without queueing, above capacity if need be: a forecast's patient who
-        already held one when the simulation starts (the log may show more than ``capacity``)."""
+        already held one when the simulation starts (the log may show more than ``capacity``).
+        Its use began before the simulation: it is not counted as started."""
         self.units.free -= 1
+        self._taken.add(p.id)
 
     def withdraw(self) -> list[Patient]:
         """This station's patients still queueing, taken out of the queue."""
@@ -222,7 +227,13 @@ class Station:
         self.queue_area += at - self._waiting_since.pop(p.id)
 
     def occupy(self, p: Patient) -> None:
+        """The patient starts using a unit now (counted as a use started, unless it was
+        already using it when the simulation started: :meth:`take`)."""
         self._busy_since[p.id] = self.env.now
+        if p.id in self._taken:
+            self._taken.discard(p.id)
+        else:
+            self.n_started += 1
 
     def vacate(self, p: Patient, at: float | None = None) -> None:
         at = self.env.now if at is None else at

@@ -83,7 +83,16 @@ class Forecast:
     priors: Priors = Priors()  # noqa: RUF009 - frozen, shared safely
 
     def summary(self) -> dict[str, Any]:
+        """The forecast's summary. The updated forecast carries no costs: it simulates from
+        the as-of date only, so its suite-days, batches and drugs would miss those before it
+        (the prior forecast, a whole trial, keeps them)."""
         obs = self.log.frame
+        updated = self.updated.summary()
+        if updated.pop("costs", None) is not None:
+            updated["costs_note"] = (
+                "not given for a forecast from observed data: it simulates from the as-of "
+                "date only; see the prior forecast for a whole trial's costs"
+            )
         return {
             "as_of": self.log.as_of.isoformat(),
             "replications": self.updated.replications,
@@ -98,7 +107,7 @@ class Forecast:
             },
             "posterior": self.posterior.as_dict(),
             "prior_forecast": self.prior.summary(),
-            "updated_forecast": self.updated.summary(),
+            "updated_forecast": updated,
         }
 
     def observed_cumulative(self) -> dict[str, list[float]]:

@@ -53,7 +53,12 @@ LIST_COLUMNS = (
     "version",
     "prob_target_by_deadline",
     "target_date_p50",
+    "cost_per_infused",
+    "currency",
 )
+"""The columns of :func:`list_runs`; ``cost_per_infused`` is the summary's mean over the
+trials with one or more infused of each trial's cost per infused patient (empty without
+costs), in ``currency``."""
 
 
 class NameTaken(InputError):
@@ -366,21 +371,38 @@ def list_runs(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
             summary = json.loads(summary_text)
         except ValueError:
             summary = {}
-        target = summary.get("target_date") if isinstance(summary, dict) else None
-        prob = summary.get("prob_target_by_deadline") if isinstance(summary, dict) else None
+        if not isinstance(summary, dict):
+            summary = {}
+        target = summary.get("target_date")
+        prob = summary.get("prob_target_by_deadline")
         p50 = target.get("p50") if isinstance(target, dict) else None
+        costs = summary.get("costs")
+        costs = costs if isinstance(costs, dict) else {}
+        per_infused = costs.get("per_infused_patient")
+        per_infused = (
+            per_infused.get("mean_of_trial_ratios") if isinstance(per_infused, dict) else None
+        )
+        currency = costs.get("currency")
         out.append(
             (
                 *head,
-                prob if isinstance(prob, float | int) and not isinstance(prob, bool) else None,
+                _number(prob),
                 p50 if isinstance(p50, str) else None,
+                _number(per_infused),
+                currency if isinstance(currency, str) else None,
             )
         )
     frame = pd.DataFrame(out, columns=list(LIST_COLUMNS))
     frame["prob_target_by_deadline"] = frame["prob_target_by_deadline"].astype("float64")
+    frame["cost_per_infused"] = frame["cost_per_infused"].astype("float64")
     for column in ("seed", "replications"):  # a damaged value shows as missing
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
     return frame
+
+
+def _number(value: object) -> float | None:
+    """A stored figure as a number, or None when it is missing or damaged."""
+    return float(value) if isinstance(value, float | int) and not isinstance(value, bool) else None
 
 
 def load_run(name: str, path: str | os.PathLike[str] | None = None) -> StoredRun:

@@ -7,7 +7,7 @@ far narrower intervals than comparing two independent sets of runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from sim.core.errors import InputError
 from sim.core.facility import Facility
 from sim.core.scenario import Scenario
 from sim.core.station import RESOURCES
+from sim.run.costs import replication_costs
 from sim.run.executors import ExecutorSpec
 from sim.run.facility import FACILITY, TableSet, run_facility_replications
 from sim.run.results import RowTable
@@ -32,14 +33,34 @@ METRICS: dict[str, str] = {
 }
 
 
+def cost_metrics(scenarios: Sequence[Scenario]) -> tuple[dict[str, str], str | None]:
+    """The cost figures compared, labelled with their currency, when every scenario has a
+    costs block in one currency; otherwise none, and why (None when no scenario has costs)."""
+    blocks = [sc.costs for sc in scenarios]
+    if all(b is None for b in blocks):
+        return {}, None
+    missing = [sc.name for sc in scenarios if sc.costs is None]
+    if missing:
+        return {}, f"costs not compared: no costs block in {', '.join(missing)}"
+    currencies = sorted({b.currency or "no currency" for b in blocks if b is not None})
+    if len(currencies) > 1:
+        return {}, f"costs not compared: the currencies differ ({', '.join(currencies)})"
+    unit = "" if currencies[0] == "no currency" else f", {currencies[0]}"
+    return {
+        "cost_per_trial": f"cost per trial{unit}",
+        "cost_per_infused": f"cost per infused patient{unit} (pairs with infused in both)",
+    }, None
+
+
 def per_replication(results: Results) -> dict[str, np.ndarray]:
-    """The compared figures, one value per replication (NaN where undefined)."""
+    """The compared figures, one value per replication (NaN where undefined); with a costs
+    block, the cost per trial and per infused patient too."""
     return figures_by_replication(results.scenario, results.table)
 
 
 def figures_by_replication(scenario: Scenario, t: RowTable) -> dict[str, np.ndarray]:
     """The compared figures of a scenario's rows, one value per replication (NaN where
-    undefined)."""
+    undefined); with a costs block, the cost per trial and per infused patient too."""
     ttt = t["time_to_target_days"]
     deadline = scenario.deadline_day
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -57,6 +78,10 @@ def figures_by_replication(scenario: Scenario, t: RowTable) -> dict[str, np.ndar
         for r in RESOURCES:
             g = t[f"{r}.granted"]
             out[f"{r}_mean_wait_days"] = np.where(g > 0, t[f"{r}.wait_sum_days"] / g, np.nan)
+    costs = replication_costs(scenario, t)
+    if costs:
+        out["cost_per_trial"] = costs["total"]
+        out["cost_per_infused"] = costs["per_infused"]
     return out
 
 
@@ -67,7 +92,11 @@ def compare(
     executor: ExecutorSpec | str = "serial",
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Summaries of every scenario and paired differences of each against the first."""
+    """Summaries of every scenario and paired differences of each against the first (the
+    costs too when every scenario has them, in one currency; else ``costs_note`` says why
+    not)."""
+    extra, note = cost_metrics(scenarios)
+    metrics = {**METRICS, **extra}
     runs = [
         run_replications(sc, reps, seed, executor=executor, progress=progress) for sc in scenarios
     ]
@@ -76,12 +105,13 @@ def compare(
         "reference": scenarios[0].name,
         "replications": reps,
         "seed": seed,
-        "metrics": METRICS,
+        "metrics": metrics,
         "summaries": [r.summary() for r in runs],
         "differences": [],
+        "costs_note": note,
     }
     for run in runs[1:]:
-        diffs = _paired(base, per_replication(run), METRICS)
+        diffs = _paired(base, per_replication(run), metrics)
         out["differences"].append(
             {"scenario": run.scenario.name, "minus": scenarios[0].name, "paired": diffs}
         )
@@ -154,11 +184,13 @@ def compare_facilities(
         trials = []
         for k, sc in enumerate(fac.trials):
             other = figures_by_replication(sc, run.tables.trial(k))
+            extra, note = cost_metrics([ref.trials[k], sc])
             trials.append(
                 {
                     "label": fac.labels[k],
                     "minus": ref.labels[k],
-                    "paired": _paired(base_trials[k], other, METRICS),
+                    "paired": _paired(base_trials[k], other, {**METRICS, **extra}),
+                    "costs_note": note,
                 }
             )
         out["differences"].append(

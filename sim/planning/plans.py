@@ -18,7 +18,9 @@ from sim.core.facility import Facility
 from sim.core.scenario import Scenario
 from sim.core.station import RESOURCES
 from sim.planning.grid import leaves, point_scenario, value_at, yaml_scalar
+from sim.planning.pricing import CostBasis, cost_basis
 from sim.planning.sweep import facility_figures, point_figures
+from sim.run.costs import replication_costs
 from sim.run.facility import FACILITY, TableSet, facility_job
 from sim.run.results import RowTable
 from sim.run.scheduler import Job
@@ -90,6 +92,19 @@ class ScenarioPlan:
         deadline = variant.deadline_day
         return (table["time_to_target_days"] < deadline + 1).astype(float)
 
+    def cost_basis(self, resources: list[str], costs: dict[str, float] | None) -> CostBasis:
+        """What cheapest means: ``--cost``, else the costs block, else fewest units."""
+        return cost_basis(self.scenario.costs, self.scenario.horizon_days, resources, costs)
+
+    @property
+    def currency(self) -> str | None:
+        return self.scenario.costs.currency if self.scenario.costs is not None else None
+
+    def mean_total_cost(self, table: RowTable) -> float | None:
+        """The mean simulated total cost of a trial (None without a costs block)."""
+        totals = replication_costs(self.scenario, table).get("total")
+        return None if totals is None else float(np.mean(totals))
+
 
 class FacilityPlan:
     """Sizing a facility's shared counts against every trial's target and deadline."""
@@ -140,6 +155,17 @@ class FacilityPlan:
     def reached(self, variant: Facility, tables: TableSet) -> np.ndarray:
         """1 where every trial reached its target by its deadline, else 0."""
         return tables[FACILITY]["all_by_deadline"].astype(float)
+
+    def cost_basis(self, resources: list[str], costs: dict[str, float] | None) -> CostBasis:
+        """What cheapest means: ``--cost``, else fewest units (the trials' costs blocks
+        price their own use, not the shared units)."""
+        return cost_basis(None, self.facility.spec.horizon_days, resources, costs)
+
+    currency = None
+
+    def mean_total_cost(self, tables: TableSet) -> float | None:
+        """None: a facility's configurations are not priced as a whole."""
+        return None
 
 
 def plan_for(target: Scenario | Facility) -> ScenarioPlan | FacilityPlan:

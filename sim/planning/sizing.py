@@ -25,7 +25,10 @@ configurations are compared replication by replication (paired).
    reordering at a downstream bottleneck can break monotonicity on a few seeds), the search
    goes on from there and the result says so.
 
-Cheapest is by the given unit costs (``--cost``), else by the number of units.
+Cheapest is by the given unit costs (``--cost``); else, when the scenario has a costs block,
+by each unit's availability price over the horizon; else by the number of units
+(:mod:`sim.planning.pricing`). With a costs block each configuration's mean simulated total
+cost per trial is reported beside it.
 """
 
 from __future__ import annotations
@@ -308,7 +311,8 @@ def size(
     if not resources:
         raise InputError("give at least one resource to size", field="--resources")
     limits = limits or HarmLimits()
-    unit_costs = [costs[k] for k in resources] if costs else [1.0] * len(resources)
+    basis = plan.cost_basis(resources, costs)
+    unit_costs, order = basis.unit_costs, basis.order_costs
     current = [plan.current(k) for k in resources]
     lower = tuple(1 for _ in resources)
     upper = tuple(max_units for _ in resources)
@@ -328,13 +332,13 @@ def size(
         exhaustive = True
         if verdict(top, probability, limits) == ENOUGH:  # some configuration is enough
             found, exhaustive, notes = _search(
-                evaluate, resources, probability, limits, lower, upper, start, unit_costs
+                evaluate, resources, probability, limits, lower, upper, start, order
             )
             best, feasible = found or upper, True
             binds = best != lower  # the fewest units possible are enough: nothing binds
         elif significant:  # more units help, but not enough: as good as the top, cheapest
             best, exhaustive, notes = _as_good_as(
-                evaluate, resources, top, lower, upper, start, unit_costs
+                evaluate, resources, top, lower, upper, start, order
             )
             binds, feasible = True, False
         else:  # nothing is enough, and more units do not help: keep today's
@@ -344,14 +348,17 @@ def size(
             evaluate.judged(y, probability, limits) if y else None for y in _one_less_or_none(best)
         ]
 
-    def cost_of(x: Config) -> float:
-        return float(sum(c * v for c, v in zip(unit_costs, x, strict=True)))
+    def cost_of(x: Config, costs: Sequence[float] = unit_costs) -> float:
+        return float(sum(c * v for c, v in zip(costs, x, strict=True)))
 
     def describe(e: Evaluation) -> dict[str, Any]:
         v = verdict(e, probability, limits)
+        total = plan.mean_total_cost(e.table)
         return {
             "set": dict(zip(resources, e.config, strict=True)),
             "cost": cost_of(e.config),
+            "order_cost": cost_of(e.config, order),
+            "mean_total_cost_per_trial": total,
             "units": int(sum(e.config)),
             "prob_target_by_deadline": e.prob,
             "prob_ci95": list(e.interval()),
@@ -374,8 +381,10 @@ def size(
         else:
             one_less.append({"resource": key, **describe(e)})
     evaluations = [describe(e) for e in evaluate.done.values()]
-    cheaper = cost_of(best)
-    undecided = [e for e in evaluations if e["verdict"] == UNDECIDED and e["cost"] < cheaper]
+    cheaper = cost_of(best, order)
+    undecided = [
+        e for e in evaluations if e["verdict"] == UNDECIDED and e["order_cost"] < cheaper - 1e-9
+    ]
     result = {
         "scenario": plan.name,
         "kind": "facility" if isinstance(plan, FacilityPlan) else "scenario",
@@ -386,7 +395,10 @@ def size(
         "probability_wanted": probability,
         "level": LEVEL,
         "resources": resources,
-        "costs": dict(zip(resources, unit_costs, strict=True)) if costs else None,
+        "costs": dict(zip(resources, unit_costs, strict=True)) if basis.basis != "units" else None,
+        "cost_basis": basis.basis,
+        "cost_note": basis.note,
+        "currency": plan.currency,
         "limits": limits.as_dict(),
         "current": dict(zip(resources, current, strict=True)),
         "max_units": max_units,

@@ -20,7 +20,8 @@ from sim.report import figures
 from sim.report.comparison import comparison_rows
 from sim.report.headline import headline
 from sim.report.sources import Sources, describe_value
-from sim.report.text import date_label
+from sim.report.summary import cost_notes
+from sim.report.text import date_label, money
 from sim.run.runner import Results
 
 CSS = """
@@ -143,13 +144,22 @@ def settings_rows(scenario: Scenario, sources: Sources) -> list[tuple[str, str, 
     return rows
 
 
-def _num(v: float, unit: str, signed: bool = False) -> str:
+def _num(v: float, unit: str, signed: bool = False, cash: bool = False) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
     sign = "+" if signed else ""
+    if cash:  # money: whole units of its currency
+        return f"{v:{sign},.0f} {unit}"
     if unit == "%":
         return f"{v:{sign}.1f} points" if signed else f"{v:.1f}%"
     return f"{v:{sign},.1f} {unit}"
+
+
+def _per_infused(s: Mapping[str, Any]) -> str:
+    c = s.get("costs")
+    if not c:
+        return "no costs"
+    return money(c["per_infused_patient"]["mean_of_trial_ratios"], c.get("currency"))
 
 
 def _comparison(ref: Results, others: Sequence[Results], draw: Callable[[dict], str]) -> str:
@@ -164,6 +174,7 @@ def _comparison(ref: Results, others: Sequence[Results], draw: Callable[[dict], 
         ("median target date", lambda s: date_label((s.get("target_date") or {}).get("p50"))
          if (s.get("target_date") or {}).get("p50") else "Not reached"),
         ("infused per trial", lambda s: f"{s['funnel']['infused']:.1f}"),
+        ("cost per infused patient (mean over trials with one or more)", _per_infused),
     ):  # fmt: skip
         lines.append([label, *(get(s) for s in sums)])
     parts.append(_table(header, lines))
@@ -196,9 +207,9 @@ def _comparison(ref: Results, others: Sequence[Results], draw: Callable[[dict], 
                 [
                     (
                         r["figure"],
-                        _num(r["reference"], r["unit"]),
-                        _num(r["this run"], r["unit"]),
-                        _num(r["difference"], r["unit"], signed=True),
+                        _num(r["reference"], r["unit"], cash=r["money"]),
+                        _num(r["this run"], r["unit"], cash=r["money"]),
+                        _num(r["difference"], r["unit"], signed=True, cash=r["money"]),
                         r["paired 95% CI"],
                     )
                     for r in rows
@@ -206,6 +217,42 @@ def _comparison(ref: Results, others: Sequence[Results], draw: Callable[[dict], 
             )
         )
     return "".join(parts)
+
+
+def _costs(c: Mapping[str, Any] | None) -> str:
+    """The costs block of a summary: per trial and per infused patient with their 80%
+    intervals, then each priced category (nothing without costs)."""
+    if not c:
+        return ""
+    cur = c.get("currency")
+    t, p = c["per_trial"], c["per_infused_patient"]
+    rows = [
+        ("cost per simulated trial", money(t["mean"]), f"{money(t['p10'])} to {money(t['p90'])}"),
+        (
+            f"cost per infused patient: mean of each trial's cost / infused, over the "
+            f"{p['trials_counted']} trials with one or more infused",
+            money(p["mean_of_trial_ratios"]),
+            f"{money(p['p10'])} to {money(p['p90'])}",
+        ),
+        (
+            "cost per infused patient: ratio of the means (mean cost / mean infused)",
+            money(p["ratio_of_means"]),
+            "",
+        ),
+    ]
+    rows += [
+        (
+            f"{k['quantity']} ({money(k['price'])} each, {k['quantity_mean']:,.1f} per trial)",
+            money(k["mean"]),
+            f"{money(k['p10'])} to {money(k['p90'])}",
+        )
+        for k in c["by_category"].values()
+        if k["price"]
+    ]
+    note = "".join(f"<p>{_e(n)}</p>" for n in cost_notes(c))
+    head = f"<h2>Costs{f' ({_e(cur)})' if cur else ''}</h2>"
+    table = _table(["figure", "mean", "80% of trials"], rows)
+    return head + table + note
 
 
 def render_html(
@@ -240,6 +287,7 @@ def render_html(
         _tiles(s, horizon),
         _chart(fan),
         f'<div class="pair">{_chart(funnel)}{_chart(capacity)}</div>',
+        _costs(s.get("costs")),
     ]
     if compare:
         body.append(_comparison(res, compare, draw))

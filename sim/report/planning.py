@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sim.core.station import RESOURCES
-from sim.report.text import assignments, chance, num, pct, pct_interval
+from sim.report.text import assignments, chance, money, num, pct, pct_interval
 
 
 def format_comparison(c: dict[str, Any]) -> str:
@@ -21,8 +22,51 @@ def format_comparison(c: dict[str, Any]) -> str:
         lines += _difference_rows(block["paired"], metrics)
         for k, trial in enumerate(block.get("trials", []), start=1):
             lines += ["", f"  trial {k}: {trial['label']} - {trial['minus']}:"]
-            lines += ["  " + row for row in _difference_rows(trial["paired"], c["metrics"])]
-    return "\n".join(lines)
+            trial_metrics = {**c["metrics"], **_cost_labels(trial["paired"])}
+            lines += ["  " + row for row in _difference_rows(trial["paired"], trial_metrics)]
+            if trial.get("costs_note"):
+                lines.append(f"    Note: {trial['costs_note']}.")
+    return "\n".join(lines + ([] if facility else _comparison_costs(c)))
+
+
+def _cost_labels(paired: dict[str, Any]) -> dict[str, str]:
+    """Labels of the cost figures of a facility's trial (no currency named)."""
+    labels = {
+        "cost_per_trial": "cost per trial",
+        "cost_per_infused": "cost per infused patient (pairs with infused in both)",
+    }
+    return {k: v for k, v in labels.items() if k in paired}
+
+
+def _comparison_costs(c: dict[str, Any]) -> list[str]:
+    """Each scenario's cost per infused patient (mean over its trials with one or more
+    infused, with the 80% interval), or why the costs are not compared."""
+    if c.get("costs_note"):
+        return ["", f"Note: {c['costs_note']}."]
+    lines = []
+    for s in c["summaries"]:
+        costs = s.get("costs")
+        if not costs:
+            continue
+        p = costs["per_infused_patient"]
+        cur = costs.get("currency")
+        lines.append(
+            f"  {s['scenario']}: {money(p['mean_of_trial_ratios'], cur)} (80% of trials "
+            f"{money(p['p10'], cur)} to {money(p['p90'], cur)}; ratio of the means "
+            f"{money(p['ratio_of_means'], cur)})"
+        )
+    if lines:
+        lines.insert(0, "")
+        lines.insert(
+            1,
+            "Cost per infused patient, mean over each scenario's trials with one or more "
+            "infused" + (" (lower bounds: lateness to the horizon)" if _any_bound(c) else "") + ":",
+        )
+    return lines
+
+
+def _any_bound(c: dict[str, Any]) -> bool:
+    return any((s.get("costs") or {}).get("lower_bound") for s in c["summaries"])
 
 
 def _difference_rows(paired: dict[str, Any], metrics: dict[str, str]) -> list[str]:
@@ -31,9 +75,10 @@ def _difference_rows(paired: dict[str, Any], metrics: dict[str, str]) -> list[st
     for key, d in paired.items():
         lo, hi = d["ci95"]
         ulo, uhi = d["unpaired_ci95"]
+        fmt = money if key.startswith("cost_") else _g3  # money in whole units
         rows.append(
-            f"  {metrics[key]:<{w}}{num(d['mean'], '.3g'):>11}  "
-            f"{_both(lo, hi):>22}  {_both(ulo, uhi):>22}"
+            f"  {metrics[key]:<{w}}{fmt(d['mean']):>11}  "
+            f"{_both(lo, hi, fmt):>22}  {_both(ulo, uhi, fmt):>22}"
         )
     return rows
 
@@ -113,12 +158,7 @@ def format_sizing(r: dict[str, Any]) -> str:
         f"Sizing {', '.join(r['resources'])} for {r['scenario']}",
         f"  {r['replications']} replications a configuration at first, up to "
         f"{r['max_replications']} while its verdict is unclear; seed {r['seed']}, common random "
-        f"numbers; each resource from 1 to {r['max_units']}"
-        + (
-            "; unit costs " + ", ".join(f"{k} {v:,.0f}" for k, v in r["costs"].items())
-            if r["costs"]
-            else "; cheapest = fewest units"
-        ),
+        f"numbers; each resource from 1 to {r['max_units']}" + "; " + _basis_words(r),
         f"  Wanted: {_wanted(t)} with probability at least "
         f"{want}: a configuration is enough when the {level} interval of its chance lies above "
         f"{want}, short when it lies below, and otherwise cannot tell." + _limits_text(r["limits"]),
@@ -154,7 +194,7 @@ def format_sizing(r: dict[str, Any]) -> str:
         a = r["answer"]
         lines += [
             f"Capacity binds: with today's capacity, {gained}.",
-            f"Answer: {assignments(a['set'])}  (cost {a['cost']:,.0f})",
+            f"Answer: {assignments(a['set'])}  ({_cost_words(r, a)})",
             f"  probability {_chance(a)}: enough ({a['replications']} trials)",
         ]
     else:
@@ -165,7 +205,7 @@ def format_sizing(r: dict[str, Any]) -> str:
             f"  With every resource at {r['max_units']}: probability {_chance(top)}: "
             f"{_verdict(top)}",
             f"  The cheapest configuration not significantly below that: {assignments(a['set'])}"
-            f"  (cost {a['cost']:,.0f}), probability {_chance(a)}",
+            f"  ({_cost_words(r, a)}), probability {_chance(a)}",
         ]
     if r["capacity_binds"]:
         lines.append("One unit less:")
@@ -177,8 +217,9 @@ def format_sizing(r: dict[str, Any]) -> str:
                 lines.append(f"  {e['resource']} = {v}: probability {_chance(e)}: {_verdict(e)}")
     for u in r["undecided"]:
         lines.append(
-            f"Cannot tell with {u['replications']} trials: {assignments(u['set'])} (cost "
-            f"{u['cost']:,.0f}), probability {_chance(u)}; more trials (--max-reps) would decide"
+            f"Cannot tell with {u['replications']} trials: {assignments(u['set'])} "
+            f"({_cost_words(r, u)}), probability {_chance(u)}; more trials (--max-reps) would "
+            "decide"
         )
     if not r["capacity_binds"] and not r["feasible"]:
         lines += [
@@ -201,6 +242,30 @@ def format_sizing(r: dict[str, Any]) -> str:
     ]
     lines += [f"Note: {n}" for n in r["notes"]]
     return "\n".join(lines)
+
+
+def _basis_words(r: dict[str, Any]) -> str:
+    """What "cheapest" means in a sizing: the unit costs given, the costs block's prices,
+    or the fewest units."""
+    basis = r.get("cost_basis", "--cost" if r["costs"] else "units")
+    if basis == "--cost":
+        return "unit costs " + ", ".join(f"{k} {v:,.0f}" for k, v in r["costs"].items())
+    if basis == "costs block":
+        return r["cost_note"]
+    return "cheapest = fewest units"
+
+
+def _cost_words(r: dict[str, Any], e: dict[str, Any]) -> str:
+    """A configuration's cost as the sizing ranks it (and, with a costs block, its mean
+    simulated total cost per trial)."""
+    basis = r.get("cost_basis", "--cost" if r["costs"] else "units")
+    if basis != "costs block":
+        return f"cost {e['cost']:,.0f}"
+    cur = r.get("currency")
+    return (
+        f"availability {money(e['cost'], cur)} over the horizon; mean simulated total cost "
+        f"per trial {money(e.get('mean_total_cost_per_trial'), cur)}"
+    )
 
 
 def _limits_text(limits: dict[str, Any]) -> str:
@@ -344,9 +409,13 @@ def _wanted(t: dict[str, Any] | None) -> str:
     return f"{t['count']} {t['milestone']} by {t['deadline']}"
 
 
-def _both(lo: float | None, hi: float | None) -> str:
+def _g3(x: float | None) -> str:
+    return num(x, ".3g")
+
+
+def _both(lo: float | None, hi: float | None, fmt: Callable[[Any], str] = _g3) -> str:
     """Both ends of an interval, each ``n/a`` where missing."""
-    return f"{num(lo, '.3g')} to {num(hi, '.3g')}"
+    return f"{fmt(lo)} to {fmt(hi)}"
 
 
 def _chance(e: dict[str, Any]) -> str:

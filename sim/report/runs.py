@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sim.report.summary import completion_line, target_lines
-from sim.report.text import MISSING, missing, pct
+from sim.report.summary import completion_line, cost_lines, target_lines
+from sim.report.text import MISSING, missing, money, pct
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,7 +17,16 @@ def format_run_list(runs: pd.DataFrame, source: str) -> str:
     """The saved runs as a text table, oldest first."""
     if runs.empty:
         return f"No saved runs in {source}"
-    header = ("name", "created (UTC)", "scenario", "seed", "reps", "P(by deadline)", "median date")
+    header = (
+        "name",
+        "created (UTC)",
+        "scenario",
+        "seed",
+        "reps",
+        "P(by deadline)",
+        "median date",
+        "cost per infused (mean)",
+    )
     table = [
         (
             r.name,
@@ -27,6 +36,7 @@ def format_run_list(runs: pd.DataFrame, source: str) -> str:
             str(r.replications),
             pct(r.prob_target_by_deadline),
             _text(r.target_date_p50),
+            money(r.cost_per_infused, None if missing(r.currency) else r.currency, none=""),
         )
         for r in runs.itertuples(index=False)
     ]
@@ -53,6 +63,7 @@ def format_run(run: StoredRun) -> str:
     lines += target_lines(s)
     if "primary_completion_date" in s:
         lines.append(completion_line(s))
+    lines += cost_lines(s.get("costs"))
     return "\n".join(lines)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.report.text import BEYOND, chance, days, num, pct
+from sim.report.text import BEYOND, chance, days, money, num, pct
 
 
 def target_lines(s: dict[str, Any]) -> list[str]:
@@ -94,6 +94,57 @@ def phase1_lines(ph: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def cost_lines(c: dict[str, Any] | None) -> list[str]:
+    """The costs block of a summary in words (nothing for a scenario without costs): the
+    cost per trial and per infused patient with 80% intervals, then each priced category."""
+    if not c:
+        return []
+    cur = c.get("currency")
+    m = money  # the heading names the currency
+    t, p = c["per_trial"], c["per_infused_patient"]
+    without = p["trials_without_infused"]
+    lines = [
+        "",
+        f"Costs{f' ({cur})' if cur else ''}:",
+        f"  Per simulated trial: mean {m(t['mean'])}; 80% of trials between {m(t['p10'])} and "
+        f"{m(t['p90'])}",
+        f"  Per infused patient: mean {m(p['mean_of_trial_ratios'])} over the "
+        f"{p['trials_counted']} trials with one or more infused (each trial's cost over its "
+        f"infused patients); 80% of those trials between {m(p['p10'])} and {m(p['p90'])}"
+        + (f"; {without} trials with none infused left out" if without else ""),
+        "  Per infused patient, ratio of the means (mean cost per trial / mean infused per "
+        f"trial): {m(p['ratio_of_means'])}",
+        "  By category, per trial: price x mean quantity = mean cost (80% of trials)",
+    ]
+    unpriced = []
+    for k in c["by_category"].values():
+        if not k["price"]:
+            unpriced.append(k["quantity"])
+            continue
+        lines.append(
+            f"    {k['quantity']}: {m(k['price'])} x {num(k['quantity_mean'], ',.1f')} = "
+            f"{m(k['mean'])} ({m(k['p10'])} to {m(k['p90'])})"
+        )
+    if unpriced:
+        lines.append("    not priced: " + ", ".join(unpriced))
+    lines += [f"  {note}" for note in cost_notes(c)]
+    return lines
+
+
+def cost_notes(c: dict[str, Any]) -> list[str]:
+    """What qualifies a costs block's figures: lower bounds (trials that never reach the
+    target are late only to the horizon), or lateness priced without a deadline."""
+    notes = []
+    if c.get("lower_bound"):
+        notes.append(
+            f"Lower bounds: {pct(c['never_reached_fraction'])} of trials never reach the "
+            "target, and their months late are counted only to the horizon."
+        )
+    if c.get("lateness_not_counted"):
+        notes.append("Months late are priced, but the target has no deadline: none counted.")
+    return notes
+
+
 def format_summary(s: dict[str, Any]) -> str:
     """The forecast in plain words and small tables."""
     t = s["target"]
@@ -143,5 +194,6 @@ def format_summary(s: dict[str, Any]) -> str:
         f"fludarabine {s['fludarabine_mg'] / 1000:.1f} g, cyclophosphamide "
         f"{s['cyclophosphamide_mg'] / 1000:.1f} g",
         *phase1_lines(s.get("phase1")),
+        *cost_lines(s.get("costs")),
     ]
     return "\n".join(lines)

@@ -104,3 +104,13 @@ def date_label(d: dt.date | str | None) -> str:
 def assignments(values: Mapping[str, Any]) -> str:
     """``key=value`` pairs: ``manufacturing.suites=2, infusion.beds=3``."""
     return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def money(x: float | None, currency: str | None = None, none: str = MISSING) -> str:
+    """An amount of money, with its currency when it has one: ``CNY 27,922,847``; whole
+    units from 100 up (and 0), two decimals below (``CNY 0.10``)."""
+    if missing(x):
+        return none
+    whole = x == 0 or abs(x) >= 100  # type: ignore[arg-type]
+    body = f"{x:,.0f}" if whole else f"{x:,.2f}"
+    return f"{currency} {body}" if currency else body

@@ -78,6 +78,7 @@ def summary_row(trial: Trial, replication: int) -> dict[str, Any]:
         row[f"{r}.mean_queue_length"] = station.queue_area / length if length > 0 else 0.0
         row[f"{r}.wait_sum_days"] = station.wait_sum
         row[f"{r}.granted"] = station.n_granted
+        row[f"{r}.started"] = station.n_started
 
     infused = [p for p in patients if p.outcome is Outcome.INFUSED]
     row["in_hospital"] = sum(1 for p in infused if math.isnan(p.discharged))

@@ -12,6 +12,7 @@ from sim.core.errors import InputError
 from sim.core.model import Trial, run_trial
 from sim.core.scenario import Scenario
 from sim.core.streams import replication_seed
+from sim.run.costs import cost_columns
 from sim.run.executors import ExecutorSpec, as_spec
 from sim.run.results import (
     RowTable,
@@ -68,8 +69,12 @@ class Results:
         return len(self.table)
 
     def frame(self) -> pd.DataFrame:
-        """Per-replication scalar rows as a table."""
-        return self.table.frame()
+        """Per-replication scalar rows as a table; with a costs block, each replication's
+        costs follow (``cost.total``, ``cost.per_infused``, ``cost.<price>``)."""
+        frame = self.table.frame()
+        for name, values in cost_columns(self.scenario, self.table).items():
+            frame[name] = values
+        return frame
 
     def patients(self) -> pd.DataFrame:
         import pandas as pd

@@ -11,6 +11,7 @@ from sim.core.patient import outcomes_of
 from sim.core.scenario import DAYS_PER_MONTH, Scenario
 from sim.core.station import RESOURCES
 from sim.core.version import __version__
+from sim.run.costs import cost_summary
 from sim.run.results import FUNNEL, RowTable
 from sim.run.stats import (
     censored_percentiles,
@@ -136,6 +137,8 @@ def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
     }
     if sc.phase1 is not None:
         summary["phase1"] = phase1_summary(sc, table)
+    if sc.costs is not None:
+        summary["costs"] = cost_summary(sc, table)
     return rounded(summary)
 
 

@@ -21,7 +21,8 @@ from sim.app.views import (
 from sim.core.errors import InputError
 from sim.core.scenario import load_scenario
 from sim.io import store
-from sim.report.text import date_label
+from sim.planning.compare import cost_metrics
+from sim.report.text import date_label, money
 
 CURRENT = "Current settings"
 
@@ -112,6 +113,9 @@ def view(run: RunView | None) -> None:
         )
         table = comparison_table(ref, other)
         st.table(_shown(table))
+        _, not_compared = cost_metrics([ref.scenario, other.scenario])
+        if not_compared:
+            st.caption(not_compared[0].upper() + not_compared[1:] + ".")
         st.caption(
             f"Over {int(table['pairs'].max()):,} pairs of trials (fewer for a figure some "
             "trials lack). Intervals: paired, replication by replication; unpaired (Welch) "
@@ -130,19 +134,22 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     for r in table.to_dict("records"):
         unit = r["unit"]
         ci = r["paired 95% CI"]
-        diff = _in_unit(r["difference"], unit, signed=True)
+        cash = bool(r.get("money"))
+        diff = _in_unit(r["difference"], unit, signed=True, cash=cash)
         rows[r["figure"]] = {
-            "reference": _in_unit(r["reference"], unit),
-            "this run": _in_unit(r["this run"], unit),
+            "reference": _in_unit(r["reference"], unit, cash=cash),
+            "this run": _in_unit(r["this run"], unit, cash=cash),
             "difference (95% interval)": diff if ci == "n/a" else f"{diff} ({ci})",
         }
     return pd.DataFrame(rows).T
 
 
-def _in_unit(v: float, unit: str, signed: bool = False) -> str:
+def _in_unit(v: float, unit: str, signed: bool = False, cash: bool = False) -> str:
     if v is None or v != v:
         return "n/a"
     sign = "+" if signed else ""
+    if cash:  # money: whole units of its currency
+        return f"{v:{sign},.0f} {unit}"
     if unit == "%":
         return f"{v:{sign},.1f}%" if not signed else f"{v:{sign},.1f} points"
     return f"{v:{sign},.1f} {unit}"
@@ -164,5 +171,20 @@ def _side_by_side(views: list[RunView]) -> pd.DataFrame:
             "infused per trial": f"{s['funnel']['infused']:.1f}",
             "deteriorated per trial": f"{s['outcomes']['deteriorated']:.1f}",
             "vein-to-vein mean": "n/a" if v2v is None else f"{v2v:.1f} days",
+            **_costs(s),
         }
     return pd.DataFrame(columns)
+
+
+def _costs(s: dict[str, Any]) -> dict[str, str]:
+    """A run's cost per trial and per infused patient (mean, and 80% of trials)."""
+    c = s.get("costs")
+    if not c:
+        return {"cost per trial": "no costs block", "cost per infused patient": "no costs block"}
+    cur = c.get("currency")
+    t, p = c["per_trial"], c["per_infused_patient"]
+    return {
+        "cost per trial": f"{money(t['mean'], cur)} (80%: {money(t['p10'])} to {money(t['p90'])})",
+        "cost per infused patient": f"{money(p['mean_of_trial_ratios'], cur)} (80%: "
+        f"{money(p['p10'])} to {money(p['p90'])})",
+    }

@@ -10,8 +10,18 @@ import streamlit as st
 
 from sim.app import charts
 from sim.app.pages.common import chart, horizon_end, short_date, tiles
-from sim.app.views import PHASE1_HELP, RunView, expected_referrals, headline, phase1_figures
+from sim.app.views import (
+    COST_HELP,
+    PHASE1_HELP,
+    RunView,
+    cost_table,
+    cost_tiles,
+    expected_referrals,
+    headline,
+    phase1_figures,
+)
 from sim.core.scenario import Scenario
+from sim.report.summary import cost_notes
 
 METRIC_HELP = {
     "Chance by the deadline": "Share of the simulated trials that reach the target by the end "
@@ -84,6 +94,7 @@ def view(run: RunView) -> None:
         ),
         "target_date",
     )
+    costs(s)
 
 
 def _phase1(ph: dict[str, Any]) -> None:
@@ -93,3 +104,17 @@ def _phase1(ph: dict[str, Any]) -> None:
     items, levels = phase1_figures(ph)
     tiles(items, PHASE1_HELP)
     st.table(levels)
+
+
+def costs(s: dict[str, Any]) -> None:
+    """The costs of the run (when its scenario has a costs block): per trial and per infused
+    patient with their 80% intervals, and by category."""
+    c = s.get("costs")
+    if not c:
+        return
+    cur = c.get("currency")
+    st.subheader(f"Costs ({cur})" if cur else "Costs")
+    tiles(cost_tiles(s), COST_HELP)
+    st.table(cost_table(s), hide_index=True)
+    notes = ["Prices from the scenario's costs block; they change no simulated figure."]
+    st.caption(" ".join(notes + cost_notes(c)))

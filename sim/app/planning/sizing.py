@@ -18,7 +18,7 @@ from sim.planning.grid import point_scenario
 from sim.planning.plans import capacity_keys
 from sim.planning.sizing import size
 from sim.planning.sweep import sweep, sweep_frame
-from sim.report.text import chance, date_label, pct
+from sim.report.text import chance, date_label, money, pct
 from sim.run.executors import ExecutorSpec
 
 Progress = Callable[[int], None] | None
@@ -192,6 +192,23 @@ def _verdict_words(e: Mapping[str, Any]) -> str:
     return "enough" if e["verdict"] == "enough" else "short"
 
 
+def _cheapest_words(result: Mapping[str, Any]) -> str:
+    """What the answer is cheapest in: the fewest units, the unit costs given, or the costs
+    block's availability prices (then with its mean simulated total cost per trial)."""
+    basis = result.get("cost_basis", "units")
+    if basis == "--cost":
+        return "least cost by the unit costs given"
+    if basis == "costs block" and any(result["costs"].values()):
+        cur = result.get("currency")
+        total = result["answer"].get("mean_total_cost_per_trial")
+        return (
+            "least availability price of its units over the horizon, by the scenario's costs "
+            f"block ({money(result['answer']['cost'], cur)}; mean simulated total cost per "
+            f"trial {money(total, cur)})"
+        )
+    return "fewest units"
+
+
 def sizing_words(result: Mapping[str, Any], heat: Mapping[str, Any] | None = None) -> SizingText:
     """A sizing (and its heat map, if given) in words, for the Sizing tab."""
     t = result["target"]
@@ -216,10 +233,11 @@ def sizing_words(result: Mapping[str, Any], heat: Mapping[str, Any] | None = Non
         )
     elif result["feasible"]:
         a = result["answer"]
+        cheapest = _cheapest_words(result)
         which = (
-            "with the fewest units"
+            f"with the {cheapest}"
             if result["cheaper_points_ruled_out"]
-            else "with a minimal configuration (perhaps not the fewest units)"
+            else f"with a minimal configuration (perhaps not the {cheapest})"
         )
         answer = (
             f"**{config_words(a['set'])}**: a chance of {_chance(a)} of {goal}, "
@@ -253,15 +271,17 @@ def sizing_words(result: Mapping[str, Any], heat: Mapping[str, Any] | None = Non
         f"configurations, {reps:,} trials each (seed {result['seed']}, the same simulated "
         "patients in each: common random numbers)"
     )
+    by_units = result.get("cost_basis", "units") == "units"
+    fewer, least = ("with fewer units", "fewest") if by_units else ("cheaper", "cheapest")
     if result["cheaper_points_ruled_out"]:
         effort += (
-            "; every configuration with fewer units was ruled out, on the assumption that "
+            f"; every configuration {fewer} was ruled out, on the assumption that "
             "more capacity never lowers the chance on the same patients."
         )
     else:
         effort += (
-            "; too many configurations to rule out every one with fewer units, so the answer "
-            "is minimal (one unit less of anything falls short) but may not be the fewest."
+            f"; too many configurations to rule out every one {fewer}, so the answer "
+            f"is minimal (one unit less of anything falls short) but may not be the {least}."
         )
     effort += f" The scenario as set has {config_words(result['current'])}."
     grid = ""
