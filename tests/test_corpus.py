@@ -57,6 +57,7 @@ def test_50_mb_file_is_refused_before_parsing(tmp_path, capsys):
     assert f"{MAX_BYTES:,}" in line
 
 
+@pytest.mark.slow
 def test_every_malformed_scenario_is_an_inline_message_in_the_app(tmp_path, monkeypatch):
     """Uploaded to the dashboard, each corpus file shows one error naming it; no exception."""
     pytest.importorskip("streamlit", reason="the app extra is not installed")

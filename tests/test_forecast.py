@@ -142,6 +142,7 @@ def test_forecast_narrows_the_prior():
     assert s["updated_forecast"]["vein_to_vein_days"]["mean"] is not None
 
 
+@pytest.mark.slow
 def test_backtest_coverage_of_the_80_percent_interval():
     """Over 100 simulated truths the 80% interval covers 68-92% (3 standard errors)."""
     sc = load_scenario(str(SCENARIOS / "baseline.yaml"))

@@ -130,6 +130,7 @@ def recommended_shares(probs: list[float], reps: int, seed: int) -> tuple[np.nda
     return shares, reps
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("probs", [[0.2], [0.1, 0.33]])
 def test_3_plus_3_decisions_match_the_binomial_formulas(probs):
     """The share of trials recommending each level (or none: stopped for toxicity) matches

@@ -38,6 +38,7 @@ def runs(tmp_path_factory):
     return status, status2, groups, first, second
 
 
+@pytest.mark.slow  # runs the verification twice; CI runs it in full
 def test_fast_subset_passes(runs):
     """Every gating check of the (scaled) fast subset passes, and the exit status is 0."""
     status, status2, groups, _, _ = runs
@@ -57,6 +58,7 @@ def test_fast_subset_passes(runs):
     assert sum(len(g.results) for g in groups) >= 30
 
 
+@pytest.mark.slow  # runs the verification twice; CI runs it in full
 def test_report_is_written_and_byte_identical_on_a_rerun(runs):
     """The report holds a table row per check, no timings, and the same bytes twice."""
     _, _, groups, first, second = runs
@@ -71,6 +73,7 @@ def test_report_is_written_and_byte_identical_on_a_rerun(runs):
     assert str(ROOT) not in text  # no paths of this machine
 
 
+@pytest.mark.slow  # runs the verification twice; CI runs it in full
 def test_committed_report_lists_every_check(runs):
     """docs/validation.md is the report of the current checks (regenerate it when they change)."""
     _, _, groups, _, _ = runs
