@@ -198,3 +198,52 @@ def test_the_facility_text_gives_the_cost_per_infused_patient(two_trials):
     assert f"{line}: {p['ratio_of_means']:,.0f}" in text
     assert "Shared units' availability (the facility's prices)" in text
     assert "the availability of the shared manufacturing units is the facility's cost" in text
+
+
+def test_facilities_compare_their_costs_paired_run_by_run():
+    """A third shared suite costs its availability: the facility's cost per run rises by
+    the price of the extra suite-days (the per-use costs are nearly the same); a facility
+    whose shared units are unpriced is not compared on costs, and the text says why."""
+    from sim.planning.compare import compare_facilities
+    from sim.report.planning import format_comparison
+
+    sc = _priced()
+    two, three, unpriced = (
+        _facility(sc, resources={"manufacturing": n}, costs=costs)
+        for n, costs in ((2, FACILITY_PRICES), (3, FACILITY_PRICES), (2, None))
+    )
+    c = compare_facilities([two, three], reps=10, seed=4)
+    d = c["differences"][0]["paired"]["cost_per_run"]
+    assert c["costs_note"] is None and "CNY" in c["facility_metrics"]["cost_per_run"]
+    runs = [run_facility_replications(f, 10, seed=4).tables[FACILITY] for f in (two, three)]
+    extra = 300.0 * (runs[1]["manufacturing.unit_days"] - runs[0]["manufacturing.unit_days"])
+    assert d["mean"] == pytest.approx(extra.mean(), rel=0.2)  # per-use costs barely move
+    trial = c["differences"][0]["trials"][0]["paired"]["cost_per_trial"]
+    assert abs(trial["mean"]) < 0.2 * abs(d["mean"])  # a trial does not pay the suites
+    c = compare_facilities([two, unpriced], reps=2, seed=4)
+    assert "cost_per_run" not in c["facility_metrics"]
+    assert "some facilities price their shared units, some not" in format_comparison(c)
+
+
+def test_sizing_a_facility_prices_its_shared_units_by_its_costs_block():
+    """Cheapest by the facility's price of a shared suite over the horizon; each
+    configuration carries the mean total cost of a facility run (that of its runs)."""
+    from sim.planning.sizing import size
+    from sim.report.planning import format_sizing, total_cost
+
+    sc = _priced("referral.sites.0.rate_per_month=3")
+    fac = _facility(sc, sc, resources={"manufacturing": 1, "beds": 4}, costs=FACILITY_PRICES)
+    r = size(fac, ["resources.manufacturing"], 0.3, reps=20, seed=2, max_units=3, max_reps=40)
+    assert r["cost_basis"] == "costs block" and r["currency"] == "CNY"
+    assert r["costs"] == {"resources.manufacturing": 300.0 * fac.horizon_days}
+    a = r["answer"]
+    n = a["set"]["resources.manufacturing"]
+    run = run_facility_replications(
+        fac.with_overrides([f"resources.manufacturing={n}"]), a["replications"], seed=2
+    )
+    total = facility_replication_costs(
+        fac, run.tables[FACILITY], [run.tables.trial(k) for k in (0, 1)]
+    )["total"]
+    assert a["mean_total_cost_per_facility_run"] == pytest.approx(total.mean(), rel=1e-4)
+    assert total_cost(a) == (a["mean_total_cost_per_facility_run"], "facility run")
+    assert "resources.manufacturing 300 a day x 2000 days" in format_sizing(r)
