@@ -42,14 +42,22 @@ def cost_metrics(scenarios: Sequence[Scenario]) -> tuple[dict[str, str], str | N
     missing = [sc.name for sc in scenarios if sc.costs is None]
     if missing:
         return {}, f"costs not compared: no costs block in {', '.join(missing)}"
-    currencies = sorted({b.currency or "no currency" for b in blocks if b is not None})
-    if len(currencies) > 1:
-        return {}, f"costs not compared: the currencies differ ({', '.join(currencies)})"
-    unit = "" if currencies[0] == "no currency" else f", {currencies[0]}"
+    unit, note = _unit(blocks, "costs")
+    if note:
+        return {}, note
     return {
         "cost_per_trial": f"cost per trial{unit}",
         "cost_per_infused": f"cost per infused patient{unit} (pairs with infused in both)",
     }, None
+
+
+def _unit(blocks: Sequence[Any], what: str) -> tuple[str, str | None]:
+    """The currency of costs blocks as a label's suffix (``", CNY"``), or why ``what`` is
+    not compared (the currencies differ)."""
+    currencies = sorted({b.currency or "no currency" for b in blocks if b is not None})
+    if len(currencies) > 1:
+        return "", f"{what} not compared: the currencies differ ({', '.join(currencies)})"
+    return ("" if currencies[0] == "no currency" else f", {currencies[0]}"), None
 
 
 def per_replication(results: Results) -> dict[str, np.ndarray]:
@@ -78,12 +86,20 @@ def figures_by_replication(
             "deteriorated": t["outcome.deteriorated"],
             "vein_to_vein_mean_days": t["vein_to_vein_mean_days"],
         }
+    return _waits_and_costs(out, t, replication_costs(scenario, t, shared), "cost_per_trial")
+
+
+def _waits_and_costs(
+    out: dict[str, np.ndarray], t: Any, costs: dict[str, np.ndarray], total: str
+) -> dict[str, np.ndarray]:
+    """``out`` with the mean wait of each resource (NaN where none was granted) and, with
+    costs, their ``total`` (under that name) and cost per infused patient."""
+    with np.errstate(invalid="ignore", divide="ignore"):
         for r in RESOURCES:
             g = t[f"{r}.granted"]
             out[f"{r}_mean_wait_days"] = np.where(g > 0, t[f"{r}.wait_sum_days"] / g, np.nan)
-    costs = replication_costs(scenario, t, shared)
     if costs:
-        out["cost_per_trial"] = costs["total"]
+        out[total] = costs["total"]
         out["cost_per_infused"] = costs["per_infused"]
     return out
 
@@ -144,10 +160,9 @@ def facility_cost_metrics(facilities: Sequence[Facility]) -> tuple[dict[str, str
         return {}, note
     if unpriced:
         return {}, f"facility costs not compared: a trial without costs in {', '.join(unpriced)}"
-    currencies = sorted({b.currency or "no currency" for f in facilities for b in priced(f)})
-    if len(currencies) > 1:
-        return {}, f"facility costs not compared: the currencies differ ({', '.join(currencies)})"
-    unit = "" if currencies[0] == "no currency" else f", {currencies[0]}"
+    unit, note = _unit([b for f in facilities for b in priced(f)], "facility costs")
+    if note:
+        return {}, note
     return {
         "cost_per_run": f"facility cost per run{unit} (every trial, shared units once)",
         "cost_per_infused": f"facility cost per infused patient{unit} (pairs with infused in both)",
@@ -157,16 +172,8 @@ def facility_cost_metrics(facilities: Sequence[Facility]) -> tuple[dict[str, str
 def _facility_figures(facility: Facility, tables: TableSet) -> dict[str, np.ndarray]:
     f = tables[FACILITY]
     out = {"every_target_by_deadline": f["all_by_deadline"], "infused": f["infused"]}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for r in RESOURCES:
-            g = f[f"{r}.granted"]
-            out[f"{r}_mean_wait_days"] = np.where(g > 0, f[f"{r}.wait_sum_days"] / g, np.nan)
     trials = [tables.trial(k) for k in range(len(facility.trials))]
-    costs = facility_replication_costs(facility, f, trials)
-    if costs:
-        out["cost_per_run"] = costs["total"]
-        out["cost_per_infused"] = costs["per_infused"]
-    return out
+    return _waits_and_costs(out, f, facility_replication_costs(facility, f, trials), "cost_per_run")
 
 
 def _paired(base: dict[str, np.ndarray], other: dict[str, np.ndarray], keys: Any) -> dict:
