@@ -826,7 +826,7 @@ def test_sensitivity_view_shows_morris_indices_and_their_error(at: AppTest) -> N
 
 def test_facility_view_runs_the_three_trials_together(at: AppTest) -> None:
     """The shipped facility: the chance that every trial meets its deadline, a row and a
-    bar a trial, the shared resources."""
+    bar a trial, the shared resources, the facility's costs."""
     view = _open(at, "Facility")
     at.number_input(key="facility_reps").set_value(PLANNING_REPS)
     _button(at, "Run the facility").click().run()
@@ -837,6 +837,13 @@ def test_facility_view_runs_the_three_trials_together(at: AppTest) -> None:
     assert len(trials) == 3 and list(trials["opens (day)"]) == [0, 180, 365]
     assert set(resources["shared"]) == {"shared"}
     assert len(view.get("vega_lite_chart")) == 1
+    # its costs: the shared suites once, each trial's own use, per run and per infused patient
+    assert any(m.value.startswith("**Facility costs (CNY)**") for m in view.markdown)
+    assert any("Cost per facility run" in m.value and "Cost per infused patient" in m.value
+               for m in view.markdown)  # fmt: skip
+    parts = list(view.table[0].value["what"])
+    assert parts[0].startswith("shared units' availability (manufacturing 2,800 x")
+    assert sum(p.endswith(": its own costs") for p in parts) == 3
     assert not view.error
 
 

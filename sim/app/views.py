@@ -196,16 +196,24 @@ def cost_tiles(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
     c = summary.get("costs")
     if not c:
         return []
-    t, p = c["per_trial"], c["per_infused_patient"]
+    return total_tiles(c["per_trial"], c["per_infused_patient"], "trial")
+
+
+def total_tiles(t: dict[str, Any], p: dict[str, Any] | None, of: str) -> list[tuple[str, str, str]]:
+    """A total cost per ``of`` (a trial, a facility run) and its cost per infused patient
+    (none when ``p`` is None) as tiles, each with its 80% interval."""
+    tiles = [(f"Cost per {of}", money(t["mean"]), f"80% of {of}s {money(t['p10'])} to "
+              f"{money(t['p90'])}")]  # fmt: skip
+    if p is None:
+        return tiles
     without = p["trials_without_infused"]
-    left_out = f"; {without} trials with none infused left out" if without else ""
+    left_out = f"; {without} {of}s with none infused left out" if without else ""
     return [
-        ("Cost per trial", money(t["mean"]), f"80% of trials {money(t['p10'])} to "
-         f"{money(t['p90'])}"),
+        *tiles,
         ("Cost per infused patient", money(p["mean_of_trial_ratios"]),
-         f"80% of trials {money(p['p10'])} to {money(p['p90'])}{left_out}"),
+         f"80% of {of}s {money(p['p10'])} to {money(p['p90'])}{left_out}"),
         ("Per infused patient, ratio of the means", money(p["ratio_of_means"]),
-         "mean cost per trial / mean infused per trial"),
+         f"mean cost per {of} / mean infused per {of}"),
     ]  # fmt: skip
 
 

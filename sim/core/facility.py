@@ -11,6 +11,7 @@ and its priority at the shared resources, and the units of each shared resource:
       - {file: baseline.yaml}
       - {file: lymphoma_cd19.yaml, opens_day: 180}
       - {file: myeloma_bcma.yaml, opens_day: 365, priority: 1}   # lower number served first
+    costs: {currency: CNY, suite_day: 2800}   # optional: the shared units' availability
 
 Each trial keeps its own referral, protocol, durations, calendar and target; it runs on the
 facility's clock: its days count from the facility's ``start_date``, its sites open
@@ -20,6 +21,12 @@ one not named stays each trial's own. Queues at a shared resource serve the lowe
 number first, then first come first served. The first trial draws the random streams it
 would draw alone (so a facility of one trial is that trial); every other trial draws its
 own.
+
+Costs: the availability of a shared resource (a suite-day, an apheresis slot-day) is the
+facility's cost, not any one trial's, so the facility's optional ``costs`` block prices it
+(``suite_day``, ``slot_day`` only) and each trial's own costs block prices the rest of what
+that trial uses (:mod:`sim.run.costs`). Every costs block of a facility (its own and its
+trials') must be in one currency.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from simpy.core import StopSimulation
 from sim.core.errors import InputError
 from sim.core.fields import MAX_HORIZON_DAYS, Block, Count, NonNeg, Units
 from sim.core.model import Shared, Trial
+from sim.core.prices import PRICE_FIELDS, Costs
 from sim.core.scenario import Scenario, load_scenario, validate_scenario
 from sim.core.schema import CAPACITY_FIELDS
 from sim.core.station import RESOURCES, Schedule
@@ -51,6 +59,9 @@ MAX_TRIALS = 20
 """Trials in one facility at most."""
 BLOCK_OF = {"apheresis": "apheresis", "manufacturing": "manufacturing", "beds": "infusion"}
 """The scenario block that holds each resource's units."""
+AVAILABILITY = {"manufacturing": "suite_day", "apheresis": "slot_day"}
+"""The price of one unit of a resource for a day it is in force (beds are priced per
+occupied day, by each trial)."""
 
 
 class Step(Block):
@@ -125,6 +136,22 @@ class FacilityFile(Block):
     """Every trial stops here even if its target is not reached."""
     resources: SharedResources = SharedResources()
     trials: Annotated[list[FacilityTrial], Field(min_length=1, max_length=MAX_TRIALS)]
+    costs: Costs | None = None
+    """The price of the shared units' availability (``suite_day``, ``slot_day``) in the
+    trials' currency; absent, the shared units' availability is not priced. Each trial's
+    own costs block prices its use (batches, collections, bed-days, drugs, lateness)."""
+
+    @model_validator(mode="after")
+    def _availability_only(self) -> FacilityFile:
+        if self.costs is not None:
+            priced = [k for k in PRICE_FIELDS if getattr(self.costs, k) > 0]
+            other = [k for k in priced if k not in AVAILABILITY.values()]
+            if other:
+                raise ValueError(
+                    f"costs: a facility prices only its shared units' availability (suite_day, "
+                    f"slot_day); {', '.join(other)} belong in each trial's costs block"
+                )
+        return self
 
 
 @dataclass(frozen=True)
@@ -173,7 +200,7 @@ class Facility:
                 )
             return self.originals[name]
 
-        return build_facility(spec, original)
+        return build_facility(spec, original, source)
 
     def digest(self) -> str:
         """SHA-256 of the facility and its trials: same digest, same facility."""
@@ -209,7 +236,7 @@ def load_facility(path: str, overrides: list[str] | tuple[str, ...] = ()) -> Fac
     data = apply_overrides(data, parsed)
     spec = _validate(data, str(path), parsed)
     folder = Path(path).parent
-    return build_facility(spec, lambda name: load_scenario(str(folder / name)))
+    return build_facility(spec, lambda name: load_scenario(str(folder / name)), str(path))
 
 
 def _validate(data: dict[str, Any], source: str, parsed: list[tuple[str, Any]]) -> FacilityFile:
@@ -221,8 +248,9 @@ def _validate(data: dict[str, Any], source: str, parsed: list[tuple[str, Any]]) 
         raise explain(exc, data, source, parsed, root=FacilityFile) from None
 
 
-def build_facility(spec: FacilityFile, load: Any) -> Facility:
-    """Each trial's scenario (``load(file)``) moved onto the facility's clock and units."""
+def build_facility(spec: FacilityFile, load: Any, source: str = "facility") -> Facility:
+    """Each trial's scenario (``load(file)``) moved onto the facility's clock and units;
+    refused (naming ``source``) when its costs blocks are in different currencies."""
     trials, labels, originals = [], [], {}
     for k, entry in enumerate(spec.trials):
         scenario = originals[entry.file] = load(entry.file)
@@ -239,7 +267,24 @@ def build_facility(spec: FacilityFile, load: Any) -> Facility:
     for label in labels:
         seen[label] = seen.get(label, 0) + 1
         unique.append(label if labels.count(label) == 1 else f"{label} ({seen[label]})")
+    _one_currency(spec, trials, source)
     return Facility(spec=spec, trials=tuple(trials), labels=tuple(unique), originals=originals)
+
+
+def _one_currency(spec: FacilityFile, trials: list[Scenario], source: str) -> None:
+    """Refuse a facility whose costs blocks (its own, its trials') name different currencies
+    (no currency named counts as one more)."""
+    blocks = [("the facility's costs", spec.costs)] + [
+        (entry.file, sc.costs) for entry, sc in zip(spec.trials, trials, strict=True)
+    ]
+    named = [(where, c.currency or "none named") for where, c in blocks if c is not None]
+    if len({cur for _, cur in named}) > 1:
+        raise InputError(
+            "every costs block of a facility must be in one currency, to add them up; found "
+            + ", ".join(f"{cur} ({where})" for where, cur in named),
+            source=source,
+            field="costs.currency",
+        )
 
 
 def _on_facility_clock(

@@ -16,7 +16,7 @@ from sim.core.errors import InputError
 from sim.core.facility import Facility
 from sim.core.scenario import Scenario
 from sim.core.station import RESOURCES
-from sim.run.costs import replication_costs
+from sim.run.costs import facility_replication_costs, replication_costs, shared_resources
 from sim.run.executors import ExecutorSpec
 from sim.run.facility import FACILITY, TableSet, run_facility_replications
 from sim.run.results import RowTable
@@ -42,14 +42,22 @@ def cost_metrics(scenarios: Sequence[Scenario]) -> tuple[dict[str, str], str | N
     missing = [sc.name for sc in scenarios if sc.costs is None]
     if missing:
         return {}, f"costs not compared: no costs block in {', '.join(missing)}"
-    currencies = sorted({b.currency or "no currency" for b in blocks if b is not None})
-    if len(currencies) > 1:
-        return {}, f"costs not compared: the currencies differ ({', '.join(currencies)})"
-    unit = "" if currencies[0] == "no currency" else f", {currencies[0]}"
+    unit, note = _unit(blocks, "costs")
+    if note:
+        return {}, note
     return {
         "cost_per_trial": f"cost per trial{unit}",
         "cost_per_infused": f"cost per infused patient{unit} (pairs with infused in both)",
     }, None
+
+
+def _unit(blocks: Sequence[Any], what: str) -> tuple[str, str | None]:
+    """The currency of costs blocks as a label's suffix (``", CNY"``), or why ``what`` is
+    not compared (the currencies differ)."""
+    currencies = sorted({b.currency or "no currency" for b in blocks if b is not None})
+    if len(currencies) > 1:
+        return "", f"{what} not compared: the currencies differ ({', '.join(currencies)})"
+    return ("" if currencies[0] == "no currency" else f", {currencies[0]}"), None
 
 
 def per_replication(results: Results) -> dict[str, np.ndarray]:
@@ -58,9 +66,12 @@ def per_replication(results: Results) -> dict[str, np.ndarray]:
     return figures_by_replication(results.scenario, results.table)
 
 
-def figures_by_replication(scenario: Scenario, t: RowTable) -> dict[str, np.ndarray]:
+def figures_by_replication(
+    scenario: Scenario, t: RowTable, shared: Sequence[str] = ()
+) -> dict[str, np.ndarray]:
     """The compared figures of a scenario's rows, one value per replication (NaN where
-    undefined); with a costs block, the cost per trial and per infused patient too."""
+    undefined); with a costs block, the cost per trial and per infused patient too (in a
+    facility, without the availability of the ``shared`` resources, the facility's cost)."""
     ttt = t["time_to_target_days"]
     deadline = scenario.deadline_day
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -75,12 +86,20 @@ def figures_by_replication(scenario: Scenario, t: RowTable) -> dict[str, np.ndar
             "deteriorated": t["outcome.deteriorated"],
             "vein_to_vein_mean_days": t["vein_to_vein_mean_days"],
         }
+    return _waits_and_costs(out, t, replication_costs(scenario, t, shared), "cost_per_trial")
+
+
+def _waits_and_costs(
+    out: dict[str, np.ndarray], t: Any, costs: dict[str, np.ndarray], total: str
+) -> dict[str, np.ndarray]:
+    """``out`` with the mean wait of each resource (NaN where none was granted) and, with
+    costs, their ``total`` (under that name) and cost per infused patient."""
+    with np.errstate(invalid="ignore", divide="ignore"):
         for r in RESOURCES:
             g = t[f"{r}.granted"]
             out[f"{r}_mean_wait_days"] = np.where(g > 0, t[f"{r}.wait_sum_days"] / g, np.nan)
-    costs = replication_costs(scenario, t)
     if costs:
-        out["cost_per_trial"] = costs["total"]
+        out[total] = costs["total"]
         out["cost_per_infused"] = costs["per_infused"]
     return out
 
@@ -125,14 +144,36 @@ FACILITY_METRICS: dict[str, str] = {
 }
 
 
-def _facility_figures(tables: TableSet) -> dict[str, np.ndarray]:
+def facility_cost_metrics(facilities: Sequence[Facility]) -> tuple[dict[str, str], str | None]:
+    """The facility-level cost figures compared, when every facility has costs (its own
+    block or its trials'), all in one currency, and a cost per infused patient (every trial
+    priced); otherwise none, and why (None when no facility has costs)."""
+
+    def priced(f: Facility) -> list[Any]:
+        return [b for b in (f.spec.costs, *(sc.costs for sc in f.trials)) if b is not None]
+
+    if not any(priced(f) for f in facilities):
+        return {}, None
+    unpriced = [f.name for f in facilities if any(sc.costs is None for sc in f.trials)]
+    if len({f.spec.costs is None for f in facilities}) > 1:
+        note = "facility costs not compared: some facilities price their shared units, some not"
+        return {}, note
+    if unpriced:
+        return {}, f"facility costs not compared: a trial without costs in {', '.join(unpriced)}"
+    unit, note = _unit([b for f in facilities for b in priced(f)], "facility costs")
+    if note:
+        return {}, note
+    return {
+        "cost_per_run": f"facility cost per run{unit} (every trial, shared units once)",
+        "cost_per_infused": f"facility cost per infused patient{unit} (pairs with infused in both)",
+    }, None
+
+
+def _facility_figures(facility: Facility, tables: TableSet) -> dict[str, np.ndarray]:
     f = tables[FACILITY]
     out = {"every_target_by_deadline": f["all_by_deadline"], "infused": f["infused"]}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for r in RESOURCES:
-            g = f[f"{r}.granted"]
-            out[f"{r}_mean_wait_days"] = np.where(g > 0, f[f"{r}.wait_sum_days"] / g, np.nan)
-    return out
+    trials = [tables.trial(k) for k in range(len(facility.trials))]
+    return _waits_and_costs(out, f, facility_replication_costs(facility, f, trials), "cost_per_run")
 
 
 def _paired(base: dict[str, np.ndarray], other: dict[str, np.ndarray], keys: Any) -> dict:
@@ -152,8 +193,10 @@ def compare_facilities(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Summaries of every facility and paired differences of each against the first: for
-    the facility as a whole and trial by trial (trial ``k`` of each meets the same patients,
-    so the facilities must list the same number of trials)."""
+    the facility as a whole (with its costs when every facility is priced in one currency,
+    else ``costs_note`` says why not) and trial by trial (trial ``k`` of each meets the same
+    patients, so the facilities must list the same number of trials; a trial's costs leave
+    the shared units to the facility)."""
     counts = {len(f.trials) for f in facilities}
     if len(counts) > 1:
         raise InputError(
@@ -166,24 +209,28 @@ def compare_facilities(
         for f in facilities
     ]
     ref = facilities[0]
-    base = _facility_figures(runs[0].tables)
+    base = _facility_figures(ref, runs[0].tables)
     base_trials = [
-        figures_by_replication(sc, runs[0].tables.trial(k)) for k, sc in enumerate(ref.trials)
+        figures_by_replication(sc, runs[0].tables.trial(k), shared_resources(ref))
+        for k, sc in enumerate(ref.trials)
     ]
+    extra_facility, facility_note = facility_cost_metrics(facilities)
+    facility_metrics = {**FACILITY_METRICS, **extra_facility}
     out: dict[str, Any] = {
         "kind": "facility",
         "reference": ref.name,
         "replications": reps,
         "seed": seed,
         "metrics": METRICS,
-        "facility_metrics": FACILITY_METRICS,
+        "facility_metrics": facility_metrics,
         "summaries": [r.summary() for r in runs],
         "differences": [],
+        "costs_note": facility_note,
     }
     for fac, run in zip(facilities[1:], runs[1:], strict=True):
         trials = []
         for k, sc in enumerate(fac.trials):
-            other = figures_by_replication(sc, run.tables.trial(k))
+            other = figures_by_replication(sc, run.tables.trial(k), shared_resources(fac))
             extra, note = cost_metrics([ref.trials[k], sc])
             trials.append(
                 {
@@ -197,7 +244,7 @@ def compare_facilities(
             {
                 "scenario": fac.name,
                 "minus": ref.name,
-                "paired": _paired(base, _facility_figures(run.tables), FACILITY_METRICS),
+                "paired": _paired(base, _facility_figures(fac, run.tables), facility_metrics),
                 "trials": trials,
             }
         )

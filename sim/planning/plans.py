@@ -20,7 +20,7 @@ from sim.core.station import RESOURCES
 from sim.planning.grid import leaves, point_scenario, value_at, yaml_scalar
 from sim.planning.pricing import CostBasis, cost_basis
 from sim.planning.sweep import facility_figures, point_figures
-from sim.run.costs import replication_costs
+from sim.run.costs import facility_replication_costs, replication_costs
 from sim.run.facility import FACILITY, TableSet, facility_job
 from sim.run.results import RowTable
 from sim.run.scheduler import Job
@@ -96,6 +96,9 @@ class ScenarioPlan:
         """What cheapest means: ``--cost``, else the costs block, else fewest units."""
         return cost_basis(self.scenario.costs, self.scenario.horizon_days, resources, costs)
 
+    total_cost_key = "mean_total_cost_per_trial"
+    """The name of a configuration's mean simulated total cost in a sizing's answer."""
+
     @property
     def currency(self) -> str | None:
         return self.scenario.costs.currency if self.scenario.costs is not None else None
@@ -157,15 +160,25 @@ class FacilityPlan:
         return tables[FACILITY]["all_by_deadline"].astype(float)
 
     def cost_basis(self, resources: list[str], costs: dict[str, float] | None) -> CostBasis:
-        """What cheapest means: ``--cost``, else fewest units (the trials' costs blocks
-        price their own use, not the shared units)."""
-        return cost_basis(None, self.facility.spec.horizon_days, resources, costs)
+        """What cheapest means: ``--cost``, else the facility's costs block (the shared
+        units' availability), else fewest units."""
+        spec = self.facility.spec
+        return cost_basis(spec.costs, spec.horizon_days, resources, costs)
 
-    currency = None
+    total_cost_key = "mean_total_cost_per_facility_run"
+    """A facility's total cost is of a facility run (every trial, the shared units once)."""
+
+    @property
+    def currency(self) -> str | None:
+        blocks = [self.facility.spec.costs, *(sc.costs for sc in self.facility.trials)]
+        return next((b.currency for b in blocks if b is not None), None)
 
     def mean_total_cost(self, tables: TableSet) -> float | None:
-        """None: a facility's configurations are not priced as a whole."""
-        return None
+        """The mean total cost of a facility run: the shared units' availability at the
+        facility's prices plus every trial's costs (None without any prices)."""
+        trials = [tables.trial(k) for k in range(len(self.facility.trials))]
+        costs = facility_replication_costs(self.facility, tables[FACILITY], trials)
+        return float(np.mean(costs["total"])) if costs else None
 
 
 def plan_for(target: Scenario | Facility) -> ScenarioPlan | FacilityPlan:

@@ -18,8 +18,14 @@ from dataclasses import dataclass
 
 from sim.core.prices import Costs
 
-AVAILABILITY_PRICES = {"manufacturing.suites": "suite_day", "apheresis.slots": "slot_day"}
-"""The price in a costs block of one unit of a sized count for a day it is in force."""
+AVAILABILITY_PRICES = {
+    "manufacturing.suites": "suite_day",
+    "apheresis.slots": "slot_day",
+    "resources.manufacturing": "suite_day",  # a facility's shared suites
+    "resources.apheresis": "slot_day",  # a facility's shared apheresis slots
+}
+"""The price in a costs block (a scenario's, or a facility's for its shared counts) of one
+unit of a sized count for a day it is in force."""
 TIE_BREAK = 1e-6
 """With a costs block, each unit also costs this share of the least positive unit price, so
 that among configurations of the same price the one with fewer units is cheaper."""

@@ -358,7 +358,7 @@ def size(
             "set": dict(zip(resources, e.config, strict=True)),
             "cost": cost_of(e.config),
             "order_cost": cost_of(e.config, order),
-            "mean_total_cost_per_trial": total,
+            plan.total_cost_key: total,
             "units": int(sum(e.config)),
             "prob_target_by_deadline": e.prob,
             "prob_ci95": list(e.interval()),

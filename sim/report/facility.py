@@ -1,13 +1,13 @@
-"""A facility's summary as readable text: its shared resources, every trial's targets, then
-each trial's whole summary."""
+"""A facility's summary as readable text: its shared resources, every trial's targets, its
+costs, then each trial's whole summary."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sim.report.summary import format_summary
-from sim.report.text import BEYOND, chance, num, pct
+from sim.report.summary import format_summary, per_infused_lines
+from sim.report.text import BEYOND, chance, money, num, pct
 
 
 def resource_lines(resources: dict[str, dict[str, Any]]) -> list[str]:
@@ -34,6 +34,46 @@ def resource_lines(resources: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def facility_cost_lines(c: dict[str, Any] | None) -> list[str]:
+    """The facility's costs in words (nothing without prices): the total per facility run and
+    per infused patient, the shared units' availability, each trial's own costs, and what is
+    not counted."""
+    if not c:
+        return []
+    m, cur = money, c.get("currency")
+    t, shared = c["per_facility"], c["shared_availability"]
+    lines = [
+        "",
+        f"Facility costs{f' ({cur})' if cur else ''}, per facility run (every trial, the "
+        "facility's days):",
+        f"  Total: mean {m(t['mean'])}; 80% of runs between {m(t['p10'])} and {m(t['p90'])}",
+    ]
+    if c["per_infused_patient"] is not None:
+        lines += per_infused_lines(c["per_infused_patient"], "run")
+    if shared["resources"]:
+        units = "; ".join(
+            f"{name} {m(r['price'])} x {num(r['quantity_mean'], ',.1f')} {r['quantity']}"
+            if r["price"] is not None
+            else f"{name} not priced"
+            for name, r in shared["resources"].items()
+        )
+        lines.append(
+            f"  Shared units' availability (the facility's prices): mean {m(shared['mean'])} "
+            f"({m(shared['p10'])} to {m(shared['p90'])}): {units}"
+        )
+    for k in c["by_trial"]:
+        own = k["cost"]
+        lines.append(
+            f"  {k['label']}, its own costs: "
+            + (f"mean {m(own['mean'])} ({m(own['p10'])} to {m(own['p90'])})" if own else "none")
+        )
+    if c.get("lower_bound"):
+        lines.append("  Lower bounds: some trials never reach their target, and their months "
+                     "late are counted only to the horizon.")  # fmt: skip
+    lines += [f"  Not counted: {note}." for note in c["notes"]]
+    return lines
+
+
 def _date(start: str, day: float | None) -> str:
     if day is None:
         return BEYOND
@@ -56,6 +96,7 @@ def format_facility(s: dict[str, Any]) -> str:
         *resource_lines(s["resources"]),
         "  utilisation: busy unit-days of all trials over the unit-days in force; waits and "
         "queues: all trials' patients together",
+        *facility_cost_lines(s.get("costs")),
     ]
     for k, t in enumerate(s["trials"], start=1):
         lines += [

@@ -20,6 +20,8 @@ def format_comparison(c: dict[str, Any]) -> str:
         lines += ["", f"{block['scenario']} - {block['minus']}:"]
         metrics = c["facility_metrics"] if facility else c["metrics"]
         lines += _difference_rows(block["paired"], metrics)
+        if facility and c.get("costs_note"):
+            lines.append(f"  Note: {c['costs_note']}.")
         for k, trial in enumerate(block.get("trials", []), start=1):
             lines += ["", f"  trial {k}: {trial['label']} - {trial['minus']}:"]
             trial_metrics = {**c["metrics"], **_cost_labels(trial["paired"])}
@@ -30,9 +32,10 @@ def format_comparison(c: dict[str, Any]) -> str:
 
 
 def _cost_labels(paired: dict[str, Any]) -> dict[str, str]:
-    """Labels of the cost figures of a facility's trial (no currency named)."""
+    """Labels of the cost figures of a facility's trial (no currency named; without the
+    shared units' availability, the facility's cost)."""
     labels = {
-        "cost_per_trial": "cost per trial",
+        "cost_per_trial": "cost per trial, its own (shared units: the facility's)",
         "cost_per_infused": "cost per infused patient (pairs with infused in both)",
     }
     return {k: v for k, v in labels.items() if k in paired}
@@ -262,10 +265,19 @@ def _cost_words(r: dict[str, Any], e: dict[str, Any]) -> str:
     if basis != "costs block":
         return f"cost {e['cost']:,.0f}"
     cur = r.get("currency")
+    total, of = total_cost(e)
     return (
         f"availability {money(e['cost'], cur)} over the horizon; mean simulated total cost "
-        f"per trial {money(e.get('mean_total_cost_per_trial'), cur)}"
+        f"per {of} {money(total, cur)}"
     )
+
+
+def total_cost(e: dict[str, Any]) -> tuple[float | None, str]:
+    """A sized configuration's mean simulated total cost and what it is of: a trial, or a
+    facility run (every trial, the shared units once)."""
+    if "mean_total_cost_per_facility_run" in e:
+        return e["mean_total_cost_per_facility_run"], "facility run"
+    return e.get("mean_total_cost_per_trial"), "trial"
 
 
 def _limits_text(limits: dict[str, Any]) -> str:

@@ -101,19 +101,13 @@ def cost_lines(c: dict[str, Any] | None) -> list[str]:
         return []
     cur = c.get("currency")
     m = money  # the heading names the currency
-    t, p = c["per_trial"], c["per_infused_patient"]
-    without = p["trials_without_infused"]
+    t = c["per_trial"]
     lines = [
         "",
         f"Costs{f' ({cur})' if cur else ''}:",
         f"  Per simulated trial: mean {m(t['mean'])}; 80% of trials between {m(t['p10'])} and "
         f"{m(t['p90'])}",
-        f"  Per infused patient: mean {m(p['mean_of_trial_ratios'])} over the "
-        f"{p['trials_counted']} trials with one or more infused (each trial's cost over its "
-        f"infused patients); 80% of those trials between {m(p['p10'])} and {m(p['p90'])}"
-        + (f"; {without} trials with none infused left out" if without else ""),
-        "  Per infused patient, ratio of the means (mean cost per trial / mean infused per "
-        f"trial): {m(p['ratio_of_means'])}",
+        *per_infused_lines(c["per_infused_patient"], "trial"),
         "  By category, per trial: price x mean quantity = mean cost (80% of trials)",
     ]
     unpriced = []
@@ -131,6 +125,21 @@ def cost_lines(c: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def per_infused_lines(p: dict[str, Any], run: str) -> list[str]:
+    """The cost per infused patient in words: the mean of each ``run``'s (a trial, a
+    facility run) cost over its infused patients, and the ratio of the means."""
+    m = money
+    without = p["trials_without_infused"]
+    return [
+        f"  Per infused patient: mean {m(p['mean_of_trial_ratios'])} over the "
+        f"{p['trials_counted']} {run}s with one or more infused (each {run}'s cost over its "
+        f"infused patients); 80% of those {run}s between {m(p['p10'])} and {m(p['p90'])}"
+        + (f"; {without} {run}s with none infused left out" if without else ""),
+        f"  Per infused patient, ratio of the means (mean cost per {run} / mean infused per "
+        f"{run}): {m(p['ratio_of_means'])}",
+    ]
+
+
 def cost_notes(c: dict[str, Any]) -> list[str]:
     """What qualifies a costs block's figures: lower bounds (trials that never reach the
     target are late only to the horizon), or lateness priced without a deadline."""
@@ -142,6 +151,11 @@ def cost_notes(c: dict[str, Any]) -> list[str]:
         )
     if c.get("lateness_not_counted"):
         notes.append("Months late are priced, but the target has no deadline: none counted.")
+    if c.get("shared_availability"):
+        notes.append(
+            f"In the facility, the availability of the shared {', '.join(c['shared_availability'])}"
+            " units is the facility's cost, not this trial's: 0 here (see the facility's costs)."
+        )
     return notes
 
 

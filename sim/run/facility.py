@@ -5,6 +5,9 @@ Each trial's rows are those of a trial alone (:func:`sim.run.results.summary_row
 trial's summary is :func:`sim.run.summary.summarize` of them. The facility's row adds up the
 trials' use of each resource: busy unit-days over the unit-days in force, waits of granted
 requests, time-weighted queues; and whether every trial reached its target, and when.
+With prices (the facility's costs block or a trial's), the summary's ``costs`` are the
+facility's: the shared units' availability at the facility's prices plus every trial's
+costs, each trial's without the shared availability (:mod:`sim.run.costs`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sim.core.facility import Facility, FacilityRun, run_facility
 from sim.core.station import RESOURCES, unit_days, units_at
 from sim.core.streams import replication_seed
 from sim.core.version import __version__
+from sim.run.costs import facility_cost_summary, shared_resources
 from sim.run.executors import ExecutorSpec
 from sim.run.results import RowTable, RowTableBuilder, summary_row
 from sim.run.scheduler import Job, Scheduler
@@ -206,6 +210,7 @@ def summarize_facility(facility: Facility, seed: int, tables: TableSet) -> dict[
         }
     hits = int(fac["all_by_deadline"].sum())
     every = censored_percentiles(fac["all_targets_days"])
+    shared = shared_resources(facility)
     trials = []
     for k, (scenario, entry) in enumerate(zip(facility.trials, facility.spec.trials, strict=True)):
         trials.append(
@@ -214,9 +219,12 @@ def summarize_facility(facility: Facility, seed: int, tables: TableSet) -> dict[
                 "file": entry.file,
                 "opens_day": entry.opens_day,
                 "priority": entry.priority,
-                "summary": summarize(scenario, seed, tables.trial(k)),
+                "summary": summarize(scenario, seed, tables.trial(k), shared),
             }
         )
+    costs = facility_cost_summary(
+        facility, fac, [tables.trial(k) for k in range(len(facility.trials))]
+    )
     return rounded(
         {
             "facility": facility.name,
@@ -238,5 +246,6 @@ def summarize_facility(facility: Facility, seed: int, tables: TableSet) -> dict[
                 for key in ("referred", "enrolled", "infused", "lost_while_waiting")
             },
             "trials": trials,
+            **({"costs": costs} if costs is not None else {}),
         }
     )

@@ -3,6 +3,7 @@ functions of the per-replication rows."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,8 +55,12 @@ def _mean(table: RowTable, key: str) -> float:
     return float(np.mean(table[key]))
 
 
-def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
-    """The summary JSON of DESIGN.md section 6 from per-replication rows (a pure function)."""
+def summarize(
+    scenario: Scenario, seed: int, table: RowTable, shared: Collection[str] = ()
+) -> dict[str, Any]:
+    """The summary JSON of DESIGN.md section 6 from per-replication rows (a pure function);
+    ``shared``: in a facility, the resources it shares, whose availability its costs leave
+    to the facility (:func:`sim.run.costs.cost_summary`)."""
     sc = scenario
     n = len(table)
     start = sc.start_date
@@ -138,7 +143,7 @@ def summarize(scenario: Scenario, seed: int, table: RowTable) -> dict[str, Any]:
     if sc.phase1 is not None:
         summary["phase1"] = phase1_summary(sc, table)
     if sc.costs is not None:
-        summary["costs"] = cost_summary(sc, table)
+        summary["costs"] = cost_summary(sc, table, shared)
     return rounded(summary)
 
 

@@ -4,12 +4,14 @@ each trial's headline, and the shared resources."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from sim.app import cache, charts, session
-from sim.app.pages.common import chart, reps_input
+from sim.app.pages.common import chart, reps_input, tiles
 from sim.app.planning import facility
-from sim.app.views import RunView
+from sim.app.views import RunView, total_tiles
 from sim.core.errors import InputError
 
 FACILITY_REPS = 200
@@ -68,3 +70,27 @@ def view(run: RunView | None) -> None:
         "waits are those of granted requests. Each trial's whole summary is in the JSON of "
         "`python -m sim run` on the same file."
     )
+    costs(out)
+
+
+def costs(out: dict[str, Any]) -> None:
+    """The facility's costs per run (when it or a trial has prices): the total and per
+    infused patient with their 80% intervals, and its parts."""
+    c = out.get("costs")
+    if not c:
+        return
+    cur = c.get("currency")
+    st.markdown(f"**Facility costs{f' ({cur})' if cur else ''}**, per run of the facility")
+    tiles(total_tiles(c["per_facility"], c["per_infused_patient"], "facility run"))
+    st.table(facility.cost_table(out), hide_index=True)
+    st.caption(
+        " ".join(
+            [
+                "A shared unit's availability is the facility's cost (its costs block), paid "
+                "once; each trial's costs block prices what it uses.",
+                *(f"Not counted: {n}." for n in c["notes"]),
+                *(["Lower bounds: some trials never reach their target (months late counted "
+                   "only to the horizon)."] if c["lower_bound"] else []),
+            ]
+        )
+    )  # fmt: skip

@@ -1,6 +1,6 @@
 """A facility for the dashboard, without Streamlit: the shipped facility files, a run of
-one (plain data, so the app can cache it), and its tables in words: each trial's headline
-and the shared resources."""
+one (plain data, so the app can cache it), and its tables in words: each trial's headline,
+the shared resources and the facility's costs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from sim.core.facility import Facility, load_facility
-from sim.report.text import date_label
+from sim.report.text import date_label, money
 from sim.run.executors import ExecutorSpec
 from sim.run.facility import run_facility_replications
 
@@ -98,6 +98,32 @@ def resources_table(s: dict[str, Any]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def cost_table(s: dict[str, Any]) -> pd.DataFrame:
+    """The facility's costs per run, a row each: the shared units' availability (at the
+    facility's prices), each trial's own costs (without the shared units), then every
+    priced category of all of them together; mean and 80% interval of the runs."""
+    c = s.get("costs") or {}
+    if not c:
+        return pd.DataFrame()
+    shared = c["shared_availability"]
+    priced = ", ".join(
+        f"{name} {money(r['price'])} x {r['quantity_mean']:,.1f} {r['quantity']}"
+        for name, r in shared["resources"].items()
+        if r["price"] is not None
+    )
+    rows = [("shared units' availability" + (f" ({priced})" if priced else " (not priced)"),
+             shared)]  # fmt: skip
+    rows += [(f"{t['label']}: its own costs", t["cost"]) for t in c["by_trial"] if t["cost"]]
+    rows += [(f"all: {k}", v) for k, v in c["by_category"].items() if v["mean"]]
+    return pd.DataFrame(
+        [
+            {"what": what, "mean per run": money(v["mean"]),
+             "80% of runs": f"{money(v['p10'])} to {money(v['p90'])}"}
+            for what, v in rows
+        ]
+    )  # fmt: skip
 
 
 def headline(s: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from sim.planning.grid import point_scenario
 from sim.planning.plans import capacity_keys
 from sim.planning.sizing import size
 from sim.planning.sweep import sweep, sweep_frame
+from sim.report.planning import total_cost
 from sim.report.text import chance, date_label, money, pct
 from sim.run.executors import ExecutorSpec
 
@@ -200,11 +201,12 @@ def _cheapest_words(result: Mapping[str, Any]) -> str:
         return "least cost by the unit costs given"
     if basis == "costs block" and any(result["costs"].values()):
         cur = result.get("currency")
-        total = result["answer"].get("mean_total_cost_per_trial")
+        total, of = total_cost(result["answer"])
+        whose = "facility's" if result.get("kind") == "facility" else "scenario's"
         return (
-            "least availability price of its units over the horizon, by the scenario's costs "
+            f"least availability price of its units over the horizon, by the {whose} costs "
             f"block ({money(result['answer']['cost'], cur)}; mean simulated total cost per "
-            f"trial {money(total, cur)})"
+            f"{of} {money(total, cur)})"
         )
     return "fewest units"
 
