@@ -217,6 +217,28 @@ def test_a_facility_refuses_what_it_cannot_do_yet(capsys):
     assert "--save" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sensitivity", str(FACILITY)],
+        ["goal", str(FACILITY)],
+        ["report", str(FACILITY), "--out", "r.html"],
+        ["report", str(SCENARIOS / "baseline.yaml"), "--compare", str(FACILITY), "--out", "r.html"],
+        ["forecast", str(FACILITY), "--observed", str(SCENARIOS / "observed_example.csv"),
+         "--as-of", "2017-06-01"],
+        ["backtest", str(FACILITY), "--as-of", "2017-06-01"],
+    ],
+)
+def test_commands_of_one_scenario_say_a_facility_is_not_theirs(args, capsys, tmp_path, monkeypatch):
+    """A facility file given to a command of one scenario: one line saying so and what to do
+    (it was read as a scenario and blamed an empty target), nothing written."""
+    monkeypatch.chdir(tmp_path)
+    assert main([*args, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{args[0]} of a facility is not available yet" in err[0], err
+    assert "target" not in err[0] and not list(tmp_path.iterdir())
+
+
 def test_overrides_apply_to_the_facility_file():
     fac = load_facility(str(FACILITY), ["resources.manufacturing=3", "trials.1.opens_day=90"])
     assert fac.schedule("manufacturing") == ((0.0, 3),)

@@ -8,13 +8,16 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.io.store import DEFAULT_PATH, ENV_VAR
 from sim.run.budget import ALLOW_FLAG, MAX_REPLICATIONS, WORK_BUDGET
 from sim.run.executors import EXECUTORS
+
+if TYPE_CHECKING:
+    from sim.core.scenario import Scenario
 
 MAX_REPS = MAX_REPLICATIONS
 STORE_HELP = f"run store file (default: ${ENV_VAR}, else {DEFAULT_PATH.as_posix()})"
@@ -210,6 +213,21 @@ def answer(args: argparse.Namespace, data: Any, text: Callable[[Any], str], *not
     for note in notes:
         if note:
             print(note)
+
+
+def scenario_file(path: str, overrides: Sequence[str] = (), command: str = "") -> Scenario:
+    """The scenario in ``path`` (with ``--set`` overrides) for a command that takes a scenario
+    only: a facility file is refused in one line that says what to do instead."""
+    from sim.core.errors import InputError
+    from sim.core.scenario import load_scenario
+
+    if is_facility_file(path):
+        raise InputError(
+            f"takes a scenario file; {command} of a facility is not available yet "
+            "(run each trial alone, or run, compare, sweep or size the facility)",
+            source=path,
+        )
+    return load_scenario(path, overrides)
 
 
 def is_facility_file(path: str) -> bool:

@@ -9,9 +9,16 @@ import math
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import add_sim_options, add_subcommands, answer, int_in, progress_bar
+from sim.cli.common import (
+    add_sim_options,
+    add_subcommands,
+    answer,
+    int_in,
+    progress_bar,
+    scenario_file,
+)
 from sim.core.errors import InputError
-from sim.core.scenario import Scenario, load_scenario, with_overrides
+from sim.core.scenario import Scenario, with_overrides
 from sim.forecasting.posterior import DEFAULT_PRIOR_PATIENTS, Priors
 from sim.forecasting.times import DEFAULT_PRIOR_EVENTS
 from sim.io.files import check_folder, write_folder
@@ -145,7 +152,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from sim.forecasting.observed import read_observed
 
     executor = parse_executor(args.executor, args.workers)
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = scenario_file(args.scenario, args.overrides, args.command)
     if args.out:
         check_folder(Path(args.out))
     log = read_observed(args.observed, scenario, args.as_of)
@@ -174,7 +181,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from sim.forecasting.backtest import backtest
 
     executor = parse_executor(args.executor, args.workers)
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = scenario_file(args.scenario, args.overrides, args.command)
     if args.as_of < scenario.start_date:
         raise InputError(
             f"must not be before start_date {scenario.start_date}",

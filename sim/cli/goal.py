@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from sim.cli.common import add_sim_options, answer, float_in, progress_bar
-from sim.core.scenario import load_scenario
+from sim.cli.common import add_sim_options, answer, float_in, progress_bar, scenario_file
 from sim.planning.goal import LEVERS, goal
 from sim.report.goal import format_goal
 from sim.run.executors import parse_executor
@@ -31,7 +30,7 @@ def _goal_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_goal(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = scenario_file(args.scenario, args.overrides, "goal")
     executor = parse_executor(args.executor, args.workers)
     levers = tuple(args.lever or LEVERS)
     with progress_bar(None, args.quiet, desc="trials") as update:

@@ -24,9 +24,10 @@ from sim.cli.common import (
     int_in,
     is_facility_file,
     progress_bar,
+    scenario_file,
 )
 from sim.core.errors import InputError
-from sim.core.scenario import Scenario, load_scenario, with_overrides
+from sim.core.scenario import Scenario, with_overrides
 from sim.core.station import RESOURCES
 from sim.io.files import check_folder, write_folder
 from sim.planning.grid import grid_points, parse_grid, point_scenario, yaml_scalar
@@ -159,19 +160,13 @@ def _sensitivity_args(p: argparse.ArgumentParser) -> None:
 
 def _scenario(args: argparse.Namespace, facility: bool = False) -> Any:
     """The scenario of the command (or, where ``facility`` is allowed, a facility)."""
-    if is_facility_file(args.scenario):
-        if not facility:
-            raise InputError(
-                f"takes a scenario file; {args.command} of a facility is not available yet "
-                "(run each trial alone, or sweep or size the facility)",
-                source=args.scenario,
-            )
+    if facility and is_facility_file(args.scenario):
         if args.deadline:
             raise InputError("a facility keeps each trial's own deadline", field="--deadline")
         from sim.core.facility import load_facility
 
         return load_facility(args.scenario, args.overrides)
-    sc = load_scenario(args.scenario, args.overrides)
+    sc = scenario_file(args.scenario, args.overrides, args.command)
     return with_deadline(sc, args.deadline) if args.deadline else sc
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import add_set_option, int_in, progress_bar
+from sim.cli.common import add_set_option, int_in, progress_bar, scenario_file
 from sim.core.errors import InputError
-from sim.core.scenario import load_scenario
 from sim.core.yamlio import read_text
 from sim.io.files import write_file
 from sim.report.page import ReportRun, render_html
@@ -45,8 +44,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in SUFFIXES:
         raise InputError("the report is written as .html or .pdf", field="--out", value=args.out)
-    scenario = load_scenario(args.scenario, args.overrides)
-    others = [load_scenario(p) for p in args.compare]
+    scenario = scenario_file(args.scenario, args.overrides, "report")
+    others = [scenario_file(p, command="report") for p in args.compare]
     executor = parse_executor(args.executor, args.workers)
     runs = []
     with progress_bar(args.reps * (1 + len(others)), args.quiet) as update:
