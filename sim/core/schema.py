@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -224,8 +224,28 @@ def _check_changes(changes: list[UnitsFrom] | None, field: str) -> None:
         raise ValueError(f"{field}_changes: from_day must rise from one change to the next")
 
 
-class Apheresis(Block):
+class CapacityBlock(Block):
+    """A block with a count of units (:data:`UNITS`) that may change from given days
+    (``<units>_changes``), or be given as a schedule (:func:`_capacity_schedule`)."""
+
+    UNITS: ClassVar[str]
+    """The name of the block's count of units (:data:`CAPACITY_FIELDS`)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schedule(cls, data: Any) -> Any:
+        return _capacity_schedule(data, cls.UNITS)
+
+    @model_validator(mode="after")
+    def _changes(self) -> Self:
+        _check_changes(getattr(self, f"{self.UNITS}_changes"), self.UNITS)
+        return self
+
+
+class Apheresis(CapacityBlock):
     """Cell collection: slots, duration (days), failures and retries."""
+
+    UNITS = CAPACITY_FIELDS["apheresis"]
 
     slots: Annotated[Count, ui("Apheresis slots", "count")]
     """Collections that can run at once."""
@@ -246,14 +266,8 @@ class Apheresis(Block):
     retry_after_days: Annotated[Duration, ui("Retry after", "days", step=1.0)]
     """Delay before another collection after a failed one."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _schedule(cls, data: Any) -> Any:
-        return _capacity_schedule(data, "slots")
-
     @model_validator(mode="after")
     def _weekdays(self) -> Apheresis:
-        _check_changes(self.slots_changes, "slots")
         weekend = [d for d in self.days or () if WEEKDAYS.index(d) >= 5]
         if self.weekdays_only and weekend:
             raise ValueError(
@@ -269,8 +283,10 @@ class Apheresis(Block):
         return list(WEEKDAYS[:5]) if self.weekdays_only else None
 
 
-class Manufacturing(Block):
+class Manufacturing(CapacityBlock):
     """Making the product: suites, duration and QC release (days), failures and yield."""
+
+    UNITS = CAPACITY_FIELDS["manufacturing"]
 
     suites: Annotated[Count, ui("Manufacturing suites", "count")]
     """Batches that can be made at once."""
@@ -307,16 +323,6 @@ class Manufacturing(Block):
     release_days: Annotated[Days | None, ui("QC release days")] = None
     """Weekdays QC may release a batch (the first one at or after the end of QC testing);
     empty: every day."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _schedule(cls, data: Any) -> Any:
-        return _capacity_schedule(data, "suites")
-
-    @model_validator(mode="after")
-    def _changes(self) -> Manufacturing:
-        _check_changes(self.suites_changes, "suites")
-        return self
 
 
 class Dose(Block):
@@ -397,8 +403,10 @@ class Conditioning(Block):
         return self
 
 
-class Infusion(Block):
+class Infusion(CapacityBlock):
     """Infusion and the hospital stay after it: beds, stay and intensive care (days)."""
+
+    UNITS = CAPACITY_FIELDS["infusion"]
 
     beds: Annotated[Count, ui("Beds", "count")]
     """Beds for infused patients, each held from infusion to discharge."""
@@ -413,16 +421,6 @@ class Infusion(Block):
     days: Annotated[Days | None, ui("Infusion days")] = None
     """Weekdays an infusion (day 0) may fall on; conditioning is planned back from it;
     empty: every day."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _schedule(cls, data: Any) -> Any:
-        return _capacity_schedule(data, "beds")
-
-    @model_validator(mode="after")
-    def _changes(self) -> Infusion:
-        _check_changes(self.beds_changes, "beds")
-        return self
 
 
 LEFT_OUT_WHEN_ABSENT = (

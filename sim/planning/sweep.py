@@ -42,13 +42,38 @@ def point_figures(scenario: Scenario, table: RowTable) -> dict[str, Any]:
     wait over all granted requests.
     """
     ttt = table["time_to_target_days"]
-    n = len(table)
-    pct = censored_percentiles(ttt)
-    prob = low = high = hits = None
+    hits = None
     if scenario.deadline_day is not None:
         hits, _ = prob_by(ttt, scenario.deadline_day)
+    return _figures(table, ttt, hits, float(np.mean(table["outcome.deteriorated"])))
+
+
+def facility_figures(facility: Facility, tables: TableSet) -> dict[str, Any]:
+    """The main figures of a facility from its rows (a pure function): the sweep's figures
+    for the facility as a whole (the chance that every trial reaches its target by its
+    deadline, the days until every target is reached, patients of all trials, each
+    resource's utilisation and mean wait) and, under ``trials``, each trial's
+    :func:`point_figures`."""
+    fac = tables[FACILITY]
+    each = [point_figures(sc, tables.trial(k)) for k, sc in enumerate(facility.trials)]
+    deteriorated = float(sum(f["deteriorated_mean"] for f in each))
+    out = _figures(fac, fac["all_targets_days"], int(fac["all_by_deadline"].sum()), deteriorated)
+    out["trials"] = [{"label": label, **f} for label, f in zip(facility.labels, each, strict=True)]
+    return out
+
+
+def _figures(
+    table: RowTable, days: np.ndarray, hits: int | None, deteriorated_mean: float
+) -> dict[str, Any]:
+    """The figures of :func:`point_figures` from the rows ``table``, the days to target of
+    each replication (``days``, NaN where not reached), the replications that reached it by
+    the deadline (``hits``; None without a deadline) and the mean deteriorated patients."""
+    n = len(table)
+    prob = low = high = None
+    if hits is not None:
         prob = hits / n
-        low, high = wilson_interval(hits, n)
+        low, high = wilson_interval(hits, n) or (None, None)
+    pct = censored_percentiles(days)
     v2v = table.vein_to_vein.astype(float)
     out: dict[str, Any] = {
         "prob_target_by_deadline": prob,
@@ -59,9 +84,9 @@ def point_figures(scenario: Scenario, table: RowTable) -> dict[str, Any]:
         "time_to_target_p10_days": pct["p10"],
         "time_to_target_p50_days": pct["p50"],
         "time_to_target_p90_days": pct["p90"],
-        "reached_fraction": float(np.mean(~np.isnan(ttt))),
+        "reached_fraction": float(np.mean(~np.isnan(days))),
         "infused_mean": float(np.mean(table["infused"])),
-        "deteriorated_mean": float(np.mean(table["outcome.deteriorated"])),
+        "deteriorated_mean": deteriorated_mean,
         "vein_to_vein_mean_days": float(v2v.mean()) if v2v.size else None,
     }
     for res in RESOURCES:
@@ -70,44 +95,6 @@ def point_figures(scenario: Scenario, table: RowTable) -> dict[str, Any]:
         out[f"{res}_capacity"] = int(table[f"{res}.capacity"][0])
         out[f"{res}_utilization"] = float(np.mean(table[f"{res}.utilization"]))
         out[f"{res}_mean_wait_days"] = wait / granted if granted else None
-    return out
-
-
-def facility_figures(facility: Facility, tables: TableSet) -> dict[str, Any]:
-    """The main figures of a facility from its rows (a pure function): the sweep's figures
-    for the facility as a whole (the chance that every trial reaches its target by its
-    deadline, the days until every target is reached, patients of all trials, each
-    resource's utilisation and mean wait) and, under ``trials``, each trial's
-    :func:`point_figures`."""
-    fac = tables[FACILITY]
-    n = len(fac)
-    hits = int(fac["all_by_deadline"].sum())
-    low, high = wilson_interval(hits, n) or (None, None)
-    pct = censored_percentiles(fac["all_targets_days"])
-    v2v = fac.vein_to_vein.astype(float)
-    each = [point_figures(sc, tables.trial(k)) for k, sc in enumerate(facility.trials)]
-    out: dict[str, Any] = {
-        "prob_target_by_deadline": hits / n,
-        "prob_ci95_low": low,
-        "prob_ci95_high": high,
-        "reached_by_deadline": hits,
-        "replications": n,
-        "time_to_target_p10_days": pct["p10"],
-        "time_to_target_p50_days": pct["p50"],
-        "time_to_target_p90_days": pct["p90"],
-        "reached_fraction": float(np.mean(~np.isnan(fac["all_targets_days"]))),
-        "infused_mean": float(np.mean(fac["infused"])),
-        "deteriorated_mean": float(sum(f["deteriorated_mean"] for f in each)),
-        "vein_to_vein_mean_days": float(v2v.mean()) if v2v.size else None,
-    }
-    for res in RESOURCES:
-        granted = float(fac[f"{res}.granted"].sum())
-        out[f"{res}_capacity"] = int(fac[f"{res}.capacity"][0])
-        out[f"{res}_utilization"] = float(np.mean(fac[f"{res}.utilization"]))
-        out[f"{res}_mean_wait_days"] = (
-            float(fac[f"{res}.wait_sum_days"].sum()) / granted if granted else None
-        )
-    out["trials"] = [{"label": label, **f} for label, f in zip(facility.labels, each, strict=True)]
     return out
 
 

@@ -6,29 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sim.report.summary import format_summary, per_infused_lines
-from sim.report.text import BEYOND, chance, money, num, pct
+from sim.report.summary import format_summary, per_infused_lines, resource_table
+from sim.report.text import BEYOND, chance, money, num
 
 
 def resource_lines(resources: dict[str, dict[str, Any]]) -> list[str]:
-    """The facility's resources: units (shared or each trial's own), utilisation of the
-    unit-days in force, mean wait of granted requests and mean queue."""
-    lines = [
-        f"{'Resource':<15}{'units':>12}{'utilisation':>13}{'mean wait (d)':>15}{'mean queue':>12}"
-    ]
-    notes = []
-    for name, r in resources.items():
-        steps = r.get("schedule") or []
-        units = str(r["capacity"]) + ("*" if len(steps) > 1 else "")
-        units = units if r["shared"] else f"{units} (own)"
-        lines.append(
-            f"{name:<15}{units:>12}{pct(r['utilization']):>13}"
-            f"{num(r['mean_wait_days'], '.2f'):>15}{num(r['mean_queue_length'], '.3f'):>12}"
-        )
-        if len(steps) > 1:
-            notes.append(f"{name} " + ", ".join(f"{n} from day {d:g}" for d, n in steps[1:]))
-    if notes:
-        lines.append("  * units at the start; then " + "; ".join(notes))
+    """The facility's resources (:func:`sim.report.summary.resource_table`: units, shared or
+    each trial's own, utilisation of the unit-days in force, mean wait of granted requests
+    and mean queue) and what ``(own)`` means where a trial keeps its own units."""
+    lines = resource_table(resources, units="units", width=12)
     if any(not r["shared"] for r in resources.values()):
         lines.append("  (own): not shared; each trial keeps its own units (their sum shown)")
     return lines

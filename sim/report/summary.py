@@ -159,6 +159,33 @@ def cost_notes(c: dict[str, Any]) -> list[str]:
     return notes
 
 
+def resource_table(
+    resources: dict[str, dict[str, Any]], after: str = "", units: str = "capacity", width: int = 9
+) -> list[str]:
+    """The resource table: per resource its units (``*`` where a schedule changes them,
+    listed in a note below ending with ``after``; ``(own)`` where ``shared`` is false, a
+    facility's resource each trial keeps), utilisation, mean wait of granted requests (days)
+    and mean queue; ``units``: the units column's heading, ``width`` its width."""
+    lines = [
+        f"{'Resource':<15}{units:>{width}}{'utilisation':>13}{'mean wait (d)':>15}"
+        f"{'mean queue':>12}"
+    ]
+    changes = []
+    for name, r in resources.items():
+        steps = r.get("schedule") or []
+        cap = str(r["capacity"]) + ("*" if len(steps) > 1 else "")
+        cap = cap if r.get("shared", True) else f"{cap} (own)"
+        lines.append(
+            f"{name:<15}{cap:>{width}}{pct(r['utilization']):>13}"
+            f"{num(r['mean_wait_days'], '.2f'):>15}{num(r['mean_queue_length'], '.3f'):>12}"
+        )
+        if len(steps) > 1:
+            changes.append(f"{name} " + ", ".join(f"{n} from day {d:g}" for d, n in steps[1:]))
+    if changes:
+        lines.append("  * units at the start; then " + "; ".join(changes) + after)
+    return lines
+
+
 def format_summary(s: dict[str, Any]) -> str:
     """The forecast in plain words and small tables."""
     t = s["target"]
@@ -181,24 +208,8 @@ def format_summary(s: dict[str, Any]) -> str:
         "Outcomes (mean per trial):",
         "  " + ", ".join(f"{k} {v:.1f}" for k, v in s["outcomes"].items()),
         "",
-        f"{'Resource':<15}{'capacity':>9}{'utilisation':>13}{'mean wait (d)':>15}"
-        f"{'mean queue':>12}",
+        *resource_table(s["resources"], " (utilisation: of the unit-days in force)"),
     ]
-    changes = []
-    for name, r in s["resources"].items():
-        steps = r.get("schedule") or [[0, r["capacity"]]]
-        cap = str(r["capacity"]) + ("*" if len(steps) > 1 else "")
-        lines.append(
-            f"{name:<15}{cap:>9}{pct(r['utilization']):>13}"
-            f"{num(r['mean_wait_days'], '.2f'):>15}{num(r['mean_queue_length'], '.3f'):>12}"
-        )
-        if len(steps) > 1:
-            changes.append(f"{name} " + ", ".join(f"{n} from day {d:g}" for d, n in steps[1:]))
-    if changes:
-        lines.append(
-            "  * units at the start; then " + "; ".join(changes) + " (utilisation: of the "
-            "unit-days in force)"
-        )
     v = s["vein_to_vein_days"]
     lines += [
         "",

@@ -30,15 +30,26 @@ from sim.run.results import RowTable, RowTableBuilder, summary_row
 from sim.run.scheduler import Job, Scheduler
 from sim.run.stats import (
     censored_percentiles,
-    mean_ci,
-    ratio_ci,
     rounded,
     wilson_interval,
 )
-from sim.run.summary import summarize
+from sim.run.summary import resource_figures, summarize
 
 FACILITY = "facility"
 """The name of the facility's own table in a :class:`TableSet`."""
+RESOURCE_KEYS = (
+    "capacity",
+    "schedule",
+    "utilization",
+    "utilization_ci95",
+    "mean_wait_days",
+    "mean_wait_days_ci95",
+    "mean_queue_length",
+    "mean_queue_length_ci95",
+    "requests_granted",
+)
+"""The order of a resource's figures in the facility's summary (each mean beside its 95%
+interval)."""
 
 
 class TableSet:
@@ -191,23 +202,11 @@ def summarize_facility(facility: Facility, seed: int, tables: TableSet) -> dict[
     n = len(fac)
     resources = {}
     for res in RESOURCES:
-        granted = fac[f"{res}.granted"]
-        wait = ratio_ci(fac[f"{res}.wait_sum_days"], granted)
-        util = mean_ci(fac[f"{res}.utilization"])
-        queue = mean_ci(fac[f"{res}.mean_queue_length"])
         schedule = facility.schedule(res)
-        resources[res] = {
-            "shared": schedule is not None,
-            "capacity": int(fac[f"{res}.capacity"][0]),
-            "schedule": [list(step) for step in schedule] if schedule else None,
-            "utilization": util["mean"],
-            "utilization_ci95": [util["ci_low"], util["ci_high"]],
-            "mean_wait_days": wait["ratio"],
-            "mean_wait_days_ci95": [wait["ci_low"], wait["ci_high"]],
-            "mean_queue_length": queue["mean"],
-            "mean_queue_length_ci95": [queue["ci_low"], queue["ci_high"]],
-            "requests_granted": float(granted.sum()) / n,
-        }
+        figures = resource_figures(
+            fac, res, [list(step) for step in schedule] if schedule else None
+        )
+        resources[res] = {"shared": schedule is not None} | {k: figures[k] for k in RESOURCE_KEYS}
     hits = int(fac["all_by_deadline"].sum())
     every = censored_percentiles(fac["all_targets_days"])
     shared = shared_resources(facility)

@@ -55,6 +55,30 @@ def _mean(table: RowTable, key: str) -> float:
     return float(np.mean(table[key]))
 
 
+def resource_figures(
+    table: RowTable, res: str, schedule: list[list[float]] | None
+) -> dict[str, Any]:
+    """One resource's figures from per-replication rows: its units at the start and
+    ``schedule`` (as given), the mean utilisation, the mean wait of granted requests (days),
+    the mean queue length, the granted requests per replication, and the 95% intervals of
+    the three means."""
+    granted = table[f"{res}.granted"]
+    wait = ratio_ci(table[f"{res}.wait_sum_days"], granted)
+    util = mean_ci(table[f"{res}.utilization"])
+    queue = mean_ci(table[f"{res}.mean_queue_length"])
+    return {
+        "capacity": int(table[f"{res}.capacity"][0]),
+        "schedule": schedule,
+        "utilization": util["mean"],
+        "mean_wait_days": wait["ratio"],
+        "mean_queue_length": queue["mean"],
+        "requests_granted": float(granted.sum()) / len(table),
+        "utilization_ci95": [util["ci_low"], util["ci_high"]],
+        "mean_wait_days_ci95": [wait["ci_low"], wait["ci_high"]],
+        "mean_queue_length_ci95": [queue["ci_low"], queue["ci_high"]],
+    }
+
+
 def summarize(
     scenario: Scenario, seed: int, table: RowTable, shared: Collection[str] = ()
 ) -> dict[str, Any]:
@@ -78,23 +102,10 @@ def summarize(
         prob = hits / total
         interval = wilson_interval(hits, total)
 
-    resources = {}
-    for res in RESOURCES:
-        granted = table[f"{res}.granted"]
-        wait = ratio_ci(table[f"{res}.wait_sum_days"], granted)
-        util = mean_ci(table[f"{res}.utilization"])
-        queue = mean_ci(table[f"{res}.mean_queue_length"])
-        resources[res] = {
-            "capacity": int(table[f"{res}.capacity"][0]),
-            "schedule": [list(step) for step in sc.capacity_schedule(res)],
-            "utilization": util["mean"],
-            "mean_wait_days": wait["ratio"],
-            "mean_queue_length": queue["mean"],
-            "requests_granted": float(granted.sum()) / n,
-            "utilization_ci95": [util["ci_low"], util["ci_high"]],
-            "mean_wait_days_ci95": [wait["ci_low"], wait["ci_high"]],
-            "mean_queue_length_ci95": [queue["ci_low"], queue["ci_high"]],
-        }
+    resources = {
+        res: resource_figures(table, res, [list(step) for step in sc.capacity_schedule(res)])
+        for res in RESOURCES
+    }
 
     enrolled = float(table["enrolled"].sum())
     infused = float(table["infused"].sum())
