@@ -261,24 +261,41 @@ def test_costs_change_the_answer(busy):
     assert dear_suites["answer"]["cost"] == 10 * a["manufacturing.suites"] + a["infusion.beds"]
 
 
+def _again(busy, values: dict[str, int], probability: float) -> tuple[str, float]:
+    """The verdict of an independent run of 800 trials at another seed, and its chance."""
+    sc = with_overrides(busy, [f"{k}={v}" for k, v in values.items()])
+    table = run_replications(sc, 800, seed=99, executor="process").table
+    hits, n = prob_by(table["time_to_target_days"], sc.deadline_day)
+    return verdict(_Seen(hits, n), probability, HarmLimits()), hits / n
+
+
 @pytest.mark.slow
 def test_verdicts_hold_up_in_an_independent_run(busy):
     """Done when: on a scenario where capacity binds, every configuration the answer calls
     short is short by an independent run of 800 trials at another seed, and the answer is
-    enough by the same test."""
+    enough by the same test. Wanted 70%: no configuration's chance lies within an 800-trial
+    interval of it (3 suites and 3 beds, about 75%, is left undecided by the sizing itself)."""
+    r = size(busy, SIZED[:2], 0.7, reps=200, seed=1, max_units=6, executor="process")
+    assert _again(busy, r["answer"]["set"], 0.7)[0] == ENOUGH
+    shorts = [e["set"] for e in r["evaluations"] if e["verdict"] == SHORT]
+    assert shorts
+    for values in shorts:
+        assert _again(busy, values, 0.7)[0] == SHORT, values
+
+
+@pytest.mark.slow
+def test_no_verdict_is_contradicted_by_an_independent_run(busy):
+    """Wanted 80%, where 3 suites and 3 beds (about 75%) is short but too close for one
+    independent run of 800 trials to say so at 99%: no independent run contradicts a
+    verdict (a short is never enough there, nor the answer short), and each estimate lies
+    on its verdict's side of the wanted chance."""
     r = size(busy, SIZED[:2], 0.8, reps=200, seed=1, max_units=6, executor="process")
-    limits = HarmLimits()
-
-    def again(values: dict[str, int]) -> str:
-        sc = with_overrides(busy, [f"{k}={v}" for k, v in values.items()])
-        table = run_replications(sc, 800, seed=99, executor="process").table
-        hits, n = prob_by(table["time_to_target_days"], sc.deadline_day)
-        return verdict(_Seen(hits, n), 0.8, limits)
-
-    assert again(r["answer"]["set"]) == ENOUGH
+    seen, chance = _again(busy, r["answer"]["set"], 0.8)
+    assert seen == ENOUGH and chance >= 0.8
     for e in r["evaluations"]:
         if e["verdict"] == SHORT:
-            assert again(e["set"]) == SHORT, e["set"]
+            seen, chance = _again(busy, e["set"], 0.8)
+            assert seen != ENOUGH and chance < 0.8, (e["set"], seen, chance)
 
 
 def test_sizing_needs_a_deadline():
