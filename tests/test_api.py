@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 import sim
@@ -45,6 +46,7 @@ def test_the_readme_example_uses_only_public_names() -> None:
     assert not {m for m in modules if m.startswith("sim.")}, "only `import sim`"
 
 
+@pytest.mark.slow
 def test_the_readme_example_runs() -> None:
     out = subprocess.run(
         [sys.executable, "-c", readme_example()],

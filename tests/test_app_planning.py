@@ -364,7 +364,7 @@ def test_forecast_from_the_example_log(baseline) -> None:
     )
     assert words[2].startswith("Screen failure: 14.2% → **")
     assert "of 42 screened patients observed" in words[2]
-    assert words[3].startswith(("Manufacturing failed (every batch):", "Batch failure"))
+    assert words[3].startswith("Manufacturing failure (every batch of a patient):")
     assert all("→ **" in w for w in words[1:])
 
 

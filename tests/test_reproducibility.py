@@ -50,6 +50,7 @@ def test_baseline_back_test():
         assert json.loads(fh.read()) == json.loads(text)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_matches_serial_to_the_byte():
     """The Dask executor (a local cluster of 2 processes) gives the serial bytes."""
     pytest.importorskip("distributed", reason="the dask extra is not installed")

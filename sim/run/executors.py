@@ -10,7 +10,8 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,7 +112,8 @@ class WorkerPool:
             from concurrent.futures import ProcessPoolExecutor  # not for a run done here
 
             self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_worker_signals)
-        return self._pool.submit(fn, *args)
+        with _signals_deferred():  # a submit may start the workers
+            return self._pool.submit(fn, *args)
 
     def close(self, abort: bool = False) -> None:
         """Stop the workers: after their work (``abort`` false), or at once (the work was
@@ -129,15 +131,44 @@ class WorkerPool:
             self._cluster = None
 
 
+SIGNALS_HELD = {signal.SIGINT, signal.SIGTERM}
+"""Held back while workers are started (see :func:`_signals_deferred`)."""
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while workers are started. A Ctrl-C that lands while a
+    worker is being forked is lost in the fork's handlers (the command would then wait for
+    ever), and a new worker would run the command's own SIGTERM handler until its
+    initializer replaces it. Held back, each arrives just after, where it should."""
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = block(signal.SIG_BLOCK, SIGNALS_HELD)
+    try:
+        yield
+    finally:
+        block(signal.SIG_SETMASK, held)
+
+
 def _worker_signals() -> None:
     """In a worker process: Ctrl-C is the parent's to handle (it stops the workers), and
-    SIGTERM ends the worker at once."""
+    SIGTERM ends the worker at once. A worker starts with both held back (see
+    :func:`_signals_deferred`); with its own handlers set, they are let through."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS_HELD)
 
 
 def _terminate_workers(pool: Any) -> None:
-    """End a process pool's workers now (``terminate_workers`` where Python has it)."""
+    """End a process pool's workers now (``terminate_workers`` where Python has it). Work
+    still queued for them is dropped: the queue's feeder thread is not waited for, since
+    with no worker left to read it, a full pipe would block the pool's shutdown for ever."""
+    calls = getattr(pool, "_call_queue", None)
+    if calls is not None:
+        calls.cancel_join_thread()
     stop = getattr(pool, "terminate_workers", None)
     if stop is not None:  # Python 3.14 and later
         stop()

@@ -95,7 +95,11 @@ def posterior_words(summary: Mapping[str, Any]) -> list[str]:
         )
     for key, what, of in (
         ("screen_fail_prob", "Screen failure", "screened patients"),
-        ("manufacturing_failed_prob", "Manufacturing failed (every batch)", "patients"),
+        (
+            "manufacturing_failed_prob",
+            "Manufacturing failure (every batch of a patient)",
+            "patients",
+        ),
     ):
         b = post.get(key)
         if b is None:
