@@ -214,8 +214,7 @@ def test_a_unit_held_when_the_simulation_starts_is_not_a_use_started():
     env = simpy.Environment()
     station = Station(env, "manufacturing", 2, on_renege=lambda p, s: None)
     a, b = Patient(0, 0, 0.0, math.inf), Patient(1, 0, 0.0, math.inf)
-    station.take(a)
-    station.occupy(a)
+    station.take(a)  # already in use when the simulation starts
     assert station.n_started == 0
     assert station.request(b) is None
     station.occupy(b)

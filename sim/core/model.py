@@ -370,7 +370,7 @@ class Trial:
                         self._exit(p, Outcome.DETERIORATED)
                         return False
                     suites.begin(p)
-                suites.occupy(p)
+                    suites.occupy(p)
                 self._event(p, "start", "manufacturing")
                 if math.isnan(p.manufacturing_start):
                     p.manufacturing_start = env.now
@@ -474,7 +474,6 @@ class Trial:
         """The rest (``left`` days) of the stay of a patient infused before a forecast."""
         beds = self.bed_bookings
         beds.take(p)  # already in the bed: no queue, not a request
-        beds.occupy(p)
         self._settle(p, Outcome.INFUSED, at=p.infused)
         self._event(p, "start", "beds")
         yield from self._stay(p, left)

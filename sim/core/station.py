@@ -148,7 +148,6 @@ class Station:
 
     __slots__ = (
         "_busy_since",
-        "_taken",
         "_waiting_since",
         "busy_area",
         "env",
@@ -181,7 +180,6 @@ class Station:
         self._busy_since: dict[int, float] = {}
         self.wait_sum = self.queue_area = self.busy_area = 0.0
         self.n_granted = self.n_started = 0
-        self._taken: set[int] = set()
 
     @property
     def capacity(self) -> int:
@@ -202,11 +200,11 @@ class Station:
         self.units.release()
 
     def take(self, p: Patient) -> None:
-        """Hold a unit without queueing, above capacity if need be: a forecast's patient who
-        already held one when the simulation starts (the log may show more than ``capacity``).
-        Its use began before the simulation: it is not counted as started."""
+        """Hold a unit without queueing, above capacity if need be, and use it from now: a
+        forecast's patient who already held one when the simulation starts (the log may show
+        more than ``capacity``). Its use began before the simulation: not counted as started."""
         self.units.free -= 1
-        self._taken.add(p.id)
+        self._busy_since[p.id] = self.env.now
 
     def withdraw(self) -> list[Patient]:
         """This station's patients still queueing, taken out of the queue."""
@@ -227,13 +225,9 @@ class Station:
         self.queue_area += at - self._waiting_since.pop(p.id)
 
     def occupy(self, p: Patient) -> None:
-        """The patient starts using a unit now (counted as a use started, unless it was
-        already using it when the simulation started: :meth:`take`)."""
+        """The patient starts using a unit now (a use started)."""
         self._busy_since[p.id] = self.env.now
-        if p.id in self._taken:
-            self._taken.discard(p.id)
-        else:
-            self.n_started += 1
+        self.n_started += 1
 
     def vacate(self, p: Patient, at: float | None = None) -> None:
         at = self.env.now if at is None else at

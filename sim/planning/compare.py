@@ -172,8 +172,8 @@ def facility_cost_metrics(facilities: Sequence[Facility]) -> tuple[dict[str, str
 def _facility_figures(facility: Facility, tables: TableSet) -> dict[str, np.ndarray]:
     f = tables[FACILITY]
     out = {"every_target_by_deadline": f["all_by_deadline"], "infused": f["infused"]}
-    trials = [tables.trial(k) for k in range(len(facility.trials))]
-    return _waits_and_costs(out, f, facility_replication_costs(facility, f, trials), "cost_per_run")
+    costs = facility_replication_costs(facility, f, tables.trials())
+    return _waits_and_costs(out, f, costs, "cost_per_run")
 
 
 def _paired(base: dict[str, np.ndarray], other: dict[str, np.ndarray], keys: Any) -> dict:

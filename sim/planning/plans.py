@@ -176,8 +176,7 @@ class FacilityPlan:
     def mean_total_cost(self, tables: TableSet) -> float | None:
         """The mean total cost of a facility run: the shared units' availability at the
         facility's prices plus every trial's costs (None without any prices)."""
-        trials = [tables.trial(k) for k in range(len(self.facility.trials))]
-        costs = facility_replication_costs(self.facility, tables[FACILITY], trials)
+        costs = facility_replication_costs(self.facility, tables[FACILITY], tables.trials())
         return float(np.mean(costs["total"])) if costs else None
 
 

@@ -53,11 +53,17 @@ def facility_cost_lines(c: dict[str, Any] | None) -> list[str]:
             f"  {k['label']}, its own costs: "
             + (f"mean {m(own['mean'])} ({m(own['p10'])} to {m(own['p90'])})" if own else "none")
         )
+    return lines + [f"  {note}" for note in facility_cost_notes(c)]
+
+
+def facility_cost_notes(c: dict[str, Any]) -> list[str]:
+    """What qualifies a facility's costs: lower bounds (some trial never reaches its target,
+    late only to the horizon) and what is not counted."""
+    notes = [f"Not counted: {note}." for note in c["notes"]]
     if c.get("lower_bound"):
-        lines.append("  Lower bounds: some trials never reach their target, and their months "
-                     "late are counted only to the horizon.")  # fmt: skip
-    lines += [f"  Not counted: {note}." for note in c["notes"]]
-    return lines
+        notes.insert(0, "Lower bounds: some trials never reach their target, and their "
+                        "months late are counted only to the horizon.")  # fmt: skip
+    return notes
 
 
 def _date(start: str, day: float | None) -> str:

@@ -214,14 +214,27 @@ def shared_resources(facility: Facility) -> list[str]:
     return [r for r in AVAILABILITY if facility.schedule(r) is not None]
 
 
+def _trial_costs(facility: Facility, trial_rows: Sequence[Rows]) -> list[dict[str, np.ndarray]]:
+    """Each trial's :func:`replication_costs`, without the shared units' availability."""
+    shared = shared_resources(facility)
+    return [
+        replication_costs(sc, rows, shared)
+        for sc, rows in zip(facility.trials, trial_rows, strict=True)
+    ]
+
+
 def facility_replication_costs(
-    facility: Facility, facility_rows: Rows, trial_rows: Sequence[Rows]
+    facility: Facility,
+    facility_rows: Rows,
+    trial_rows: Sequence[Rows],
+    trial_costs: list[dict[str, np.ndarray]] | None = None,
 ) -> dict[str, np.ndarray]:
     """The cost of each replication of a facility by category (price field): the shared
     units' availability (the facility's unit-days times its prices) plus every trial's
-    costs (each without the shared availability); its ``total``, ``per_infused`` (over
-    the facility's infused patients) and ``shared_availability``. Empty when neither the
-    facility nor any trial has a costs block."""
+    costs (each without the shared availability; ``trial_costs`` when already computed);
+    its ``total``, ``per_infused`` (over the facility's infused patients) and
+    ``shared_availability``. Empty when neither the facility nor any trial has a costs
+    block."""
     prices: Costs | None = facility.spec.costs
     if prices is None and all(sc.costs is None for sc in facility.trials):
         return {}
@@ -232,8 +245,8 @@ def facility_replication_costs(
         price = getattr(prices, AVAILABILITY[r]) if prices is not None else 0.0
         amounts[AVAILABILITY[r]] += price * np.asarray(facility_rows[f"{r}.unit_days"], float)
     availability = sum(amounts[AVAILABILITY[r]] for r in shared) + np.zeros(n)
-    for sc, rows in zip(facility.trials, trial_rows, strict=True):
-        for k, v in replication_costs(sc, rows, shared).items():
+    for own in _trial_costs(facility, trial_rows) if trial_costs is None else trial_costs:
+        for k, v in own.items():
             if k in amounts:
                 amounts[k] += v
     return {**_with_total(amounts, facility_rows["infused"]), "shared_availability": availability}
@@ -258,7 +271,8 @@ def facility_cost_summary(
     - ``lower_bound``: some trial's priced lateness runs only to the horizon;
     - ``notes``: what is not counted (shared availability unpriced, trials without costs).
     """
-    by_rep = facility_replication_costs(facility, facility_rows, trial_rows)
+    trial_costs = _trial_costs(facility, trial_rows)
+    by_rep = facility_replication_costs(facility, facility_rows, trial_rows, trial_costs)
     if not by_rep:
         return None
     prices = facility.spec.costs
@@ -279,10 +293,10 @@ def facility_cost_summary(
             f"not counted (no costs block): the use of {', '.join(missing)}; so no cost per "
             "infused patient (their patients would count, their costs not)"
         )
-    by_trial = []
-    for label, sc, rows in zip(facility.labels, facility.trials, trial_rows, strict=True):
-        own = replication_costs(sc, rows, shared)
-        by_trial.append({"label": label, "cost": _spread(own["total"]) if own else None})
+    by_trial = [
+        {"label": label, "cost": _spread(own["total"]) if own else None}
+        for label, own in zip(facility.labels, trial_costs, strict=True)
+    ]
     return {
         "currency": currency,
         "per_facility": _spread(by_rep["total"]),

@@ -68,6 +68,10 @@ class TableSet:
     def trial(self, k: int) -> RowTable:
         return self.tables[f"trial{k}"]
 
+    def trials(self) -> list[RowTable]:
+        """Every trial's rows, in the facility's order."""
+        return [self.trial(k) for k in range(len(self.tables) - 1)]
+
     @staticmethod
     def builder(total: int) -> TableSetBuilder:
         return TableSetBuilder(total)
@@ -221,9 +225,7 @@ def summarize_facility(facility: Facility, seed: int, tables: TableSet) -> dict[
                 "summary": summarize(scenario, seed, tables.trial(k), shared),
             }
         )
-    costs = facility_cost_summary(
-        facility, fac, [tables.trial(k) for k in range(len(facility.trials))]
-    )
+    costs = facility_cost_summary(facility, fac, tables.trials())
     return rounded(
         {
             "facility": facility.name,

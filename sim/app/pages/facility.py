@@ -13,6 +13,7 @@ from sim.app.pages.common import chart, reps_input, tiles
 from sim.app.planning import facility
 from sim.app.views import RunView, total_tiles
 from sim.core.errors import InputError
+from sim.report.facility import facility_cost_notes
 
 FACILITY_REPS = 200
 REPS = "Replications (runs of the facility)"
@@ -83,14 +84,6 @@ def costs(out: dict[str, Any]) -> None:
     st.markdown(f"**Facility costs{f' ({cur})' if cur else ''}**, per run of the facility")
     tiles(total_tiles(c["per_facility"], c["per_infused_patient"], "facility run"))
     st.table(facility.cost_table(out), hide_index=True)
-    st.caption(
-        " ".join(
-            [
-                "A shared unit's availability is the facility's cost (its costs block), paid "
-                "once; each trial's costs block prices what it uses.",
-                *(f"Not counted: {n}." for n in c["notes"]),
-                *(["Lower bounds: some trials never reach their target (months late counted "
-                   "only to the horizon)."] if c["lower_bound"] else []),
-            ]
-        )
-    )  # fmt: skip
+    why = ("A shared unit's availability is the facility's cost (its costs block), paid once; "
+           "each trial's costs block prices what it uses.")  # fmt: skip
+    st.caption(" ".join([why, *facility_cost_notes(c)]))
