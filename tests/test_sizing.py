@@ -232,28 +232,16 @@ def test_infeasible_within_max_is_reported_plainly(busy):
     assert r["best_found"]["units"] <= 6
 
 
+def _priced_by_units(sc, suite: float, bed: float) -> dict:
+    """Suites and beds sized for 70% with the unit costs given (``--cost``)."""
+    costs = {"manufacturing.suites": suite, "infusion.beds": bed}
+    return size(sc, SIZED[:2], 0.7, reps=REPS, seed=1, max_units=6, max_reps=160, costs=costs)
+
+
 def test_costs_change_the_answer(busy):
     """Suites dear: fewer suites and more beds; beds dear: the other way round."""
-    dear_suites = size(
-        busy,
-        SIZED[:2],
-        0.7,
-        reps=REPS,
-        seed=1,
-        max_units=6,
-        max_reps=160,
-        costs={"manufacturing.suites": 10.0, "infusion.beds": 1.0},
-    )
-    dear_beds = size(
-        busy,
-        SIZED[:2],
-        0.7,
-        reps=REPS,
-        seed=1,
-        max_units=6,
-        max_reps=160,
-        costs={"manufacturing.suites": 1.0, "infusion.beds": 10.0},
-    )
+    dear_suites = _priced_by_units(busy, 10.0, 1.0)
+    dear_beds = _priced_by_units(busy, 1.0, 10.0)
     a, b = dear_suites["answer"]["set"], dear_beds["answer"]["set"]
     assert a != b
     assert a["manufacturing.suites"] < b["manufacturing.suites"]
@@ -400,15 +388,6 @@ def test_a_costs_block_ranks_by_the_availability_of_units(busy):
     assert "cheapest by the costs block: each unit's availability price over the horizon" in text
     assert "infusion.beds: no availability price (paid per use), so fewer only breaks ties" in text
     assert "mean simulated total cost per trial CNY" in text
-    given = size(
-        priced,
-        SIZED[:2],
-        0.7,
-        reps=REPS,
-        seed=1,
-        max_units=6,
-        max_reps=160,
-        costs={"manufacturing.suites": 1.0, "infusion.beds": 10.0},
-    )
+    given = _priced_by_units(priced, 1.0, 10.0)
     assert given["cost_basis"] == "--cost"
     assert given["answer"]["set"]["manufacturing.suites"] >= a["manufacturing.suites"]
